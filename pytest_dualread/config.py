@@ -1,0 +1,416 @@
+"""Settings: ``[tool.dualread]`` in pyproject.toml, overridden by ``DUALREAD_*`` environment
+variables, overridden by ``--dual-read-*`` flags.
+
+The models are pydantic-settings models. Every section forbids unknown keys, so a typo is an
+error, not a silently ignored setting. :func:`load_settings` turns any validation problem into
+a :class:`~pytest_dualread.errors.ConfigError` that names the key and where its value came from
+(the pyproject.toml file, the environment variable, or the flag).
+
+Environment variables use ``__`` between nested keys: ``DUALREAD_VISUAL__THRESHOLD=0.2``;
+values of list and mapping settings are JSON (``DUALREAD_DTO__IGNORE='["**.request_id"]'``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sys
+from collections.abc import Mapping
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from pytest_dualread.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+__all__ = [
+    "ENV_PREFIX",
+    "ArtifactRetention",
+    "DtoSettings",
+    "DualReadSettings",
+    "FetchSettings",
+    "GateSettings",
+    "PageSpec",
+    "SideSettings",
+    "ToleranceSetting",
+    "Viewport",
+    "VisualSettings",
+    "config_hash",
+    "load_settings",
+]
+
+ENV_PREFIX = "DUALREAD_"
+ArtifactRetention = Literal["all", "failed", "none"]
+_TARGET = re.compile(r"^(https?://\S+|[A-Za-z_][\w.]*:[A-Za-z_][\w.]*)$")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ToleranceSetting(_Section):
+    """``{ abs = 80 }``, ``{ rel = 0.18 }`` or both (a pair passes if either holds)."""
+
+    abs: float | None = Field(None, ge=0)
+    rel: float | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> ToleranceSetting:
+        if self.abs is None and self.rel is None:
+            raise ValueError("a tolerance needs 'abs', 'rel' or both, e.g. { abs = 80 }")
+        return self
+
+
+class SideSettings(_Section):
+    """Request overrides for one side (``[tool.dualread.legacy]`` / ``[tool.dualread.adapter]``)."""
+
+    headers: dict[str, str] = Field(default_factory=dict)
+    cookies: dict[str, str] = Field(default_factory=dict)
+    params: dict[str, str] = Field(default_factory=dict)
+    path_prefix: str = ""
+    bearer_token: str | None = Field(None, description="sent as 'Authorization: Bearer ...'")
+    basic_auth: tuple[str, str] | None = Field(None, description="[user, password]")
+
+    @field_validator("path_prefix")
+    @classmethod
+    def _prefix_shape(cls, value: str) -> str:
+        if value and (not value.startswith("/") or value.endswith("/")):
+            raise ValueError(
+                f"expected '' or a path like '/v2' (leading '/', no trailing '/'), got {value!r}"
+            )
+        return value
+
+
+class FetchSettings(_Section):
+    timeout_s: float = Field(10.0, gt=0)
+    retries: int = Field(2, ge=0, le=10, description="for connect errors and 502/503/504 only")
+    backoff_s: float = Field(0.2, ge=0)
+    max_body_bytes: int = Field(10_000_000, gt=0)
+    redact_headers: list[str] = Field(default_factory=list)
+    redact_fields: list[str] = Field(default_factory=list)
+
+
+class DtoSettings(_Section):
+    ignore: list[str] = Field(default_factory=list)
+    list_keys: dict[str, str] = Field(default_factory=dict)
+    tolerances: dict[str, ToleranceSetting] = Field(default_factory=dict)
+    coerce_numbers: list[str] = Field(default_factory=list)
+
+
+class Viewport(_Section):
+    width: int = Field(1280, gt=0, le=10_000)
+    height: int = Field(720, gt=0, le=10_000)
+
+
+class PageSpec(_Section):
+    name: str = Field(min_length=1)
+    path: str = Field(pattern=r"^/")
+    mask: list[str] = Field(default_factory=list)
+    full_page: bool | None = None
+    threshold: float | None = Field(None, ge=0, le=1)
+    max_diff_pixels: int | None = Field(None, ge=0)
+    max_diff_ratio: float | None = Field(None, ge=0, le=1)
+
+
+class VisualSettings(_Section):
+    viewport: Viewport = Field(default_factory=Viewport)
+    device_scale_factor: float = Field(1.0, gt=0, le=4)
+    threshold: float = Field(0.1, ge=0, le=1)
+    max_diff_pixels: int = Field(0, ge=0)
+    max_diff_ratio: float = Field(0.0, ge=0, le=1)
+    include_aa: bool = False
+    engine: Literal["dualread", "pixelmatch-py"] = "dualread"
+    mask: list[str] = Field(default_factory=list)
+    mask_color: str = "#FF00FF"
+    full_page: bool = True
+    stabilize_timeout_s: float = Field(5.0, gt=0)
+    navigation_timeout_s: float = Field(30.0, gt=0)
+    freeze_clock: str | None = Field(None, description="ISO time the page's clock is fixed at")
+    browser_executable: str | None = None
+    pages: list[PageSpec] = Field(default_factory=list)
+
+    @field_validator("pages")
+    @classmethod
+    def _unique_names(cls, pages: list[PageSpec]) -> list[PageSpec]:
+        seen: set[str] = set()
+        for page in pages:
+            if page.name in seen:
+                raise ValueError(f"page name {page.name!r} is used twice; names must be unique")
+            seen.add(page.name)
+        return pages
+
+
+TriageName = Literal["adapter_regression", "upstream_drift", "both_diverge", "legacy_drift"]
+
+
+def _default_blocking() -> list[TriageName]:
+    return ["adapter_regression", "both_diverge"]
+
+
+class GateSettings(_Section):
+    allowed_failures: int = Field(0, ge=0)
+    blocking_triage: list[TriageName] = Field(default_factory=_default_blocking)
+    min_checks: int = Field(1, ge=0)
+    require_visual: bool = False
+
+
+# The pyproject.toml and environment of the load in progress (see load_settings): pydantic-settings
+# builds its sources inside the model's constructor, so they are handed over through this.
+_SOURCES: ContextVar[tuple[Path | None, Mapping[str, str]] | None] = ContextVar(
+    "dualread_sources", default=None
+)
+
+
+class DualReadSettings(BaseSettings):
+    """Everything ``[tool.dualread]`` may hold. Relative paths are relative to the rootdir."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    legacy_url: str | None = Field(None, description="http(s) URL, or 'module:app' (ASGI/WSGI)")
+    adapter_url: str | None = Field(None, description="http(s) URL, or 'module:app' (ASGI/WSGI)")
+    cases_dir: Path = Path("fixtures/dual_read")
+    snapshot_dir: Path = Path("snapshots")
+    output_dir: Path = Path("dual-read-results")
+    report_path: Path | None = None
+    sample: float | None = Field(None, gt=0, le=100)
+    artifacts: ArtifactRetention = "failed"
+    legacy: SideSettings = Field(default_factory=SideSettings)
+    adapter: SideSettings = Field(default_factory=SideSettings)
+    fetch: FetchSettings = Field(default_factory=FetchSettings)
+    dto: DtoSettings = Field(default_factory=DtoSettings)
+    visual: VisualSettings = Field(default_factory=VisualSettings)
+    gate: GateSettings = Field(default_factory=GateSettings)
+
+    @field_validator("legacy_url", "adapter_url")
+    @classmethod
+    def _target_shape(cls, value: str | None) -> str | None:
+        if value is not None and not _TARGET.match(value):
+            raise ValueError(
+                f"expected an http(s) URL like 'http://127.0.0.1:8001' or an app import path "
+                f"like 'package.module:app', got {value!r}"
+            )
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Precedence, highest first: flags (init kwargs), DUALREAD_* environment, pyproject.toml.
+        given = _SOURCES.get()
+        if given is None:
+            return (init_settings, env_settings)
+        pyproject, environ = given
+        sources: list[PydanticBaseSettingsSource] = [
+            init_settings,
+            _GivenEnvironment(settings_cls, environ),
+        ]
+        if pyproject is not None:
+            sources.append(_DualReadTable(settings_cls, pyproject))
+        return tuple(sources)
+
+    def output_path(self, rootdir: Path) -> Path:
+        return _resolve(rootdir, self.output_dir)
+
+    def report_file(self, rootdir: Path) -> Path:
+        if self.report_path is not None:
+            return _resolve(rootdir, self.report_path)
+        return self.output_path(rootdir) / "report.json"
+
+
+class _GivenEnvironment(EnvSettingsSource):
+    """``DUALREAD_*`` variables of a given mapping instead of ``os.environ``."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._given = dict(environ)
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        # Names are matched case-insensitively, as pydantic-settings does by default.
+        return {
+            name.lower(): value
+            for name, value in self._given.items()
+            if not (self.env_ignore_empty and value == "")
+        }
+
+
+class _DualReadTable(InitSettingsSource):
+    """``[tool.dualread]`` of one given pyproject.toml (read here, so errors name the file)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], toml_file: Path) -> None:
+        super().__init__(settings_cls, _read_table(toml_file))
+
+
+def _read_table(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            document = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"is not valid TOML: {exc}", source=str(path)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot be read: {exc}", source=str(path)) from None
+    table = document.get("tool", {}).get("dualread", {})
+    if not isinstance(table, dict):
+        raise ConfigError("expected a table [tool.dualread]", key="tool.dualread", source=str(path))
+    return table
+
+
+def _resolve(rootdir: Path, path: Path) -> Path:
+    return path if path.is_absolute() else rootdir / path
+
+
+def _field_names(model: type[BaseModel]) -> list[str]:
+    return sorted(model.model_fields)
+
+
+def _check_environment(environ: Mapping[str, str]) -> None:
+    known = {name.upper() for name in DualReadSettings.model_fields}
+    for name in sorted(environ):
+        if not name.startswith(ENV_PREFIX):
+            continue
+        top = name[len(ENV_PREFIX) :].split("__", 1)[0]
+        if top not in known:
+            raise ConfigError(
+                f"unknown setting; expected DUALREAD_ followed by one of "
+                f"{', '.join(sorted(known))} (nested keys joined by '__')",
+                source=f"environment variable {name}",
+            )
+        value = environ[name].strip()
+        if value[:1] in ("[", "{"):
+            try:
+                json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(
+                    f"list and mapping values must be JSON: {exc.msg} at column {exc.colno}",
+                    source=f"environment variable {name}",
+                ) from None
+
+
+_FLAG_OF = {
+    "output_dir": "--dual-read-output",
+    "report_path": "--dual-read-report",
+    "legacy_url": "--dual-read-legacy-url",
+    "adapter_url": "--dual-read-adapter-url",
+    "sample": "--dual-read-sample",
+}
+
+
+def _source_of(
+    loc: tuple[str | int, ...],
+    flags: Mapping[str, Any],
+    environ: Mapping[str, str],
+    pyproject: Path | None,
+) -> str:
+    top = str(loc[0]) if loc else ""
+    if top in flags:
+        return _FLAG_OF.get(top, f"--dual-read-{top.replace('_', '-')}")
+    env_name = ENV_PREFIX + "__".join(str(p) for p in loc if isinstance(p, str)).upper()
+    for name in environ:
+        if name.upper() == env_name or (name.upper().startswith(ENV_PREFIX + top.upper()) and top):
+            return f"environment variable {name}"
+    return str(pyproject) if pyproject is not None else "defaults"
+
+
+def load_settings(
+    rootdir: Path,
+    *,
+    pyproject: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    flags: Mapping[str, Any] | None = None,
+) -> DualReadSettings:
+    """Build the effective settings for a project rooted at ``rootdir``.
+
+    ``pyproject`` defaults to ``rootdir/pyproject.toml`` when it exists; ``flags`` holds values
+    given on the command line (only those actually given). Raises :class:`ConfigError`.
+    """
+    environ = dict(os.environ if environ is None else environ)
+    flags = {k: v for k, v in (flags or {}).items() if v is not None}
+    if pyproject is None:
+        candidate = rootdir / "pyproject.toml"
+        pyproject = candidate if candidate.is_file() else None
+    _check_environment(environ)
+    token = _SOURCES.set((pyproject, environ))
+    try:
+        settings = DualReadSettings(**flags)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        key = ".".join(str(p) for p in loc)
+        source = _source_of(loc, flags, environ, pyproject)
+        if err["type"] == "extra_forbidden":
+            parent = ".".join(str(p) for p in loc[:-1])
+            message = f"unknown key {str(loc[-1])!r}" + (f" in [{parent}]" if parent else "")
+        else:
+            message = err["msg"].removeprefix("Value error, ")
+            if repr(err.get("input")) not in message:
+                message += f" (got {err.get('input')!r})"
+        more = exc.error_count() - 1
+        if more:
+            message += f"; and {more} more problem{'s' if more > 1 else ''}"
+        named = f"tool.dualread.{key}" if key and not source.startswith("--") else None
+        raise ConfigError(message, key=named, source=source) from None
+    finally:
+        _SOURCES.reset(token)
+    _check_paths(settings, rootdir, pyproject)
+    return settings
+
+
+def _check_paths(settings: DualReadSettings, rootdir: Path, pyproject: Path | None) -> None:
+    cases = _resolve(rootdir, settings.cases_dir)
+    explicit = "cases_dir" in settings.model_fields_set
+    if explicit and not cases.is_dir():
+        raise ConfigError(
+            f"directory {cases} does not exist (expected a folder of case files *.json)",
+            key="tool.dualread.cases_dir",
+            source=str(pyproject) if pyproject else None,
+        )
+    for name in ("snapshot_dir", "output_dir"):
+        path = _resolve(rootdir, getattr(settings, name))
+        if path.exists() and not path.is_dir():
+            raise ConfigError(
+                f"{path} exists and is not a directory",
+                key=f"tool.dualread.{name}",
+                source=str(pyproject) if pyproject else None,
+            )
+    exe = settings.visual.browser_executable
+    if exe is not None and not Path(exe).is_file():
+        raise ConfigError(
+            f"browser executable {exe} does not exist (install Debian's 'chromium' package, "
+            "or point this at a Chromium binary)",
+            key="tool.dualread.visual.browser_executable",
+            source=str(pyproject) if pyproject else None,
+        )
+
+
+def config_hash(settings: DualReadSettings) -> str:
+    """A stable hash of the effective settings, for telling apart runs of different configs.
+
+    Output locations do not change what is compared, so they are left out.
+    """
+    data = settings.model_dump(mode="json", exclude={"output_dir", "report_path", "sample"})
+    blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()[:16]

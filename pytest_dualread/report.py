@@ -1,0 +1,357 @@
+"""The JSON gate report: its models (schema_version 1), atomic writing, trusted loading, merging.
+
+A report is the only thing a release gate reads, so this module is strict in both directions:
+what it writes validates against :class:`Report`, and what it loads is refused with a
+:class:`~pytest_dualread.errors.ReportError` unless it is a complete-looking pytest-dualread
+report of a schema this version understands.
+
+Checks travel from the test process to the report writer as plain JSON data (``dict``), so they
+cross pytest-xdist's worker boundary unchanged; :func:`check_from_data` validates them on arrival.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pytest_dualread.errors import ReportError
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "TOOL_NAME",
+    "Check",
+    "CheckKind",
+    "Environment",
+    "Finding",
+    "KindSummary",
+    "Outcome",
+    "Report",
+    "RunInfo",
+    "SampleInfo",
+    "StaleEntry",
+    "Summary",
+    "ToleranceSpec",
+    "ToolInfo",
+    "Triage",
+    "Verdict",
+    "check_from_data",
+    "dump_report",
+    "json_schema",
+    "load_report",
+    "summarize",
+    "write_report",
+]
+
+SCHEMA_VERSION = 1
+TOOL_NAME = "pytest-dualread"
+
+CheckKind = Literal["dto", "visual"]
+Outcome = Literal["passed", "failed", "error", "skipped"]
+Triage = Literal["adapter_regression", "upstream_drift", "both_diverge", "legacy_drift"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+
+class ToolInfo(_Model):
+    """What wrote the report."""
+
+    name: str = TOOL_NAME
+    """Always ``pytest-dualread``; readers refuse other tools' files."""
+    version: str
+    """The pytest-dualread version."""
+
+
+class Environment(_Model):
+    """Versions that decide what a run can see; a threshold is only portable within them."""
+
+    python: str
+    """Python version of the test process."""
+    pytest: str
+    """pytest version."""
+    platform: str = ""
+    """Operating system and architecture."""
+    deepdiff: str | None = None
+    """deepdiff version (DTO diffs)."""
+    playwright: str | None = None
+    """Playwright version (page captures)."""
+    browser: str | None = None
+    """Browser name, version and executable used for visual checks, when any ran."""
+    pixel_engine: str | None = None
+    """Pixel comparison engine and its version, when visual checks ran."""
+
+
+class SampleInfo(_Model):
+    """The deterministic sample of ``--dual-read-sample``."""
+
+    percent: float
+    """The share of dual-read items kept."""
+    selected: int
+    """Items kept."""
+    total: int
+    """Items before sampling."""
+
+
+class RunInfo(_Model):
+    """When and how the run happened."""
+
+    started_at: datetime
+    """Start of the session (UTC)."""
+    finished_at: datetime | None = None
+    """End of the session (UTC)."""
+    duration_s: float = 0.0
+    """Wall time of the session in seconds."""
+    complete: bool
+    """False when the run was interrupted, stopped early or crashed: a gate never passes it."""
+    incomplete_reason: str | None = None
+    """Why the run is incomplete."""
+    argv: list[str]
+    """The pytest command line."""
+    environment: Environment
+    """Versions of the tools involved."""
+    config_hash: str
+    """Stable hash of the effective settings; shards of one run share it."""
+    sample: SampleInfo | None = None
+    """Present when the run was sampled."""
+
+
+class KindSummary(_Model):
+    """Check counts by outcome."""
+
+    total: int = 0
+    """All checks."""
+    passed: int = 0
+    """Checks that passed."""
+    failed: int = 0
+    """Checks that found a difference beyond tolerance."""
+    errors: int = 0
+    """Checks that could not be judged (a side down, a bad case, a page that never settled)."""
+    skipped: int = 0
+    """Checks that were skipped."""
+
+
+def _empty_by_kind() -> dict[CheckKind, KindSummary]:
+    return {"dto": KindSummary(), "visual": KindSummary()}
+
+
+class Summary(KindSummary):
+    """Check counts by outcome, in all and per kind."""
+
+    by_kind: dict[CheckKind, KindSummary] = Field(default_factory=_empty_by_kind)
+    """The same counts for DTO and for visual checks."""
+
+
+class Verdict(_Model):
+    """Pass or fail of the whole run, under the gate policy of ``[tool.dualread.gate]``."""
+
+    status: Literal["pass", "fail"]
+    """``pass`` or ``fail``."""
+    reasons: list[str] = Field(default_factory=list)
+    """Why it failed; also notes that did not block (e.g. stale goldens)."""
+
+
+class ToleranceSpec(_Model):
+    """A numeric tolerance: a pair passes when either bound holds."""
+
+    abs: float | None = None
+    """Largest allowed absolute difference."""
+    rel: float | None = None
+    """Largest allowed difference relative to the reference value."""
+
+
+class Finding(_Model):
+    """One difference inside a check."""
+
+    comparison: str
+    """``adapter_vs_legacy``, ``legacy_vs_golden``, ``adapter_vs_golden``, ``legacy_vs_baseline``,
+    ``adapter_vs_baseline``, or a side name (``legacy`` / ``adapter``) for contract findings."""
+    path: str = ""
+    """Canonical field path (``meals[breakfast].kcal``), or the page for visual findings."""
+    category: str
+    """``value``, ``missing``, ``extra``, ``type``, ``contract``, ``list_key``, ``pixels``,
+    ``size``."""
+    values: dict[str, Any] = Field(default_factory=dict)
+    """The compared values by side (``legacy``, ``adapter``, ``golden``); a side that lacks the
+    field is absent, a JSON null is null."""
+    delta: float | None = None
+    """Absolute numeric difference, or the mismatch ratio for visual findings."""
+    tolerance: ToleranceSpec | None = None
+    """The tolerance that applied."""
+    headroom: float | None = None
+    """Share of the tolerance the delta used (1.0 = at the limit, above 1 = beyond)."""
+    triage: Triage | None = None
+    """Who is likely at fault, from legacy, adapter and golden together."""
+    message: str = ""
+    """One line for people."""
+    detail: dict[str, Any] = Field(default_factory=dict)
+    """Kind-specific figures (pixel counts, bounding boxes)."""
+
+
+class Check(_Model):
+    """One comparison that passes or fails."""
+
+    id: str
+    """Unique within a run; shards are merged by it."""
+    nodeid: str
+    """The pytest node id of the test that ran the check."""
+    kind: CheckKind
+    """``dto`` or ``visual``."""
+    outcome: Outcome
+    """``passed``, ``failed``, ``error`` or ``skipped``."""
+    duration_s: float = 0.0
+    """Time the check took."""
+    message: str = ""
+    """The failure or error text, capped."""
+    findings: list[Finding] = Field(default_factory=list)
+    """The differences found."""
+    artifacts: dict[str, str] = Field(default_factory=dict)
+    """Artifact files by role (``expected``, ``actual``, ``diff``, ...), relative to the report."""
+    data: dict[str, Any] = Field(default_factory=dict)
+    """Kind-specific figures: fields compared, headroom per rule, pixel counts, captures."""
+
+
+class StaleEntry(_Model):
+    """Something stored or configured that this run did not use."""
+
+    kind: Literal["rule", "golden", "baseline"]
+    """A tolerance / ignore rule that matched nothing, or an unused golden or baseline."""
+    name: str
+    """The rule pattern or the file."""
+    source: str = ""
+    """Where it is defined."""
+
+
+class Report(_Model):
+    """The report of one ``pytest --dual-read`` run (or of merged shards)."""
+
+    schema_version: Literal[1] = 1
+    """The report schema; readers refuse newer ones."""
+    tool: ToolInfo
+    """What wrote the report."""
+    run: RunInfo
+    """When and how the run happened."""
+    summary: Summary
+    """Counts of checks by outcome and kind."""
+    verdict: Verdict
+    """Pass or fail, with reasons."""
+    checks: list[Check]
+    """Every check, sorted by id."""
+    stale: list[StaleEntry] = Field(default_factory=list)
+    """Rules, goldens and baselines the run did not use."""
+
+
+def check_from_data(data: Mapping[str, Any]) -> Check:
+    """Validate one check as it arrives from a test (possibly on an xdist worker)."""
+    return Check.model_validate(data)
+
+
+def summarize(checks: Iterable[Check]) -> Summary:
+    summary = Summary()
+    field = {"passed": "passed", "failed": "failed", "error": "errors", "skipped": "skipped"}
+    for check in checks:
+        for part in (summary, summary.by_kind[check.kind]):
+            part.total += 1
+            name = field[check.outcome]
+            setattr(part, name, getattr(part, name) + 1)
+    return summary
+
+
+def json_schema() -> dict[str, Any]:
+    schema = Report.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = f"{TOOL_NAME} report, schema_version {SCHEMA_VERSION}"
+    return schema
+
+
+def dump_report(report: Report) -> str:
+    return json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+
+
+def write_report(report: Report, path: Path) -> None:
+    """Write ``report`` to ``path`` atomically: readers see the old file or the new one, whole."""
+    text = dump_report(report)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_report(path: Path | str) -> Report:
+    """Load a report, refusing anything a gate should not judge by.
+
+    Raises :class:`ReportError` with ``reason`` ``missing``, ``unreadable`` (not JSON, e.g.
+    truncated), ``foreign`` (not a pytest-dualread report), ``schema`` (a newer schema_version)
+    or ``invalid`` (right schema, wrong content).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ReportError("no such report file", path=path, reason="missing") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReportError(f"cannot read the report: {exc}", path=path, reason="unreadable") from exc
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ReportError(
+            f"not valid JSON (truncated?): {exc.msg} at line {exc.lineno} column {exc.colno}",
+            path=path,
+            reason="unreadable",
+        ) from None
+    if not isinstance(raw, dict) or "schema_version" not in raw:
+        raise ReportError(
+            "not a pytest-dualread report: expected a JSON object with 'schema_version'",
+            path=path,
+            reason="foreign",
+        )
+    tool = raw.get("tool")
+    if not isinstance(tool, dict) or tool.get("name") != TOOL_NAME:
+        name = tool.get("name") if isinstance(tool, dict) else None
+        raise ReportError(
+            f"not a pytest-dualread report: tool.name is {name!r}, expected {TOOL_NAME!r}",
+            path=path,
+            reason="foreign",
+        )
+    version = raw["schema_version"]
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ReportError(
+            f"schema_version {version!r} is not a schema this tool knows (expected 1)",
+            path=path,
+            reason="foreign",
+        )
+    if version > SCHEMA_VERSION:
+        raise ReportError(
+            f"schema_version {version} is newer than this pytest-dualread reads "
+            f"({SCHEMA_VERSION}); upgrade pytest-dualread to judge it",
+            path=path,
+            reason="schema",
+        )
+    try:
+        return Report.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()[:5]
+        )
+        more = exc.error_count() - 5
+        if more > 0:
+            problems += f"; and {more} more"
+        raise ReportError(
+            f"does not match report schema {SCHEMA_VERSION}: {problems}",
+            path=path,
+            reason="invalid",
+        ) from None

@@ -1,0 +1,65 @@
+"""Shared helpers for the plugin's own tests: run pytest the way users do and read the report.
+
+``run_dualread`` runs an inner pytest in a pytester directory and validates the report it wrote
+against the report model on every call (a report that does not load fails the test).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pytest_dualread.report import Report, load_report
+
+# Inner runs are as strict as ours: warnings are errors there too.
+INNER_PYPROJECT = """
+[tool.pytest.ini_options]
+filterwarnings = [
+    "error",
+    "ignore::pytest.PytestRemovedIn10Warning:pytest_playwright",
+]
+"""
+
+
+@dataclass
+class DualReadRun:
+    result: pytest.RunResult
+    report: Report | None
+    report_path: Path
+
+
+RunDualRead = Callable[..., DualReadRun]
+
+
+@pytest.fixture
+def inner_project(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A pytester directory with a strict pyproject.toml; tests append ``[tool.dualread]``."""
+    pytester.makefile(".toml", pyproject=INNER_PYPROJECT)
+    return pytester
+
+
+@pytest.fixture
+def run_dualread(inner_project: pytest.Pytester) -> RunDualRead:
+    def run(
+        *args: str, subprocess: bool = False, report: str = "dual-read-results/report.json"
+    ) -> DualReadRun:
+        if subprocess:
+            result = inner_project.runpytest_subprocess(*args)
+        else:
+            # pytest-playwright keeps a process-global assertion scope that cannot nest, so an
+            # in-process inner run leaves it out; runs that need a browser use a subprocess.
+            result = inner_project.runpytest("-p", "no:playwright", *args)
+        path = inner_project.path / report
+        loaded = load_report(path) if path.exists() else None
+        return DualReadRun(result=result, report=loaded, report_path=path)
+
+    return run
+
+
+def add_dualread_table(pytester: pytest.Pytester, table: str) -> None:
+    """Append TOML (``[tool.dualread]`` sections) to the inner pyproject.toml."""
+    path = pytester.path / "pyproject.toml"
+    path.write_text(path.read_text() + "\n" + table, encoding="utf-8")

@@ -1,0 +1,129 @@
+"""report.py: the models, atomic writing, and refusing reports a gate must not trust."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from pytest_dualread.errors import ReportError
+from pytest_dualread.report import (
+    Check,
+    Environment,
+    Report,
+    RunInfo,
+    ToolInfo,
+    Verdict,
+    dump_report,
+    load_report,
+    summarize,
+    write_report,
+)
+
+
+def make_report(*checks: Check, complete: bool = True) -> Report:
+    return Report(
+        tool=ToolInfo(version="0.1.0"),
+        run=RunInfo(
+            started_at=datetime(2026, 11, 1, tzinfo=timezone.utc),
+            complete=complete,
+            argv=["pytest", "--dual-read"],
+            environment=Environment(python="3.11.7", pytest="9.2.0"),
+            config_hash="sha256:0",
+        ),
+        summary=summarize(checks),
+        verdict=Verdict(status="pass"),
+        checks=list(checks),
+    )
+
+
+def check(outcome: str = "passed", kind: str = "dto", cid: str = "cases/log-42") -> Check:
+    return Check.model_validate({"id": cid, "nodeid": cid, "kind": kind, "outcome": outcome})
+
+
+def test_summarize_counts_by_outcome_and_kind() -> None:
+    summary = summarize(
+        [
+            check("passed"),
+            check("failed", cid="b"),
+            check("error", "visual", "c"),
+            check("skipped", "visual", "d"),
+        ]
+    )
+    assert (summary.total, summary.passed, summary.failed, summary.errors, summary.skipped) == (
+        4,
+        1,
+        1,
+        1,
+        1,
+    )
+    assert summary.by_kind["visual"].total == 2
+    assert summary.by_kind["dto"].failed == 1
+
+
+def test_write_is_atomic_and_round_trips(tmp_path: Path) -> None:
+    report = make_report(check())
+    target = tmp_path / "out" / "report.json"
+    write_report(report, target)
+    write_report(report, target)
+    assert sorted(p.name for p in target.parent.iterdir()) == ["report.json"]
+    assert load_report(target) == report
+
+
+@pytest.mark.parametrize(
+    ("content", "reason", "words"),
+    [
+        pytest.param(None, "missing", "no such report file", id="missing"),
+        pytest.param(
+            '{"schema_version": 1, "tool": {"na', "unreadable", "truncated", id="truncated"
+        ),
+        pytest.param("[]", "foreign", "expected a JSON object", id="a-list"),
+        pytest.param(
+            '{"schema_version": 1, "tool": {"name": "other"}}',
+            "foreign",
+            "'other'",
+            id="other-tool",
+        ),
+        pytest.param(
+            '{"schema_version": "1", "tool": {"name": "pytest-dualread"}}',
+            "foreign",
+            "schema_version '1'",
+            id="string-version",
+        ),
+        pytest.param(
+            '{"schema_version": 2, "tool": {"name": "pytest-dualread"}}',
+            "schema",
+            "newer than this pytest-dualread reads",
+            id="newer-schema",
+        ),
+        pytest.param(
+            '{"schema_version": 1, "tool": {"name": "pytest-dualread"}}',
+            "invalid",
+            "does not match report schema 1",
+            id="missing-fields",
+        ),
+    ],
+)
+def test_untrustworthy_reports_are_refused(
+    tmp_path: Path, content: str | None, reason: str, words: str
+) -> None:
+    path = tmp_path / "report.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(ReportError) as info:
+        load_report(path)
+    assert info.value.reason == reason
+    assert info.value.path == path
+    assert words in str(info.value)
+    assert str(path) in str(info.value)
+
+
+def test_an_unknown_field_is_invalid(tmp_path: Path) -> None:
+    data = json.loads(dump_report(make_report(check())))
+    data["checks"][0]["surprise"] = 1
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ReportError, match=r"checks\.0\.surprise"):
+        load_report(path)
