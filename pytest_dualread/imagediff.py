@@ -1,0 +1,813 @@
+"""Pixel engine: pixelmatch-exact mismatch counts on RGBA NumPy arrays.
+
+The visual checks of pytest-dualread compare screenshots with the semantics of pixelmatch
+7.2.0 (the npm package, our reference), computed with vectorised NumPy:
+
+* two pixels whose 32-bit RGBA values are equal never differ;
+* otherwise the colour distance is pixelmatch's YIQ metric, computed on the channel
+  differences in pixelmatch's floating point order; a pixel counts when its distance exceeds
+  ``35215 * threshold * threshold``;
+* a semi-transparent pixel is blended, as in pixelmatch 7.2.0, against a background that
+  depends on its position (``checkerboard=True``, the default) or against white
+  (``checkerboard=False``);
+* unless ``include_aa`` is true, a counted pixel that looks like anti-aliasing in either
+  image (pixelmatch's brightness-slope test with "many equal siblings") is left out of the
+  count and drawn in ``aa_color`` instead.
+
+Public API (stable; tools outside the project call it)::
+
+    compare(expected, actual, *, threshold=0.1, include_aa=False, alpha=0.1,
+            diff_image=False, diff_mask=False, aa_color=(255, 255, 0),
+            diff_color=(255, 0, 0), diff_color_alt=None, checkerboard=True,
+            engine="dualread") -> ImageDiff
+    compare_png(expected: bytes, actual: bytes, **the same keywords) -> ImageDiff
+    decode_png(data: bytes) -> HxWx4 uint8 array;  encode_png(array) -> PNG bytes
+    ENGINES, DEFAULT_ENGINE, engine_info(name) -> (name, version)
+
+``expected`` and ``actual`` are HxWx4 ``uint8`` RGBA arrays. Images of different sizes give a
+result with ``size_mismatch=True`` and both sizes, not an exception. The diff image (on
+request) follows pixelmatch: counted pixels in ``diff_color`` (``diff_color_alt`` when the
+actual pixel is brighter... precisely: when pixelmatch's signed delta is negative), skipped
+anti-aliased pixels in ``aa_color``, everything else a faded grey copy of ``expected``
+(``alpha`` is the opacity of that copy); with ``diff_mask=True`` only counted pixels are drawn,
+over a transparent background. ``boxes`` always lists the differing regions: counted pixels
+grouped into at most :data:`MAX_BOXES` rectangles, nearby pixels merged.
+
+Engines: ``"dualread"`` is this module (version: the installed pytest-dualread version);
+``"pixelmatch-py"`` runs the PyPI ``pixelmatch`` port, a slow pure-Python reference. That
+port blends semi-transparent pixels against white whatever ``checkerboard`` says and has no
+``diff_color_alt``; it accepts the other keywords. An unknown engine name raises
+``ValueError`` naming the allowed ones.
+
+Memory stays bounded: the frames are compared in blocks of rows, and only changed pixels
+(and, for anti-aliasing, their neighbourhoods) are converted to floating point.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "DEFAULT_ENGINE",
+    "ENGINES",
+    "MAX_BOXES",
+    "Box",
+    "ImageDiff",
+    "compare",
+    "compare_png",
+    "decode_png",
+    "encode_png",
+    "engine_info",
+]
+
+U8 = npt.NDArray[np.uint8]
+_U32 = npt.NDArray[np.uint32]
+_I64 = npt.NDArray[np.int64]
+_F64 = npt.NDArray[np.float64]
+_Bool = npt.NDArray[np.bool_]
+RGB = tuple[int, int, int]
+
+ENGINES: tuple[str, ...] = ("dualread", "pixelmatch-py")
+"""Engine names accepted by :func:`compare` and :func:`engine_info`."""
+DEFAULT_ENGINE = "dualread"
+MAX_BOXES = 32
+"""Most rectangles reported in :attr:`ImageDiff.boxes`; nearby regions merge beyond it."""
+
+# Pixels per block of rows; bounds the temporaries of one step (a few MB).
+_BLOCK_PIXELS = 1 << 17
+# Cell size (px) of the grid used to group differing pixels into boxes.
+_BOX_CELL = 8
+
+# pixelmatch's YIQ coefficients and weights (Kotsarenko & Ramos), in its evaluation order.
+_Y = (0.29889531, 0.58662247, 0.11448223)
+_I = (0.59597799, 0.27417610, 0.32180189)
+_Q = (0.21147017, 0.52261711, 0.31114694)
+_WY, _WI, _WQ = 0.5053, 0.299, 0.1957
+_MAX_YIQ = 35215
+# Divisors that give the checkerboard background of a semi-transparent pixel (byte offset k).
+_PHI = 1.618033988749895
+_PHI2 = 2.618033988749895
+
+# Neighbour order of the anti-aliasing test: x outer, y inner, centre skipped. The first
+# darkest / brightest neighbour in this order is the one whose siblings are checked.
+_NEIGHBOURS: tuple[tuple[int, int], ...] = tuple(
+    (dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1) if dx or dy
+)
+_SUM8 = np.uint64(0x0101010101010101)
+_SHIFT56 = np.uint64(56)
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle of differing pixels, in pixels: ``x``/``y`` of the top-left corner."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class ImageDiff:
+    """The result of :func:`compare`.
+
+    ``width`` x ``height`` is the compared size (for a size mismatch: the larger of each
+    dimension). A size mismatch counts every pixel of that area as different, so it fails any
+    pixel budget; ``expected_size`` / ``actual_size`` are ``(width, height)`` pairs.
+    """
+
+    mismatch_pixels: int
+    width: int
+    height: int
+    diff: U8 | None = None
+    boxes: tuple[Box, ...] = ()
+    size_mismatch: bool = False
+    expected_size: tuple[int, int] = (0, 0)
+    actual_size: tuple[int, int] = (0, 0)
+    engine: str = DEFAULT_ENGINE
+    engine_version: str = ""
+
+    @property
+    def mismatch_ratio(self) -> float:
+        """Counted pixels as a fraction of all pixels (0.0 for an empty image)."""
+        total = self.width * self.height
+        return self.mismatch_pixels / total if total else 0.0
+
+
+def engine_info(name: str = DEFAULT_ENGINE) -> tuple[str, str]:
+    """Return ``(name, version)`` of an engine, for the report."""
+    if name == "dualread":
+        return name, _dist_version("pytest-dualread")
+    if name == "pixelmatch-py":
+        return name, _dist_version("pixelmatch")
+    raise ValueError(f"unknown image-diff engine {name!r}; allowed: {', '.join(ENGINES)}")
+
+
+def _dist_version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+# --------------------------------------------------------------------------- PNG in / out
+
+
+def decode_png(data: bytes) -> U8:
+    """Decode PNG (or any Pillow-readable) bytes to a read-only HxWx4 uint8 RGBA array."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        rgba = im if im.mode == "RGBA" else im.convert("RGBA")
+        arr: U8 = np.asarray(rgba, dtype=np.uint8)
+    return arr
+
+
+def encode_png(image: U8) -> bytes:
+    """Encode an HxWx4 uint8 RGBA array as PNG (fast zlib level: diff images are scratch)."""
+    from PIL import Image
+
+    rgba = _as_rgba(image, "image")
+    buf = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def compare_png(expected: bytes, actual: bytes, **options: Any) -> ImageDiff:
+    """:func:`compare` two PNG files given as bytes; equal bytes are not even decoded."""
+    if expected == actual and not options.get("diff_image"):
+        from PIL import Image
+
+        with Image.open(io.BytesIO(expected)) as im:  # reads the header only
+            width, height = im.size
+        name, version = engine_info(options.get("engine", DEFAULT_ENGINE))
+        return ImageDiff(0, width, height, None, (), False, im.size, im.size, name, version)
+    return compare(decode_png(expected), decode_png(actual), **options)
+
+
+# --------------------------------------------------------------------------- compare
+
+
+def compare(
+    expected: U8,
+    actual: U8,
+    *,
+    threshold: float = 0.1,
+    include_aa: bool = False,
+    alpha: float = 0.1,
+    diff_image: bool = False,
+    diff_mask: bool = False,
+    aa_color: RGB = (255, 255, 0),
+    diff_color: RGB = (255, 0, 0),
+    diff_color_alt: RGB | None = None,
+    checkerboard: bool = True,
+    engine: str = DEFAULT_ENGINE,
+) -> ImageDiff:
+    """Count the pixels of ``actual`` that differ from ``expected`` the way pixelmatch does.
+
+    See the module docstring for the meaning of each option (they mirror pixelmatch's
+    ``threshold``, ``includeAA``, ``alpha``, ``diffMask``, ``aaColor``, ``diffColor``,
+    ``diffColorAlt`` and ``checkerboard``).
+    """
+    name, version = engine_info(engine)
+    a = _as_rgba(expected, "expected")
+    b = _as_rgba(actual, "actual")
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold must be within [0, 1], got {threshold!r}")
+    colours = (_colour(aa_color, "aa_color"), _colour(diff_color, "diff_color"))
+    alt = colours[1] if diff_color_alt is None else _colour(diff_color_alt, "diff_color_alt")
+
+    if a.shape != b.shape:
+        es, as_ = (a.shape[1], a.shape[0]), (b.shape[1], b.shape[0])
+        w, h = max(es[0], as_[0]), max(es[1], as_[1])
+        box = (Box(0, 0, w, h),) if w and h else ()
+        return ImageDiff(w * h, w, h, None, box, True, es, as_, name, version)
+
+    if name == "pixelmatch-py":
+        if diff_color_alt is not None:
+            raise ValueError("the pixelmatch-py engine has no diff_color_alt")
+        count, mask, out = _compare_pixelmatch_py(
+            a, b, threshold, include_aa, alpha, diff_image, diff_mask, colours
+        )
+    else:
+        count, mask, out = _compare_dualread(
+            a, b, threshold, include_aa, alpha, diff_image, diff_mask, checkerboard,
+            (*colours, alt),
+        )  # fmt: skip
+    h, w = a.shape[:2]
+    boxes = _boxes(mask) if mask is not None else ()
+    return ImageDiff(count, w, h, out, boxes, False, (w, h), (w, h), name, version)
+
+
+def _as_rgba(image: Any, what: str) -> U8:
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"{what}: expected a numpy array, got {type(image).__name__}")
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 4:
+        raise ValueError(
+            f"{what}: expected an HxWx4 uint8 RGBA array, got shape {image.shape} "
+            f"dtype {image.dtype}"
+        )
+    arr: U8 = np.ascontiguousarray(image)
+    return arr
+
+
+def _colour(value: Sequence[int], what: str) -> RGB:
+    rgb = tuple(value)
+    if len(rgb) != 3 or not all(isinstance(c, int | np.integer) and 0 <= c <= 255 for c in rgb):
+        raise ValueError(f"{what} must be three integers 0..255, got {value!r}")
+    return (int(rgb[0]), int(rgb[1]), int(rgb[2]))
+
+
+def _pack(rgb: RGB) -> np.uint32:
+    return np.array([*rgb, 255], dtype=np.uint8).view("<u4")[0]  # type: ignore[no-any-return]
+
+
+def _row_blocks(height: int, width: int) -> Iterator[tuple[int, int]]:
+    rows = max(1, _BLOCK_PIXELS // max(width, 1))
+    for y0 in range(0, height, rows):
+        yield y0, min(height, y0 + rows)
+
+
+# --------------------------------------------------------------------------- dualread engine
+
+_DX = np.array([dx for dx, _ in _NEIGHBOURS], dtype=np.int64)
+_DY = np.array([dy for _, dy in _NEIGHBOURS], dtype=np.int64)
+# A block goes the dense way (slices over the whole block) when at least 1/_DENSE of its
+# pixels changed, and the sparse way (gathers at changed pixels only) otherwise.
+_DENSE = 16
+
+
+class _Frames:
+    """Both images, flat (32-bit pixels) and as they came, plus the options of one compare."""
+
+    def __init__(self, a: U8, b: U8, max_delta: float, checkerboard: bool) -> None:
+        self.h, self.w = a.shape[:2]
+        self.a, self.b = a, b
+        self.pa: _U32 = a.reshape(-1).view("<u4")
+        self.pb: _U32 = b.reshape(-1).view("<u4")
+        self.max_delta = max_delta
+        self.checkerboard = checkerboard
+        self.offsets: _I64 = _DY * self.w + _DX
+
+
+# A block result: pixels counted, pixels whose signed delta is negative (drawn in
+# diff_color_alt) and pixels skipped as anti-aliasing (None when not tested); rows x W masks.
+_BlockResult = tuple[_Bool, _Bool, "_Bool | None"]
+
+
+def _compare_dualread(
+    a: U8,
+    b: U8,
+    threshold: float,
+    include_aa: bool,
+    alpha: float,
+    diff_image: bool,
+    diff_mask: bool,
+    checkerboard: bool,
+    colours: tuple[RGB, RGB, RGB],
+) -> tuple[int, _Bool | None, U8 | None]:
+    h, w = a.shape[:2]
+    f = _Frames(a, b, _MAX_YIQ * threshold * threshold, checkerboard)
+    out: U8 | None = None
+    if diff_image:
+        out = np.zeros((h, w, 4), dtype=np.uint8)
+        if not diff_mask:
+            _draw_grey(a, out, alpha)
+    if _equal(f.pa, f.pb):
+        return 0, None, out
+
+    out_px = None if out is None else out.reshape(-1).view("<u4").reshape(h, w)
+    aa_px, diff_px, alt_px = (_pack(c) for c in colours)
+    mask: _Bool | None = None
+    count = 0
+    for y0, y1 in _row_blocks(h, w):
+        s, e = y0 * w, y1 * w
+        ne = f.pa[s:e] != f.pb[s:e]
+        changed = int(np.count_nonzero(ne))
+        if changed == 0:
+            continue
+        if changed * _DENSE >= e - s:
+            counted, darker, aa = _dense_block(f, y0, y1, include_aa)
+        else:
+            counted, darker, aa = _sparse_block(f, y0, y1, ne, include_aa)
+        if out_px is not None:
+            rows = out_px[y0:y1]
+            if aa is not None and not diff_mask:
+                rows[aa] = aa_px
+            rows[counted & ~darker] = diff_px
+            rows[counted & darker] = alt_px
+        n = int(np.count_nonzero(counted))
+        if n:
+            count += n
+            if mask is None:
+                mask = np.zeros((h, w), dtype=np.bool_)
+            mask[y0:y1] = counted
+    return count, mask, out
+
+
+def _equal(pa: _U32, pb: _U32) -> bool:
+    if pa.size % 2 == 0:  # compare 8 bytes at a time
+        return bool(np.array_equal(pa.view(np.uint64), pb.view(np.uint64)))
+    return bool(np.array_equal(pa, pb))
+
+
+def _draw_grey(image: U8, out: U8, alpha: float) -> None:
+    """pixelmatch's faded background: 255 + (Y - 255) * alpha * A / 255, stored as uint8."""
+    h, w = image.shape[:2]
+    for y0, y1 in _row_blocks(h, w):
+        px = image[y0:y1].reshape(-1, 4)
+        luma = px[:, 0] * _Y[0] + px[:, 1] * _Y[1] + px[:, 2] * _Y[2]
+        val = 255 + (luma - 255) * alpha * px[:, 3] / 255
+        # a typed-array store truncates towards zero and wraps modulo 256
+        grey = (np.trunc(val).astype(np.int64) % 256).astype(np.uint8)
+        rows = out[y0:y1].reshape(-1, 4)
+        rows[:, 0] = grey
+        rows[:, 1] = grey
+        rows[:, 2] = grey
+        rows[:, 3] = 255
+
+
+# ----- colour and brightness deltas
+
+
+def _luma(dr: npt.NDArray[Any], dg: npt.NDArray[Any], db: npt.NDArray[Any]) -> _F64:
+    """Y of a channel difference, summed in pixelmatch's order: (r + g) + b."""
+    y: _F64 = dr * _Y[0]
+    tmp: _F64 = dg * _Y[1]
+    y += tmp
+    np.multiply(db, _Y[2], out=tmp)
+    y += tmp
+    return y
+
+
+def _yiq(dr: npt.NDArray[Any], dg: npt.NDArray[Any], db: npt.NDArray[Any]) -> tuple[_F64, _F64]:
+    """(unsigned YIQ distance, Y) of channel differences, bit for bit as pixelmatch computes."""
+    y = _luma(dr, dg, db)
+    i: _F64 = dr * _I[0]
+    tmp: _F64 = dg * _I[1]
+    i -= tmp
+    np.multiply(db, _I[2], out=tmp)
+    i -= tmp
+    q: _F64 = dr * _Q[0]
+    np.multiply(dg, _Q[1], out=tmp)
+    q -= tmp
+    np.multiply(db, _Q[2], out=tmp)
+    q += tmp
+    delta: _F64 = y * _WY
+    delta *= y
+    np.multiply(i, _WI, out=tmp)
+    tmp *= i
+    delta += tmp
+    np.multiply(q, _WQ, out=tmp)
+    tmp *= q
+    delta += tmp
+    return delta, y
+
+
+def _checker(pos: _I64) -> tuple[int, _I64, _I64]:
+    """Background (r, g, b) of pixels at flat positions ``pos`` (pixelmatch's checkerboard).
+
+    pixelmatch derives it from the byte offset k = 4 * pos: red from k % 2 (always 0 here),
+    green and blue from the parity of k / 1.618... and k / 2.618..., truncated.
+    """
+    k = (pos * 4).astype(np.float64)
+    g = 48 + 159 * (np.floor(k / _PHI).astype(np.int64) % 2)
+    b = 48 + 159 * (np.floor(k / _PHI2).astype(np.int64) % 2)
+    return 48, g, b
+
+
+def _blended(p1: U8, p2: U8, pos: _I64, checkerboard: bool) -> tuple[_F64, _F64, _F64]:
+    """Channel differences of (k, 4) pixel pairs, with both blended over the background:
+    (c1 * a1 - c2 * a2 - background * (a1 - a2)) / 255, exact integers until the division."""
+    c1 = p1.astype(np.int32)
+    c2 = p2.astype(np.int32)
+    a1, a2 = c1[:, 3], c2[:, 3]
+    da = a1 - a2
+    if checkerboard:
+        rb, gb, bb = _checker(pos)
+    else:
+        rb, gb, bb = 255, np.int64(255), np.int64(255)
+
+    def one(ch: int, bg: int | _I64) -> _F64:
+        diff: _F64 = (c1[:, ch] * a1 - c2[:, ch] * a2 - bg * da) / 255
+        return diff
+
+    return one(0, rb), one(1, gb), one(2, bb)
+
+
+def _delta(
+    p1: U8, p2: U8, positions: Callable[[tuple[_I64, ...]], _I64], checkerboard: bool
+) -> tuple[_F64, _F64]:
+    """pixelmatch's colour delta of (..., 4) pixel pairs: (unsigned distance, Y difference).
+
+    ``positions`` maps indices of pixels (as from ``np.nonzero``) to the flat positions whose
+    background a semi-transparent pair is blended with.
+    """
+    d = np.subtract(p1, p2, dtype=np.int16)
+    delta, y = _yiq(d[..., 0], d[..., 1], d[..., 2])
+    blend = (p1[..., 3] < 255) | (p2[..., 3] < 255)
+    if blend.any():
+        sel: tuple[_I64, ...] = np.nonzero(blend)
+        delta[sel], y[sel] = _yiq(*_blended(p1[sel], p2[sel], positions(sel), checkerboard))
+    return delta, y
+
+
+def _brightness(centre: U8, nbrs: U8, pos: _I64, checkerboard: bool) -> _F64:
+    """pixelmatch's brightness delta centre - neighbour: (k, 4) and (k, 8, 4) -> (k, 8)."""
+    c = centre[:, None, :]
+    d = np.subtract(c, nbrs, dtype=np.int16)
+    bright = _luma(d[..., 0], d[..., 1], d[..., 2])
+    blend = (c[..., 3] < 255) | (nbrs[..., 3] < 255)
+    if blend.any():
+        sel = np.nonzero(blend)
+        full = np.broadcast_to(c, nbrs.shape)
+        # both pixels are blended over the background of the centre's position
+        bright[sel] = _luma(*_blended(full[sel], nbrs[sel], pos[sel[0]], checkerboard))
+    return bright
+
+
+# ----- anti-aliasing
+
+
+def _count8(flags: _Bool) -> npt.NDArray[np.uint64]:
+    """Per-row count of True in a (k, 8) bool array."""
+    words = np.ascontiguousarray(flags).view(np.uint64).reshape(-1)
+    counts: npt.NDArray[np.uint64] = (words * _SUM8) >> _SHIFT56
+    return counts
+
+
+def _neighbourhood(f: _Frames, ys: _I64, xs: _I64) -> tuple[_I64, _I64, _Bool | None, _Bool]:
+    """Flat positions, neighbour positions (k, 8), their validity (None: all valid) and
+    whether each pixel lies on an edge of the frame (pixelmatch counts that as one sibling)."""
+    pos = ys * f.w + xs
+    left, right = xs > 0, xs < f.w - 1
+    up, down = ys > 0, ys < f.h - 1
+    inside = left & right & up & down
+    nb = pos[:, None] + f.offsets
+    if inside.all():
+        return pos, nb, None, ~inside
+    side = {(-1, 0): left, (1, 0): right, (0, -1): up, (0, 1): down}
+    valid = np.empty((pos.size, 8), dtype=np.bool_)
+    for j, (dx, dy) in enumerate(_NEIGHBOURS):
+        if dx and dy:
+            np.logical_and(side[dx, 0], side[0, dy], out=valid[:, j])
+        else:
+            valid[:, j] = side[dx, dy]
+    return pos, np.where(valid, nb, pos[:, None]), valid, ~inside
+
+
+def _sibling_counts(f: _Frames, px: _U32, ys: _I64, xs: _I64) -> npt.NDArray[np.uint64]:
+    """Equal 32-bit neighbours of each pixel, plus one on the frame's edge (by gathering)."""
+    pos, nb, valid, edge = _neighbourhood(f, ys, xs)
+    same = px[nb] == px[pos][:, None]
+    if valid is not None:
+        same &= valid
+    return _count8(same) + edge
+
+
+def _sibling_map(grid: _U32, lo: int, hi: int) -> U8:
+    """Equal neighbours of every pixel of rows lo..hi of a 2-D frame, plus one on its edge."""
+    h = grid.shape[0]
+    top, bottom = max(lo - 1, 0), min(hi + 1, h)
+    g = grid[top:bottom]
+    z = np.zeros(g.shape, dtype=np.uint8)
+    for e, one, other in (
+        (g[:, 1:] == g[:, :-1], z[:, 1:], z[:, :-1]),
+        (g[1:] == g[:-1], z[1:], z[:-1]),
+        (g[1:, 1:] == g[:-1, :-1], z[1:, 1:], z[:-1, :-1]),
+        (g[1:, :-1] == g[:-1, 1:], z[1:, :-1], z[:-1, 1:]),
+    ):
+        one += e
+        other += e
+    z = z[lo - top : hi - top]
+    edge = np.zeros(z.shape, dtype=np.bool_)
+    edge[:, 0] = edge[:, -1] = True
+    if lo == 0:
+        edge[0] = True
+    if hi == h:
+        edge[-1] = True
+    z += edge
+    return z
+
+
+def _aa_test(
+    f: _Frames,
+    img: U8,
+    px: _U32,
+    ys: _I64,
+    xs: _I64,
+    many_siblings: Callable[[_I64, _I64], _Bool],
+) -> _Bool:
+    """pixelmatch's antialiased(img, ...) at (ys, xs); ``many_siblings(ys, xs)`` tells
+    whether a pixel has 3+ equal siblings in both images."""
+    pos, nb, valid, edge = _neighbourhood(f, ys, xs)
+    rgba = px.view(np.uint8).reshape(-1, 4)
+    bright = _brightness(rgba[pos], px[nb].view(np.uint8).reshape(-1, 8, 4), pos, f.checkerboard)
+    zero = bright == 0
+    if valid is not None:
+        bright[~valid] = 0.0
+        zero &= valid
+    zeroes = _count8(zero) + edge
+    j_min = np.argmin(bright, axis=1)
+    j_max = np.argmax(bright, axis=1)
+    rows = np.arange(pos.size)
+    # the first darkest and the first brightest neighbour, as pixelmatch scans them
+    ok = (zeroes <= 2) & (bright[rows, j_min] < 0) & (bright[rows, j_max] > 0)
+    result = np.zeros(pos.size, dtype=np.bool_)
+    sel = np.flatnonzero(ok)
+    if sel.size == 0:
+        return result
+    j = j_min[sel]
+    hit = many_siblings(ys[sel] + _DY[j], xs[sel] + _DX[j])
+    todo = np.flatnonzero(~hit)
+    if todo.size:
+        j = j_max[sel[todo]]
+        hit[todo] = many_siblings(ys[sel[todo]] + _DY[j], xs[sel[todo]] + _DX[j])
+    result[sel] = hit
+    return result
+
+
+# ----- one block of rows, two ways
+
+
+def _dense_block(f: _Frames, y0: int, y1: int, include_aa: bool) -> _BlockResult:
+    """Many changed pixels: whole-block arithmetic, sibling counts from shifted slices."""
+    base = y0 * f.w
+
+    def positions(sel: tuple[_I64, ...]) -> _I64:
+        flat: _I64 = base + sel[0] * f.w + sel[1]
+        return flat
+
+    delta, y = _delta(f.a[y0:y1], f.b[y0:y1], positions, f.checkerboard)
+    cand = delta > f.max_delta
+    darker = y > 0
+    if include_aa or not cand.any():
+        return cand, darker, None
+    lo, hi = max(y0 - 1, 0), min(y1 + 1, f.h)
+    za = _sibling_map(f.pa.reshape(f.h, f.w), lo, hi)
+    zb = _sibling_map(f.pb.reshape(f.h, f.w), lo, hi)
+    many = (za > 2) & (zb > 2)
+
+    def many_siblings(ys: _I64, xs: _I64) -> _Bool:
+        found: _Bool = many[ys - lo, xs]
+        return found
+
+    aa = np.zeros_like(cand)
+    for img, px, z in ((f.a, f.pa, za), (f.b, f.pb, zb)):
+        ys, xs = np.nonzero(cand & ~aa & (z[y0 - lo : y1 - lo] <= 2))
+        if ys.size:
+            ys += y0
+            hit = _aa_test(f, img, px, ys, xs, many_siblings)
+            aa[ys[hit] - y0, xs[hit]] = True
+    return cand & ~aa, darker, aa
+
+
+def _sparse_block(f: _Frames, y0: int, y1: int, ne: _Bool, include_aa: bool) -> _BlockResult:
+    """Few changed pixels: gather them (and their neighbourhoods) by index."""
+    shape = (y1 - y0, f.w)
+    base = y0 * f.w
+    local = np.flatnonzero(ne)
+    pos = local + base
+    p1 = f.pa[pos].view(np.uint8).reshape(-1, 4)
+    p2 = f.pb[pos].view(np.uint8).reshape(-1, 4)
+    delta, y = _delta(p1, p2, lambda sel: pos[sel[0]], f.checkerboard)
+    above = delta > f.max_delta
+    local = local[above]
+    darker = np.zeros(shape[0] * shape[1], dtype=np.bool_)
+    darker[local] = y[above] > 0
+    aa_mask: _Bool | None = None
+    if not include_aa and local.size:
+
+        def many_siblings(ys: _I64, xs: _I64) -> _Bool:
+            both: _Bool = (_sibling_counts(f, f.pa, ys, xs) > 2) & (
+                _sibling_counts(f, f.pb, ys, xs) > 2
+            )
+            return both
+
+        ys, xs = np.divmod(local, f.w)
+        ys += y0
+        aa = np.zeros(local.size, dtype=np.bool_)
+        for img, px in ((f.a, f.pa), (f.b, f.pb)):
+            idx = np.flatnonzero(~aa)
+            # equal 32-bit siblings have a zero brightness delta: 3+ rule anti-aliasing out
+            idx = idx[_sibling_counts(f, px, ys[idx], xs[idx]) <= 2]
+            if idx.size:
+                aa[idx] = _aa_test(f, img, px, ys[idx], xs[idx], many_siblings)
+        aa_mask = np.zeros(shape[0] * shape[1], dtype=np.bool_)
+        aa_mask[local[aa]] = True
+        aa_mask = aa_mask.reshape(shape)
+        local = local[~aa]
+    counted = np.zeros(shape[0] * shape[1], dtype=np.bool_)
+    counted[local] = True
+    return counted.reshape(shape), darker.reshape(shape), aa_mask
+
+
+# --------------------------------------------------------------------------- PyPI engine
+
+
+def _compare_pixelmatch_py(
+    a: U8,
+    b: U8,
+    threshold: float,
+    include_aa: bool,
+    alpha: float,
+    diff_image: bool,
+    diff_mask: bool,
+    colours: tuple[RGB, RGB],
+) -> tuple[int, _Bool | None, U8 | None]:
+    from pixelmatch import pixelmatch
+
+    # the port types its output as a sequence of numbers; a bytearray is what it writes best
+
+    h, w = a.shape[:2]
+    out: Any = bytearray(h * w * 4)
+    count = pixelmatch(
+        a.tobytes(),
+        b.tobytes(),
+        w,
+        h,
+        out,
+        threshold=threshold,
+        includeAA=include_aa,
+        alpha=alpha,
+        aa_color=colours[0],
+        diff_color=colours[1],
+        diff_mask=True,
+    )
+    drawn = np.frombuffer(out, dtype=np.uint8).reshape(h, w, 4)
+    mask = drawn[..., 3] == 255 if count else None
+    image: U8 | None = None
+    if diff_image:
+        if diff_mask:
+            image = drawn.copy()
+        else:
+            full: Any = bytearray(h * w * 4)
+            pixelmatch(
+                a.tobytes(),
+                b.tobytes(),
+                w,
+                h,
+                full,
+                threshold=threshold,
+                includeAA=include_aa,
+                alpha=alpha,
+                aa_color=colours[0],
+                diff_color=colours[1],
+            )
+            image = np.frombuffer(full, dtype=np.uint8).reshape(h, w, 4).copy()
+    return int(count), mask, image
+
+
+# --------------------------------------------------------------------------- boxes
+
+
+def _boxes(mask: _Bool) -> tuple[Box, ...]:
+    """Group the True pixels of ``mask`` into at most MAX_BOXES rectangles.
+
+    Pixels are binned into cells of 8x8 px; cells less than a cell apart join one region
+    (8-connected after a 3x3 dilation). With more than MAX_BOXES regions the cells double
+    in size until few enough remain. Each box is then tightened to its own pixels.
+    """
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return ()
+    # only the band of rows with differences is binned
+    top = int(rows[0]) // _BOX_CELL * _BOX_CELL
+    band = mask[top : int(rows[-1]) + 1]
+    cells = _bin(band, _BOX_CELL)
+    cell = _BOX_CELL
+    while True:
+        labels, n = _label(_dilate(cells))
+        if n <= MAX_BOXES:
+            break
+        cells = _bin(cells, 2)
+        cell *= 2
+    boxes = []
+    for lab in range(1, n + 1):
+        ys, xs = np.nonzero((labels == lab) & cells)
+        cy0, cy1 = int(ys.min()), int(ys.max()) + 1
+        cx0, cx1 = int(xs.min()), int(xs.max()) + 1
+        own = labels[cy0:cy1, cx0:cx1] == lab
+        py0, px0 = cy0 * cell, cx0 * cell
+        region = band[py0 : cy1 * cell, px0 : cx1 * cell]
+        own_px = np.repeat(np.repeat(own, cell, axis=0), cell, axis=1)
+        region = region & own_px[: region.shape[0], : region.shape[1]]
+        r = np.flatnonzero(region.any(axis=1))
+        c = np.flatnonzero(region.any(axis=0))
+        boxes.append(
+            Box(
+                int(px0 + c[0]), int(top + py0 + r[0]), int(c[-1] - c[0] + 1), int(r[-1] - r[0] + 1)
+            )
+        )
+    boxes.sort(key=lambda bx: (bx.y, bx.x))
+    return tuple(boxes)
+
+
+def _bin(grid: _Bool, size: int) -> _Bool:
+    """OR-reduce a bool grid over size x size cells (the last row / column may be partial)."""
+    h, w = grid.shape
+    gh, gw = -(-h // size), -(-w // size)
+    if (gh * size, gw * size) != (h, w):
+        padded = np.zeros((gh * size, gw * size), dtype=np.bool_)
+        padded[:h, :w] = grid
+        grid = padded
+    binned: _Bool = np.logical_or.reduce(grid.reshape(gh, size, gw, size), axis=(1, 3))
+    return binned
+
+
+def _dilate(cells: _Bool) -> _Bool:
+    """3x3 dilation of a bool grid (joins regions less than one cell apart)."""
+    tall: _Bool = cells.copy()
+    tall[1:, :] |= cells[:-1, :]
+    tall[:-1, :] |= cells[1:, :]
+    grown: _Bool = tall.copy()
+    grown[:, 1:] |= tall[:, :-1]
+    grown[:, :-1] |= tall[:, 1:]
+    return grown
+
+
+def _label(grid: _Bool) -> tuple[npt.NDArray[np.int32], int]:
+    """8-connected components of a bool grid, labelled 1..n (row runs + union-find)."""
+    gh, gw = grid.shape
+    parent: list[int] = []
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    runs: list[tuple[int, int, int]] = []  # (row, start, end)
+    prev: list[int] = []
+    for r in range(gh):
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], grid[r].view(np.int8), [0]))))
+        cur: list[int] = []
+        k = 0
+        for s, e in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+            idx = len(runs)
+            runs.append((r, s, e))
+            parent.append(idx)
+            cur.append(idx)
+            # previous-row runs touching [s - 1, e] (8-connectivity)
+            while k < len(prev) and runs[prev[k]][2] < s:
+                k += 1
+            j = k
+            while j < len(prev) and runs[prev[j]][1] <= e:
+                ra, rb = find(idx), find(prev[j])
+                if ra != rb:
+                    parent[max(ra, rb)] = min(ra, rb)
+                j += 1
+        prev = cur
+    labels = np.zeros((gh, gw), dtype=np.int32)
+    ids: dict[int, int] = {}
+    for idx, (r, s, e) in enumerate(runs):
+        root = find(idx)
+        labels[r, s:e] = ids.setdefault(root, len(ids) + 1)
+    return labels, len(ids)
