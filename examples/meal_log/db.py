@@ -88,10 +88,10 @@ def ensure_database(path: Path | None = None) -> Path:
     key = target.resolve()
     if key in _ready and target.exists():
         return target
+    if target.is_dir():
+        raise StoreError(f"{ENV_DB}: {target} is a directory; expected a file path")
     with _lock:
         if not target.exists():
-            if target.is_dir():
-                raise StoreError(f"{ENV_DB}: {target} is a directory; expected a file path")
             try:
                 seed.build_database(target)
             except OSError as exc:

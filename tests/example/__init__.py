@@ -1,0 +1,1 @@
+"""Tests of the bundled meal-log example (``examples/meal_log``)."""
