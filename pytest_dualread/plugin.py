@@ -4,12 +4,14 @@ This is the only module that imports pytest. Everything heavy (pydantic, deepdif
 NumPy) is imported inside hooks and fixtures, and only when ``--dual-read`` is given, so a plain
 ``pytest`` run pays nothing for the plugin being installed.
 
-How results travel (see ARCHITECTURE §5): a check puts its result, plain JSON data, into
-``item.user_properties`` under :data:`CHECK_PROPERTY`; every collected dual-read item also carries
-an :data:`EXPECT_PROPERTY` entry, so an item that never got to record a check (skipped, setup
-error, crash) still shows up in the report. The :class:`ReportWriter` exists only on the
-controller process (never on a pytest-xdist worker) and reads those properties from the test
-reports that reach it.
+How results travel (see ARCHITECTURE §5): a check keeps its result, plain JSON data, in the
+item's stash; a ``wrapper=True`` makereport hook copies the item's checks and its expectation (every
+dual-read item has one, so an item that never got to record a check — skipped, setup error,
+crash — still shows up in the report) onto the test report as the attributes
+:data:`CHECK_PROPERTY` and :data:`EXPECT_PROPERTY`. pytest-xdist carries report attributes from
+workers unchanged. The :class:`ReportWriter` exists only on the controller process (never on a
+worker) and reads them from the reports that reach it. Key figures of each check also go into
+``item.user_properties`` (``record_property``), so ``--junitxml`` carries them.
 """
 
 from __future__ import annotations
@@ -21,20 +23,33 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from pytest_dualread.cases import Case, CaseFile
     from pytest_dualread.config import DualReadSettings
-    from pytest_dualread.report import Check, Report
+    from pytest_dualread.dto import DtoResult
+    from pytest_dualread.fetch import PairFetcher, ResponsePair, Side
+    from pytest_dualread.normalize import DiffRules
+    from pytest_dualread.report import Check, Report, StaleEntry
 
 __all__ = [
     "CHECK_PROPERTY",
     "EXPECT_PROPERTY",
+    "CaseFileCollector",
+    "CaseItem",
+    "DualRead",
     "ReportWriter",
+    "dual_read",
+    "dual_read_client_args",
+    "dual_read_fetcher",
     "report_writer_key",
     "settings_key",
 ]
@@ -46,6 +61,8 @@ _KINDS = ("dto", "visual")
 
 settings_key = pytest.StashKey["DualReadSettings"]()
 report_writer_key = pytest.StashKey["ReportWriter"]()
+_checks_key = pytest.StashKey[list[dict[str, Any]]]()
+_expect_key = pytest.StashKey[dict[str, Any]]()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -155,6 +172,14 @@ def pytest_configure(config: pytest.Config) -> None:
     except ConfigError as exc:
         raise pytest.UsageError(f"pytest-dualread: {exc}") from None
     config.stash[settings_key] = settings
+    cases_dir = (
+        settings.cases_dir
+        if settings.cases_dir.is_absolute()
+        else (config.rootpath / settings.cases_dir)
+    )
+    if config.args_source != pytest.Config.ArgsSource.ARGS and cases_dir.is_dir():
+        # `pytest --dual-read` with no paths: collect the case files next to testpaths.
+        config.args.append(str(cases_dir))
     if not hasattr(config, "workerinput"):  # the controller, or a run without xdist
         writer = ReportWriter(config, settings)
         config.stash[report_writer_key] = writer
@@ -226,10 +251,513 @@ def pytest_collection_modifyitems(
         # and this is how the figures reach the controller's report writer.
         for item in expected:
             expect = {"id": item.nodeid, "kind": _item_kind(item), "sample": sample_info}
-            item.user_properties.append((EXPECT_PROPERTY, expect))
+            item.stash[_expect_key] = expect
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+
+# ---------------------------------------------------------------------------------------------
+# results onto test reports (they cross the xdist boundary as report attributes)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    expect = item.stash.get(_expect_key, None)
+    if expect is not None:
+        setattr(report, EXPECT_PROPERTY, expect)
+        checks: list[dict[str, Any]] = item.stash.get(_checks_key, [])
+        setattr(report, CHECK_PROPERTY, list(checks))
+    return report
+
+
+# ---------------------------------------------------------------------------------------------
+# case files: every case is its own test item
+
+
+def _settings_for_collection(config: pytest.Config) -> DualReadSettings | None:
+    settings = config.stash.get(settings_key, None)
+    if settings is not None:
+        return settings
+    # Without --dual-read, case files given on the command line still show up, as skipped
+    # items; a broken configuration must not break a run that does not use it.
+    from pytest_dualread.config import load_settings
+    from pytest_dualread.errors import ConfigError
+
+    try:
+        settings = load_settings(config.rootpath, flags=_flag_overrides(config))
+    except ConfigError:
+        return None
+    config.stash[settings_key] = settings
+    return settings
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.suffix != ".json":
+        return None
+    settings = _settings_for_collection(parent.config)
+    if settings is None:
+        return None
+    cases_dir = parent.config.rootpath / settings.cases_dir
+    if file_path.parent.resolve() != cases_dir.resolve():
+        return None
+    collector: CaseFileCollector = CaseFileCollector.from_parent(parent, path=file_path)
+    return collector
+
+
+class CaseFileCollector(pytest.File):
+    """A case file; collects one :class:`CaseItem` per case. A file that does not load becomes
+    one item that errors with the reason, so the rest of the run goes on."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        from pytest_dualread.cases import load_case_file
+        from pytest_dualread.errors import CaseError
+
+        try:
+            case_file = load_case_file(self.path)
+        except CaseError as exc:
+            yield _BrokenCaseFile.from_parent(self, name=self.path.name, error=exc)
+            return
+        for case in case_file.cases:
+            item: CaseItem = CaseItem.from_parent(
+                self, name=case.id, callobj=_run_case, case_file=case_file, case=case
+            )
+            item.add_marker(pytest.mark.dual_read(kind="dto"))
+            for tag in case.tags:
+                item.extra_keyword_matches.add(tag)
+            yield item
+
+
+def _run_case(dual_read: DualRead) -> None:
+    """The body of every collected case (syrupy needs a real function behind each item)."""
+    __tracebackhide__ = True
+    item = dual_read.request.node
+    assert isinstance(item, CaseItem)
+    dual_read.run_case(item.case_file, item.case)
+
+
+class CaseItem(pytest.Function):
+    """One case of a case file, run through the same pipeline as ``dual_read.check``."""
+
+    def __init__(self, *, case_file: CaseFile, case: Case, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.case_file = case_file
+        self.case = case
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        line = self.case_file.lines.get(self.case.id, 1)
+        return self.path, max(line - 1, 0), f"case {self.case.id}"
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        from pytest_dualread.errors import DualReadError
+
+        if isinstance(excinfo.value, DualReadError):
+            return f"{self.path}: {excinfo.value}"
+        if isinstance(excinfo.value, pytest.fail.Exception) and not excinfo.value.pytrace:
+            return excinfo.value.msg  # the check's own report, without a traceback
+        return super().repr_failure(excinfo)
+
+
+class _BrokenCaseFile(pytest.Item):
+    def __init__(self, *, error: Exception, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.error = error
+        self.add_marker(pytest.mark.dual_read(kind="dto"))
+
+    def runtest(self) -> None:
+        raise self.error
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        return f"case file error: {excinfo.value}"
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"case file {self.path.name}"
+
+
+# ---------------------------------------------------------------------------------------------
+# fixtures
+
+
+@pytest.fixture(scope="session")
+def dual_read_client_args() -> Mapping[Side, Mapping[str, Any]]:
+    """Extra ``httpx`` client arguments per side; override it, e.g. to return
+    ``{"adapter": {"verify": False}}``."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def dual_read_fetcher(
+    request: pytest.FixtureRequest, dual_read_client_args: Mapping[Side, Mapping[str, Any]]
+) -> Iterator[PairFetcher]:
+    """The session's pair fetcher: one keep-alive client per side, closed at the end."""
+    settings = request.config.stash.get(settings_key, None)
+    if settings is None or not _enabled(request.config):
+        pytest.skip(SKIP_REASON)
+    from pytest_dualread.fetch import PairFetcher
+
+    fetcher = PairFetcher(settings, client_args=dual_read_client_args)
+    yield fetcher
+    fetcher.close()
+
+
+@pytest.fixture
+def dual_read(request: pytest.FixtureRequest, dual_read_fetcher: PairFetcher) -> DualRead:
+    """Fetch both sides and run DTO checks from a test; each check lands in the report."""
+    settings = request.config.stash[settings_key]
+    return DualRead(request, settings, dual_read_fetcher)
+
+
+# ---------------------------------------------------------------------------------------------
+# the DTO check pipeline
+
+
+def _rules_from(
+    tolerances: Mapping[str, Any] | None,
+    ignore: Sequence[str] | None,
+    list_keys: Mapping[str, str] | None,
+    coerce_numbers: Sequence[str] | None,
+) -> DiffRules:
+    from pytest_dualread.normalize import DiffRules
+
+    return DiffRules(
+        ignore=tuple(ignore or ()),
+        list_keys=dict(list_keys or {}),
+        tolerances={
+            k: (v.model_dump(exclude_none=True) if hasattr(v, "model_dump") else v)
+            for k, v in (tolerances or {}).items()
+        },
+        coerce_numbers=tuple(coerce_numbers or ()),
+    )
+
+
+def _redact_finding(finding: dict[str, Any], fields: frozenset[str]) -> dict[str, Any]:
+    from pytest_dualread.fetch import REDACTED
+
+    last = finding.get("path", "").rsplit(".", 1)[-1].split("[", 1)[0]
+    if last in fields:
+        finding["values"] = dict.fromkeys(finding.get("values", {}), REDACTED)
+    return finding
+
+
+class DualRead:
+    """The ``dual_read`` fixture: ``fetch`` a pair, ``check`` a pair or a path."""
+
+    def __init__(
+        self, request: pytest.FixtureRequest, settings: DualReadSettings, fetcher: PairFetcher
+    ) -> None:
+        self.request = request
+        self.settings = settings
+        self.fetcher = fetcher
+        self._count = 0
+
+    @property
+    def update(self) -> bool:
+        return bool(self.request.config.getoption("update_snapshots", default=False))
+
+    def fetch(
+        self,
+        path: str,
+        *,
+        method: str = "GET",
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+    ) -> ResponsePair:
+        """The legacy and the adapter response of one request, fetched concurrently."""
+        return self.fetcher.fetch(
+            path, method=method, params=params, headers=headers, json_body=json
+        )
+
+    def check(
+        self,
+        target: ResponsePair | str,
+        *,
+        model: type[BaseModel] | None = None,
+        golden: bool = True,
+        name: str | None = None,
+        tolerances: Mapping[str, Any] | None = None,
+        ignore: Sequence[str] | None = None,
+        list_keys: Mapping[str, str] | None = None,
+        coerce_numbers: Sequence[str] | None = None,
+        method: str = "GET",
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> DtoResult:
+        """Compare adapter with legacy (and both with the golden); record it; fail if they
+        differ beyond tolerance. ``tolerances`` / ``ignore`` / ``list_keys`` are merged over
+        ``[tool.dualread.dto]`` (the ones given here win for the same pattern)."""
+        __tracebackhide__ = True
+        nodeid = self.request.node.nodeid
+        self._count += 1
+        if name is not None:
+            check_id = f"{nodeid}::{name}"
+        else:
+            check_id = nodeid if self._count == 1 else f"{nodeid}#{self._count}"
+        local = _rules_from(tolerances, ignore, list_keys, coerce_numbers)
+        request = {"method": method, "path": target} if isinstance(target, str) else None
+        return self._run(
+            check_id=check_id,
+            target=target,
+            model=model,
+            golden=golden,
+            golden_index=name if name is not None else (self._count - 1 or 0),
+            local_rules=local,
+            fetch_kwargs={"method": method, "params": params, "headers": headers},
+            request_info=request,
+            extra={},
+        )
+
+    def run_case(self, case_file: CaseFile, case: Case) -> None:
+        """Run one collected case."""
+        __tracebackhide__ = True
+        from pytest_dualread.cases import import_model
+        from pytest_dualread.errors import CaseError
+
+        line = case_file.lines.get(case.id)
+        spec = case_file.model_path(case)
+        try:
+            model = (
+                import_model(spec, path=case_file.path, case_id=case.id, line=line)
+                if spec
+                else None
+            )
+        except CaseError as exc:
+            self._record_error(
+                self.request.node.nodeid, exc, {"case": case.id}, started=time.perf_counter()
+            )
+        file_rules = _rules_from(
+            case_file.tolerances, case_file.ignore, case_file.list_keys, case_file.coerce_numbers
+        )
+        try:
+            local = _rules_from(
+                case.tolerances, case.ignore, case.list_keys, case.coerce_numbers
+            ).merged_over(file_rules)
+        except ValueError as exc:
+            error = CaseError(str(exc), path=case_file.path, line=line, case_id=case.id)
+            self._record_error(self.request.node.nodeid, error, {}, started=time.perf_counter())
+        req = case.request
+        self._run(
+            check_id=self.request.node.nodeid,
+            target=req.path,
+            model=model,
+            golden=True,
+            golden_index=0,
+            local_rules=local,
+            fetch_kwargs={
+                "method": req.method,
+                "params": dict(req.params) or None,
+                "headers": dict(req.headers) or None,
+                "json": req.json_body,
+            },
+            request_info={"method": req.method, "path": req.path, "params": dict(req.params)},
+            extra={
+                "case": case.id,
+                "case_file": os.path.relpath(case_file.path, self.request.config.rootpath),
+                "case_rules": local.to_json(),
+                "tags": list(case.tags),
+            },
+        )
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _global_rules(self) -> DiffRules:
+        dto = self.settings.dto
+        return _rules_from(dto.tolerances, dto.ignore, dto.list_keys, dto.coerce_numbers)
+
+    def _output_dir(self) -> Path:
+        return self.settings.output_path(self.request.config.rootpath)
+
+    def _record(self, data: dict[str, Any]) -> None:
+        item = self.request.node
+        item.stash.setdefault(_checks_key, []).append(data)
+        # Key figures for --junitxml (record_property).
+        prefix = "dualread" if data["id"] == item.nodeid else f"dualread[{data['id']}]"
+        item.user_properties.append((f"{prefix}.outcome", data["outcome"]))
+        figures = data.get("data", {})
+        for key in ("fields_compared", "fields_differing"):
+            if key in figures:
+                item.user_properties.append((f"{prefix}.{key}", figures[key]))
+
+    def _record_error(
+        self, check_id: str, exc: Exception, extra: dict[str, Any], *, started: float
+    ) -> NoReturn:
+        __tracebackhide__ = True
+        message = f"{type(exc).__name__}: {exc}"
+        self._record(
+            {
+                "id": check_id,
+                "nodeid": self.request.node.nodeid,
+                "kind": "dto",
+                "outcome": "error",
+                "duration_s": round(time.perf_counter() - started, 6),
+                "message": message,
+                "data": extra,
+            }
+        )
+        pytest.fail(f"dual-read error: {message}", pytrace=False)
+
+    def _run(
+        self,
+        *,
+        check_id: str,
+        target: ResponsePair | str,
+        model: type[BaseModel] | None,
+        golden: bool,
+        golden_index: int | str,
+        local_rules: DiffRules,
+        fetch_kwargs: dict[str, Any],
+        request_info: dict[str, Any] | None,
+        extra: dict[str, Any],
+    ) -> DtoResult:
+        __tracebackhide__ = True
+        from syrupy.location import PyTestLocation
+
+        from pytest_dualread.artifacts import ArtifactDir, keep_artifacts
+        from pytest_dualread.dto import compare_dto
+        from pytest_dualread.errors import DualReadError
+        from pytest_dualread.fetch import redact_json
+        from pytest_dualread.snapshots import golden_extension, judging, read_golden
+
+        started = time.perf_counter()
+        data: dict[str, Any] = {**extra}
+        if request_info is not None:
+            data["request"] = request_info
+        redact_fields = frozenset(self.settings.fetch.redact_fields)
+        rootdir = self.request.config.rootpath
+        try:
+            rules = local_rules.merged_over(self._global_rules())
+        except ValueError as exc:
+            self._record_error(check_id, exc, data, started=started)
+        try:
+            pair = target if not isinstance(target, str) else self.fetch(target, **fetch_kwargs)
+            legacy_body = pair.legacy.json()
+            adapter_body = pair.adapter.json()
+            data["urls"] = {"legacy": pair.legacy.url, "adapter": pair.adapter.url}
+            golden_path: Path | None = None
+            golden_body: Any = None
+            if golden:
+                snapshot_dir = self.settings.snapshot_dir
+                root = snapshot_dir if snapshot_dir.is_absolute() else rootdir / snapshot_dir
+                ext = golden_extension(root)
+                location = PyTestLocation(self.request.node)
+                golden_path = Path(ext.get_location(test_location=location, index=golden_index))
+                golden_body = read_golden(golden_path)
+                data["golden_path"] = os.path.relpath(golden_path, rootdir)
+        except DualReadError as exc:
+            self._record_error(check_id, exc, data, started=started)
+        result = compare_dto(legacy_body, adapter_body, golden_body, model=model, rules=rules)
+        data.update(result.to_data())
+        data["headroom"] = _headroom(result)
+        outcome = "passed" if result.passed else "failed"
+        message = "" if result.passed else result.failure_text()
+        if golden and golden_path is not None:
+            legacy_matches_golden = golden_body is not None and not any(
+                f.comparison == "legacy_vs_golden" for f in result.findings
+            )
+            side_problems = [
+                f
+                for f in result.findings
+                if f.comparison in ("adapter_vs_legacy", "legacy", "adapter")
+            ]
+            candidate = _golden_candidate(legacy_body, model, rules)
+            snapshot = self.request.getfixturevalue("snapshot")
+            rel = data["golden_path"]
+            if self.update:
+                if side_problems:
+                    outcome = "failed"
+                    paths = sorted({f.path or f.comparison for f in side_problems})
+                    message = (
+                        f"refusing to write the golden {rel}: legacy and adapter disagree beyond "
+                        f"tolerance at {', '.join(paths[:10])}"
+                        + (f" and {len(paths) - 10} more" if len(paths) > 10 else "")
+                        + "\n"
+                        + result.failure_text()
+                    )
+                else:
+                    with judging(lambda _stored, _new: legacy_matches_golden):
+                        snapshot(extension_class=ext, name=golden_index or None) == candidate  # noqa: B015
+                    data["golden_written"] = not legacy_matches_golden
+                    outcome, message = "passed", ""
+            else:
+                with judging(lambda _stored, _new: legacy_matches_golden):
+                    snapshot(extension_class=ext, name=golden_index or None) == candidate  # noqa: B015
+                if golden_body is None:
+                    outcome = "failed"
+                    message = (
+                        f"no golden at {rel}: run `pytest --dual-read --snapshot-update` to create "
+                        "it from the legacy response"
+                        + ("" if result.passed else "\n" + result.failure_text())
+                    )
+        findings = [_redact_finding(f, redact_fields) for f in result.to_findings_json()]
+        artifacts = ArtifactDir(self._output_dir(), check_id)
+        if keep_artifacts(self.settings.artifacts, outcome):
+            if message:
+                artifacts.write_text("diff", "dto-diff.txt", message + "\n")
+            artifacts.write_json("legacy", "legacy.json", redact_json(legacy_body, redact_fields))
+            artifacts.write_json(
+                "adapter", "adapter.json", redact_json(adapter_body, redact_fields)
+            )
+            if golden_body is not None:
+                artifacts.write_json(
+                    "golden", "golden.json", redact_json(golden_body, redact_fields)
+                )
+        else:
+            artifacts.discard()
+        record = {
+            "id": check_id,
+            "nodeid": self.request.node.nodeid,
+            "kind": "dto",
+            "outcome": outcome,
+            "duration_s": round(time.perf_counter() - started, 6),
+            "message": _cap(message),
+            "findings": findings[:500],
+            "artifacts": artifacts.written,
+            "data": data,
+        }
+        self._record(record)
+        if outcome != "passed":
+            where = ""
+            if artifacts.written:
+                where = f"\nartifacts: {artifacts.path}"
+            pytest.fail(f"{message}{where}", pytrace=False)
+        return result
+
+
+def _cap(text: str, limit: int = 8000) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _golden_candidate(legacy_body: Any, model: type[BaseModel] | None, rules: DiffRules) -> Any:
+    """What a golden stores: legacy's body as the model dumps it, ignored fields left out."""
+    from pytest_dualread.normalize import DiffRules, denormalize, normalize
+
+    body = legacy_body
+    if model is not None:
+        try:
+            body = model.model_validate(legacy_body).model_dump(mode="json", by_alias=True)
+        except ValueError:
+            body = legacy_body
+    masked = normalize(body, DiffRules(ignore=rules.ignore))
+    return denormalize(masked.value)
+
+
+def _headroom(result: DtoResult) -> dict[str, Any]:
+    """Per tolerance rule, the adapter-vs-legacy deltas (what threshold suggestions read)."""
+    out: dict[str, Any] = {}
+    for pattern, by in result.tolerance_stats.items():
+        stats = by.get("adapter_vs_legacy")
+        if stats is not None:
+            data = stats.to_json()
+            out[pattern] = {
+                "count": data.get("count", 0),
+                "max_delta": data.get("max_delta"),
+                "max_headroom": data.get("max_headroom"),
+                "deltas": data.get("deltas", []),
+            }
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -272,13 +800,14 @@ class ReportWriter:
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        for name, value in report.user_properties:
-            if name == CHECK_PROPERTY and isinstance(value, dict):
+        for value in getattr(report, CHECK_PROPERTY, None) or ():
+            if isinstance(value, dict):
                 self._checks[str(value.get("id"))] = value
-            elif name == EXPECT_PROPERTY and isinstance(value, dict):
-                self._expected[report.nodeid] = value
-                if value.get("sample"):
-                    self._sample = value["sample"]
+        expect = getattr(report, EXPECT_PROPERTY, None)
+        if isinstance(expect, dict):
+            self._expected[report.nodeid] = expect
+            if expect.get("sample"):
+                self._sample = expect["sample"]
         if report.nodeid not in self._expected:
             return
         previous = self._outcome.get(report.nodeid)
@@ -376,7 +905,75 @@ class ReportWriter:
             summary=summarize(checks),
             verdict=evaluate(checks, self.settings.gate, complete=complete),
             checks=checks,
+            stale=self._stale(checks) if complete else [],
         )
+
+    def _stale(self, checks: list[Check]) -> list[StaleEntry]:
+        """Rules that matched nothing, and goldens whose case no longer exists."""
+        from pytest_dualread.cases import find_case_files, load_case_file
+        from pytest_dualread.errors import CaseError
+        from pytest_dualread.report import StaleEntry
+
+        stale: list[StaleEntry] = []
+        dto_checks = [c for c in checks if c.kind == "dto" and "rule_usage" in c.data]
+        if dto_checks:
+            totals: dict[tuple[str, str], int] = {}
+            for check in dto_checks:
+                usage = check.data.get("rule_usage", {})
+                for kind, patterns in usage.items():
+                    for pattern, count in patterns.items():
+                        totals[(kind, pattern)] = totals.get((kind, pattern), 0) + int(count)
+                case_rules = check.data.get("case_rules") or {}
+                for kind, patterns in case_rules.items():
+                    for pattern in patterns:
+                        if not usage.get(kind, {}).get(pattern):
+                            stale.append(
+                                StaleEntry(
+                                    kind="rule",
+                                    name=f"{kind}: {pattern}",
+                                    source=(
+                                        f"{check.data.get('case_file')} "
+                                        f"case {check.data.get('case')}"
+                                    ),
+                                )
+                            )
+            dto = self.settings.dto
+            configured = {
+                "ignore": dto.ignore,
+                "list_keys": list(dto.list_keys),
+                "tolerances": list(dto.tolerances),
+                "coerce_numbers": dto.coerce_numbers,
+            }
+            for kind, patterns in configured.items():
+                for pattern in patterns:
+                    if totals.get((kind, pattern), 0) == 0:
+                        stale.append(
+                            StaleEntry(
+                                kind="rule",
+                                name=f"{kind}: {pattern}",
+                                source="[tool.dualread.dto]",
+                            )
+                        )
+        root = self.config.rootpath
+        cases_dir = root / self.settings.cases_dir
+        snapshot_dir = root / self.settings.snapshot_dir
+        if cases_dir.is_dir():
+            for path in find_case_files(cases_dir):
+                try:
+                    ids = {case.id for case in load_case_file(path).cases}
+                except CaseError:
+                    continue
+                folder = snapshot_dir / "dto" / path.stem
+                for golden in sorted(folder.glob("*.json")):
+                    if golden.stem not in ids:
+                        stale.append(
+                            StaleEntry(
+                                kind="golden",
+                                name=os.path.relpath(golden, root),
+                                source=f"no case {golden.stem!r} in {os.path.relpath(path, root)}",
+                            )
+                        )
+        return stale
 
     def write(self, *, complete: bool, reason: str | None) -> Report:
         from pytest_dualread.report import write_report
@@ -392,6 +989,12 @@ class ReportWriter:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         # Replace any report of an earlier run at once: if this run dies without reaching
         # sessionfinish, the gate finds an incomplete report, never a stale green one.
+        import shutil
+
+        # Artifacts of an earlier run would be mistaken for this run's.
+        shutil.rmtree(
+            self.settings.output_path(self.config.rootpath) / "artifacts", ignore_errors=True
+        )
         self.write(complete=False, reason="the run has not finished (or died before it did)")
 
     @pytest.hookimpl(trylast=True)
@@ -413,6 +1016,10 @@ class ReportWriter:
         terminalreporter.write_line(line)
         for reason in report.verdict.reasons:
             terminalreporter.write_line(f"  {reason}")
+        for entry in report.stale[:20]:
+            terminalreporter.write_line(f"  stale {entry.kind}: {entry.name} ({entry.source})")
+        if len(report.stale) > 20:
+            terminalreporter.write_line(f"  … and {len(report.stale) - 20} more stale entries")
         terminalreporter.write_line(f"report: {where}")
 
 

@@ -1,0 +1,241 @@
+"""Case files: ``<cases_dir>/*.json``, each a pydantic model path and a list of cases.
+
+::
+
+    {
+      "model": "examples.meal_log.dto:MealLogDTO",
+      "cases": [
+        {"id": "log-42", "request": {"method": "GET", "path": "/meal-logs/42"},
+         "tolerances": {"items[*].kcal": {"abs": 5}}, "ignore": [], "tags": ["smoke"]}
+      ]
+    }
+
+A file may also hold ``tolerances``, ``ignore``, ``list_keys`` and ``coerce_numbers`` for all
+its cases: they are merged over ``[tool.dualread.dto]``, and each case's own over them (the more
+local rule wins for the same pattern).
+
+Loading is strict: malformed JSON, an unknown key, a duplicate id, an id that cannot name a
+file, or a model path that does not import is a :class:`~pytest_dualread.errors.CaseError`
+naming the file, the line and the case. A case's own ``model`` overrides the file's.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from pytest_dualread.config import ToleranceSetting
+from pytest_dualread.errors import CaseError
+
+__all__ = [
+    "Case",
+    "CaseFile",
+    "RequestSpec",
+    "find_case_files",
+    "import_model",
+    "load_case_file",
+]
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RequestSpec(_Strict):
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] = "GET"
+    path: str = Field(pattern=r"^/")
+    params: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=dict)
+    json_body: Any = Field(None, alias="json")
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+
+class Case(_Strict):
+    id: str
+    request: RequestSpec
+    model: str | None = None
+    description: str = ""
+    tolerances: dict[str, ToleranceSetting] = Field(default_factory=dict)
+    ignore: list[str] = Field(default_factory=list)
+    list_keys: dict[str, str] = Field(default_factory=dict)
+    coerce_numbers: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError(
+                f"case id {value!r} must start with a letter or digit and use only letters, "
+                "digits, '.', '_' and '-' (it names the test and the golden file)"
+            )
+        return value
+
+
+class _FileModel(_Strict):
+    model: str | None = None
+    description: str = ""
+    tolerances: dict[str, ToleranceSetting] = Field(default_factory=dict)
+    ignore: list[str] = Field(default_factory=list)
+    list_keys: dict[str, str] = Field(default_factory=dict)
+    coerce_numbers: list[str] = Field(default_factory=list)
+    cases: list[Case]
+
+
+@dataclass(frozen=True)
+class CaseFile:
+    path: Path
+    model: str | None
+    cases: tuple[Case, ...]
+    lines: dict[str, int]
+    """1-based line of each case's ``"id"``."""
+    tolerances: dict[str, ToleranceSetting]
+    """File-wide rules: over ``[tool.dualread.dto]``, under each case's own."""
+    ignore: list[str]
+    list_keys: dict[str, str]
+    coerce_numbers: list[str]
+
+    @property
+    def stem(self) -> str:
+        return self.path.stem
+
+    def model_path(self, case: Case) -> str | None:
+        return case.model or self.model
+
+
+def find_case_files(cases_dir: Path) -> list[Path]:
+    return sorted(p for p in cases_dir.glob("*.json") if p.is_file())
+
+
+def _id_lines(text: str) -> list[tuple[str, int]]:
+    found = []
+    for match in re.finditer(r'"id"\s*:\s*"((?:[^"\\]|\\.)*)"', text):
+        found.append((match.group(1), text.count("\n", 0, match.start()) + 1))
+    return found
+
+
+def load_case_file(path: Path) -> CaseFile:
+    """Read and validate one case file. Raises :class:`CaseError`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CaseError(f"cannot read the case file: {exc}", path=path) from None
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CaseError(
+            f"not valid JSON: {exc.msg} (column {exc.colno})", path=path, line=exc.lineno
+        ) from None
+    if not isinstance(raw, dict):
+        raise CaseError(
+            'expected a JSON object like {"model": "pkg.module:Model", "cases": [...]}', path=path
+        )
+    id_lines = _id_lines(text)
+    try:
+        parsed = _FileModel.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        case_id = None
+        line = None
+        if len(loc) >= 2 and loc[0] == "cases" and isinstance(loc[1], int):
+            cases = raw.get("cases")
+            if isinstance(cases, list) and loc[1] < len(cases) and isinstance(cases[loc[1]], dict):
+                case_id = cases[loc[1]].get("id")
+                case_id = str(case_id) if case_id is not None else f"#{loc[1] + 1}"
+            line = next((ln for cid, ln in id_lines if cid == case_id), None)
+            loc = loc[2:]
+        key = ".".join(str(p) for p in loc)
+        if err["type"] == "extra_forbidden":
+            message = f"unknown key {str(loc[-1])!r}"
+        elif err["type"] == "missing":
+            message = f"missing key {key!r}"
+        else:
+            message = f"{key}: {err['msg'].removeprefix('Value error, ')}"
+            if repr(err.get("input")) not in message and not isinstance(err.get("input"), dict):
+                message += f" (got {err.get('input')!r})"
+        raise CaseError(message, path=path, line=line, case_id=case_id) from None
+    lines: dict[str, int] = {}
+    for case in parsed.cases:
+        line = next((ln for cid, ln in id_lines if cid == case.id), 0)
+        if case.id in lines:
+            first = lines[case.id]
+            later = [ln for cid, ln in id_lines if cid == case.id]
+            raise CaseError(
+                f"duplicate case id (first defined at line {first})",
+                path=path,
+                line=later[1] if len(later) > 1 else None,
+                case_id=case.id,
+            )
+        lines[case.id] = line
+    for case in parsed.cases:
+        if case.model is None and parsed.model is None:
+            raise CaseError(
+                'no model: set "model" in the file or the case (e.g. "pkg.dto:MealLogDTO")',
+                path=path,
+                line=lines[case.id] or None,
+                case_id=case.id,
+            )
+    return CaseFile(
+        path=path,
+        model=parsed.model,
+        cases=tuple(parsed.cases),
+        lines=lines,
+        tolerances=parsed.tolerances,
+        ignore=parsed.ignore,
+        list_keys=parsed.list_keys,
+        coerce_numbers=parsed.coerce_numbers,
+    )
+
+
+def import_model(
+    spec: str, *, path: Path | None = None, case_id: str | None = None, line: int | None = None
+) -> type[BaseModel]:
+    """Import ``package.module:Model`` and check it is a pydantic model. Raises CaseError."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise CaseError(
+            f"model {spec!r}: expected 'package.module:ModelName'",
+            path=path,
+            line=line,
+            case_id=case_id,
+        )
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        raise CaseError(
+            f"model {spec!r}: cannot import {module_name!r}: {type(exc).__name__}: {exc}",
+            path=path,
+            line=line,
+            case_id=case_id,
+        ) from None
+    obj: Any = module
+    for part in attr.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            raise CaseError(
+                f"model {spec!r}: module {module_name!r} has no {attr!r}",
+                path=path,
+                line=line,
+                case_id=case_id,
+            )
+    if not (isinstance(obj, type) and issubclass(obj, BaseModel)):
+        raise CaseError(
+            f"model {spec!r} is not a pydantic model class (got {type(obj).__name__})",
+            path=path,
+            line=line,
+            case_id=case_id,
+        )
+    return obj

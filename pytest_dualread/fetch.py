@@ -1,0 +1,489 @@
+"""Fetching the legacy and the adapter response of one request: the only httpx user.
+
+A side's target is an http(s) base URL or ``module:app``: an ASGI app runs in-process through
+``httpx.ASGITransport`` (no server, no lifespan events), a WSGI app through
+``httpx.WSGITransport``. Each side has one client for the whole session (keep-alive), carrying
+that side's headers, cookies, query parameters, auth and path prefix.
+
+Both sides are fetched concurrently on a private event loop that runs in a daemon thread, so a
+fetch works the same from plain sync tests and from tests that already run an event loop.
+
+A response the check cannot use is a :class:`~pytest_dualread.errors.FetchError` naming the side,
+the URL, the status and the first 200 bytes of the body: a non-2xx status, a body that is not
+JSON when JSON is wanted, a body over ``max_body_bytes``, a timeout or a refused connection
+(retried with backoff first: connect errors and 502/503/504 only). Secrets never leave this
+module: :func:`redact_headers` and :func:`redact_json` replace them with ``"<redacted>"``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import json
+import threading
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+import httpx
+
+from pytest_dualread.config import DualReadSettings, FetchSettings, SideSettings
+from pytest_dualread.errors import FetchError
+
+__all__ = [
+    "REDACTED",
+    "SIDES",
+    "PairFetcher",
+    "ResponsePair",
+    "Side",
+    "SideResponse",
+    "Target",
+    "redact_headers",
+    "redact_json",
+    "resolve_target",
+]
+
+Side = Literal["legacy", "adapter"]
+SIDES: tuple[Side, Side] = ("legacy", "adapter")
+REDACTED = "<redacted>"
+ALWAYS_REDACTED = frozenset({"authorization", "cookie", "set-cookie", "proxy-authorization"})
+RETRY_STATUSES = frozenset({502, 503, 504})
+_T = TypeVar("_T")
+
+
+# ---------------------------------------------------------------------------------------------
+# targets
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a side's requests go: ``base_url`` always; ``app`` and ``protocol`` for in-process."""
+
+    spec: str
+    base_url: str
+    app: Any = None
+    protocol: Literal["http", "asgi", "wsgi"] = "http"
+
+
+def _is_asgi(app: Any) -> bool:
+    # An ASGI app is an async callable (a coroutine function, or an object whose __call__ is
+    # one); a WSGI app is a plain callable.
+    if inspect.isfunction(app) or inspect.ismethod(app):
+        return inspect.iscoroutinefunction(app)
+    return inspect.iscoroutinefunction(type(app).__call__)
+
+
+def resolve_target(spec: str, *, side: str) -> Target:
+    """Turn a ``legacy_url`` / ``adapter_url`` value into a :class:`Target`."""
+    if spec.startswith(("http://", "https://")):
+        return Target(spec=spec, base_url=spec.rstrip("/"))
+    module_name, _, attr = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        raise FetchError(
+            f"cannot import module {module_name!r} for target {spec!r}: "
+            f"{type(exc).__name__}: {exc}",
+            side=side,
+        ) from exc
+    app: Any = module
+    for part in attr.split("."):
+        try:
+            app = getattr(app, part)
+        except AttributeError:
+            raise FetchError(
+                f"module {module_name!r} has no attribute {attr!r} (target {spec!r})", side=side
+            ) from None
+    if not callable(app):
+        raise FetchError(f"{spec!r} is not an ASGI or WSGI app (not callable)", side=side)
+    protocol: Literal["asgi", "wsgi"] = "asgi" if _is_asgi(app) else "wsgi"
+    return Target(spec=spec, base_url=f"http://{side}.in-process", app=app, protocol=protocol)
+
+
+# ---------------------------------------------------------------------------------------------
+# redaction
+
+
+def redact_headers(
+    headers: Mapping[str, str], extra: frozenset[str] = frozenset()
+) -> dict[str, str]:
+    """Copy of ``headers`` with secrets replaced; ``extra`` holds lower-case names to hide too."""
+    hidden = ALWAYS_REDACTED | extra
+    return {k: (REDACTED if k.lower() in hidden else v) for k, v in headers.items()}
+
+
+def redact_json(value: Any, fields: frozenset[str]) -> Any:
+    """Copy of a JSON value with the values of ``fields`` (key names, any depth) replaced."""
+    if not fields:
+        return value
+    if isinstance(value, dict):
+        return {k: (REDACTED if k in fields else redact_json(v, fields)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_json(v, fields) for v in value]
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# responses
+
+
+@dataclass(frozen=True)
+class SideResponse:
+    """One side's answer: status, headers (redacted), raw body, and the parsed JSON if any."""
+
+    side: Side
+    method: str
+    url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    elapsed_s: float
+    attempts: int = 1
+    _json: Any = field(default=None, repr=False)
+    _has_json: bool = field(default=False, repr=False)
+
+    def json(self) -> Any:
+        """The body as JSON; a :class:`FetchError` naming side, URL and body start if it isn't."""
+        if self._has_json:
+            return self._json
+        try:
+            value = json.loads(self.body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise FetchError(
+                f"expected a JSON body, got {self.headers.get('content-type', 'no content type')}"
+                f" ({exc})",
+                side=self.side,
+                url=self.url,
+                status=self.status,
+                body_head=_head(self.body),
+            ) from None
+        object.__setattr__(self, "_json", value)
+        object.__setattr__(self, "_has_json", True)
+        return value
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+
+@dataclass(frozen=True)
+class ResponsePair:
+    """The legacy and the adapter response of one request."""
+
+    legacy: SideResponse
+    adapter: SideResponse
+
+    def __getitem__(self, side: Side) -> SideResponse:
+        return self.legacy if side == "legacy" else self.adapter
+
+
+def _head(body: bytes, limit: int = 200) -> str:
+    return body[:limit].decode("utf-8", errors="replace")
+
+
+# ---------------------------------------------------------------------------------------------
+# the fetcher
+
+
+class _LoopThread:
+    """A private event loop in a daemon thread; coroutines are submitted from any thread."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self.loop.run_forever, name="dualread-fetch", daemon=True
+        )
+        self._thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, _T]) -> _T:
+        future: Future[_T] = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        return future.result()
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=5)
+        if not self.loop.is_running():
+            self.loop.close()
+
+
+class _SideClient:
+    def __init__(
+        self,
+        side: Side,
+        target: Target,
+        side_settings: SideSettings,
+        fetch: FetchSettings,
+        extra_args: Mapping[str, Any],
+    ) -> None:
+        self.side = side
+        self.target = target
+        self.prefix = side_settings.path_prefix
+        self.fetch = fetch
+        headers = dict(side_settings.headers)
+        if side_settings.bearer_token:
+            headers["Authorization"] = f"Bearer {side_settings.bearer_token}"
+        auth = httpx.BasicAuth(*side_settings.basic_auth) if side_settings.basic_auth else None
+        common: dict[str, Any] = {
+            "base_url": target.base_url,
+            "headers": headers,
+            "cookies": side_settings.cookies,
+            "params": side_settings.params,
+            "timeout": httpx.Timeout(fetch.timeout_s),
+            "follow_redirects": True,
+        }
+        if auth is not None:
+            common["auth"] = auth
+        common.update(extra_args)
+        self._sync: httpx.Client | None = None
+        self._async: httpx.AsyncClient | None = None
+        if target.protocol == "wsgi":
+            self._sync = httpx.Client(transport=httpx.WSGITransport(app=target.app), **common)
+        elif target.protocol == "asgi":
+            self._async = httpx.AsyncClient(transport=httpx.ASGITransport(app=target.app), **common)
+        else:
+            self._async = httpx.AsyncClient(**common)
+        self.redact = frozenset(n.lower() for n in fetch.redact_headers)
+
+    async def _send_once(self, request: httpx.Request) -> tuple[httpx.Response, bytes]:
+        limit = self.fetch.max_body_bytes
+        if self._async is not None:
+            response = await self._async.send(request, stream=True)
+            try:
+                body = await _read_limited(response.aiter_bytes(), limit, self, request, response)
+            finally:
+                await response.aclose()
+            return response, body
+        assert self._sync is not None
+        sync = self._sync
+
+        def call() -> tuple[httpx.Response, bytes]:
+            response = sync.send(request, stream=True)
+            try:
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > limit:
+                        raise self._too_big(request, response, b"".join(chunks) + chunk)
+                    chunks.append(chunk)
+                return response, b"".join(chunks)
+            finally:
+                response.close()
+
+        return await asyncio.to_thread(call)
+
+    def _too_big(self, request: httpx.Request, response: httpx.Response, head: bytes) -> FetchError:
+        return FetchError(
+            f"body is larger than max_body_bytes={self.fetch.max_body_bytes}",
+            side=self.side,
+            url=str(request.url),
+            status=response.status_code,
+            body_head=_head(head),
+        )
+
+    def build(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        json_body: Any,
+    ) -> httpx.Request:
+        client = self._async if self._async is not None else self._sync
+        assert client is not None
+        return client.build_request(
+            method,
+            self.prefix + path,
+            params=params,
+            headers=headers,
+            json=json_body,
+        )
+
+    async def get(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        json_body: Any,
+    ) -> SideResponse:
+        request = self.build(method, path, params, headers, json_body)
+        url = str(request.url)
+        attempts = 0
+        started = time.perf_counter()
+        while True:
+            attempts += 1
+            last = attempts > self.fetch.retries
+            try:
+                response, body = await self._send_once(request)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                if not last:
+                    await asyncio.sleep(self.fetch.backoff_s * 2 ** (attempts - 1))
+                    continue
+                raise FetchError(
+                    f"cannot connect after {attempts} attempt{'s' if attempts > 1 else ''}: {exc}",
+                    side=self.side,
+                    url=url,
+                ) from None
+            except httpx.TimeoutException:
+                raise FetchError(
+                    f"timed out after {self.fetch.timeout_s:g} s (fetch.timeout_s)",
+                    side=self.side,
+                    url=url,
+                ) from None
+            except httpx.HTTPError as exc:
+                raise FetchError(
+                    f"request failed: {type(exc).__name__}: {exc}", side=self.side, url=url
+                ) from None
+            if response.status_code in RETRY_STATUSES and not last:
+                await asyncio.sleep(self.fetch.backoff_s * 2 ** (attempts - 1))
+                continue
+            break
+        elapsed = time.perf_counter() - started
+        if not 200 <= response.status_code < 300:
+            raise FetchError(
+                f"expected a 2xx status, got {response.status_code} {response.reason_phrase}"
+                + (f" after {attempts} attempts" if attempts > 1 else ""),
+                side=self.side,
+                url=url,
+                status=response.status_code,
+                body_head=_head(body),
+            )
+        return SideResponse(
+            side=self.side,
+            method=method,
+            url=url,
+            status=response.status_code,
+            headers=redact_headers(dict(response.headers), self.redact),
+            body=body,
+            elapsed_s=elapsed,
+            attempts=attempts,
+        )
+
+    async def aclose(self) -> None:
+        if self._async is not None:
+            await self._async.aclose()
+        if self._sync is not None:
+            self._sync.close()
+
+
+async def _read_limited(
+    chunks: Any, limit: int, client: _SideClient, request: httpx.Request, response: httpx.Response
+) -> bytes:
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise client._too_big(request, response, b"".join(parts) + chunk)
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+ClientArgs = Callable[[Side], Mapping[str, Any]]
+
+
+class PairFetcher:
+    """Fetches a request from both sides concurrently. One per session; close it at the end."""
+
+    def __init__(
+        self,
+        settings: DualReadSettings,
+        *,
+        client_args: Mapping[Side, Mapping[str, Any]] | None = None,
+    ) -> None:
+        self.settings = settings
+        self._client_args = client_args or {}
+        self._clients: dict[Side, _SideClient] | None = None
+        self._loop: _LoopThread | None = None
+        self._lock = threading.Lock()
+
+    def _ensure(self) -> tuple[_LoopThread, dict[Side, _SideClient]]:
+        with self._lock:
+            if self._clients is None or self._loop is None:
+                clients: dict[Side, _SideClient] = {}
+                for side in SIDES:
+                    spec = getattr(self.settings, f"{side}_url")
+                    if spec is None:
+                        raise FetchError(
+                            f"no target: set {side}_url in [tool.dualread] "
+                            f"(or --dual-read-{side}-url, or DUALREAD_{side.upper()}_URL)",
+                            side=side,
+                        )
+                    target = resolve_target(spec, side=side)
+                    clients[side] = _SideClient(
+                        side,
+                        target,
+                        getattr(self.settings, side),
+                        self.settings.fetch,
+                        self._client_args.get(side, {}),
+                    )
+                self._loop = _LoopThread()
+                self._clients = clients
+            return self._loop, self._clients
+
+    def targets(self) -> dict[Side, Target]:
+        _, clients = self._ensure()
+        return {side: client.target for side, client in clients.items()}
+
+    def fetch(
+        self,
+        path: str,
+        *,
+        method: str = "GET",
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        side_headers: Mapping[Side, Mapping[str, str]] | None = None,
+    ) -> ResponsePair:
+        """Fetch ``path`` from both sides at once. Raises :class:`FetchError` (the first side's
+        error when both fail, with the other's message appended)."""
+        if not path.startswith("/"):
+            raise FetchError(f"expected a path starting with '/', got {path!r}")
+        loop, clients = self._ensure()
+
+        def headers_for(side: Side) -> dict[str, str] | None:
+            merged = {**(headers or {}), **((side_headers or {}).get(side) or {})}
+            return merged or None
+
+        async def both() -> list[SideResponse | BaseException]:
+            tasks: list[Awaitable[SideResponse]] = [
+                clients[side].get(method.upper(), path, params, headers_for(side), json_body)
+                for side in SIDES
+            ]
+            return await asyncio.gather(*tasks, return_exceptions=True)
+
+        results = loop.run(both())
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            first = errors[0]
+            if not isinstance(first, FetchError):
+                raise first
+            if len(errors) == 2:
+                raise FetchError(
+                    "both sides failed:\n  " + "\n  ".join(str(e) for e in errors)
+                ) from None
+            raise first
+        legacy, adapter = results
+        assert isinstance(legacy, SideResponse)
+        assert isinstance(adapter, SideResponse)
+        return ResponsePair(legacy=legacy, adapter=adapter)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._loop is not None and self._clients is not None:
+                clients = list(self._clients.values())
+
+                async def close_all() -> None:
+                    for client in clients:
+                        await client.aclose()
+
+                try:
+                    self._loop.run(close_all())
+                finally:
+                    self._loop.close()
+            self._loop = None
+            self._clients = None

@@ -1,0 +1,118 @@
+"""syrupy extensions for goldens (pretty JSON) under ``<snapshot_dir>/dto/<file stem>/``.
+
+syrupy owns the snapshot lifecycle (``--snapshot-update``, its summary); this module only says
+where goldens live, how they are written, and when a stored golden still *matches*: within the
+case's tolerances, so a golden is neither reported as failed nor rewritten for a difference the
+rules allow. The comparison rule is handed in through :func:`judging` around each assertion
+(syrupy creates extension instances itself, so they cannot take arguments).
+
+A collected case ``fixtures/dual_read/cases.json::log-42`` keeps its golden at
+``snapshots/dto/cases/log-42.json``; a Python test ``tests/test_api.py::test_log`` calling
+``dual_read.check(..., name="x")`` at ``snapshots/dto/test_api/test_log[x].json``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
+
+from pytest_dualread.errors import SnapshotError
+
+if TYPE_CHECKING:
+    from syrupy.location import PyTestLocation
+    from syrupy.types import PropertyFilter, PropertyMatcher, SerializableData, SerializedData
+
+__all__ = [
+    "GoldenExtension",
+    "dump_golden",
+    "golden_extension",
+    "judging",
+    "read_golden",
+]
+
+Judge = Callable[[Any, Any], bool]
+_JUDGE: ContextVar[Judge | None] = ContextVar("dualread_golden_judge", default=None)
+
+
+def dump_golden(data: Any) -> str:
+    """The stored form of a golden: pretty, key-sorted JSON, UTF-8, one trailing newline."""
+    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def read_golden(path: Path) -> Any | None:
+    """The golden at ``path``, or ``None`` when there is none. Raises :class:`SnapshotError`
+    for a file that exists but is not JSON."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SnapshotError(f"cannot read the golden: {exc}", path=path) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SnapshotError(
+            f"the golden is not valid JSON ({exc.msg} at line {exc.lineno}); fix it or delete it "
+            "and run pytest --dual-read --snapshot-update",
+            path=path,
+        ) from None
+
+
+@contextmanager
+def judging(judge: Judge) -> Iterator[None]:
+    """Within this block, a stored golden matches new data when ``judge(golden, new)``."""
+    token = _JUDGE.set(judge)
+    try:
+        yield
+    finally:
+        _JUDGE.reset(token)
+
+
+class GoldenExtension(SingleFileSnapshotExtension):
+    """Goldens as JSON files, one per check. Use :func:`golden_extension` for a project's class."""
+
+    file_extension = "json"
+    _write_mode = WriteMode.TEXT
+    snapshot_root: ClassVar[Path] = Path("snapshots")
+
+    @classmethod
+    def dirname(cls, *, test_location: PyTestLocation) -> str:
+        return str(cls.snapshot_root / "dto" / test_location.basename)
+
+    def serialize(
+        self,
+        data: SerializableData,
+        *,
+        exclude: PropertyFilter | None = None,
+        include: PropertyFilter | None = None,
+        matcher: PropertyMatcher | None = None,
+    ) -> SerializedData:
+        return dump_golden(data)
+
+    def matches(self, *, serialized_data: SerializedData, snapshot_data: SerializedData) -> bool:
+        judge = _JUDGE.get()
+        if judge is None:
+            return bool(serialized_data == snapshot_data)
+        try:
+            stored = json.loads(str(snapshot_data))
+        except json.JSONDecodeError:
+            return False
+        return judge(stored, json.loads(str(serialized_data)))
+
+
+@cache
+def golden_extension(snapshot_root: Path) -> type[GoldenExtension]:
+    """The extension class storing goldens under ``snapshot_root`` (one class per root, so
+    syrupy treats every golden of a session as one extension's)."""
+    return type(
+        "DualReadGoldenExtension",
+        (GoldenExtension,),
+        {"snapshot_root": snapshot_root, "__module__": __name__},
+    )
