@@ -17,9 +17,9 @@ and returns a *normalized tree* per side:
   ``int`` / ``float``, only at paths a ``coerce_numbers`` pattern names;
 * **stable order** — mappings are rebuilt with sorted keys, keyed lists in key order.
 
-Normalized trees use token objects as mapping keys where a list was turned into a mapping
-(:class:`Keyed`, or :class:`Index` when an ignored element had to be dropped from a list matched
-by position), so a key of such a mapping can never be mistaken for an object key. Use
+A list turned into a mapping is a :class:`ListMap` whose keys are token objects (:class:`Keyed`,
+or :class:`Index` when an ignored element had to be dropped from a list matched by position), so
+neither it nor its keys can be mistaken for an object and its keys. Use
 :func:`lookup` to read a node by path and :func:`denormalize` to get plain JSON back.
 
 Rules and their usage
@@ -61,6 +61,7 @@ __all__ = [
     "CompiledRules",
     "DiffRules",
     "ListKeyProblem",
+    "ListMap",
     "NodeRules",
     "Normalized",
     "RuleKind",
@@ -98,6 +99,27 @@ class _Missing:
 
 MISSING: Final = _Missing()
 """Returned by :func:`lookup` when a path does not exist in a tree."""
+
+
+class ListMap(dict[Any, Any]):
+    """A list that normalisation turned into a mapping (keys: :class:`Keyed` or :class:`Index`).
+
+    It equals only another ``ListMap`` (an empty keyed list is not an empty object), and its
+    ``repr`` says what it is, so neither ``==`` nor ``repr`` can confuse it with a ``dict``.
+    """
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is ListMap and dict.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    __hash__ = None  # mutable, like dict
+
+    def __repr__(self) -> str:
+        return f"ListMap({dict.__repr__(self)})"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -455,9 +477,9 @@ def lookup(tree: object, path: Iterable[Key | Index | Keyed]) -> object:
 
 def denormalize(value: object) -> Any:
     """Plain JSON-shaped data from a normalized tree: keyed lists become lists again."""
+    if isinstance(value, ListMap):
+        return [denormalize(v) for v in value.values()]
     if isinstance(value, dict):
-        if value and not isinstance(next(iter(value)), str):
-            return [denormalize(v) for v in value.values()]
         return {k: denormalize(v) for k, v in value.items()}
     if isinstance(value, list):
         return [denormalize(v) for v in value]
@@ -574,7 +596,7 @@ def normalize(
             path = _materialize(chain)
             keyed = _key_items(node, name, side, path, pattern, problems)
             if keyed is not None and path not in index_fallback:
-                result: dict[Any, Any] = {}
+                result = ListMap()
                 for key_value, item in keyed:
                     child, crule = keyed_child(sid, key_value)
                     if crule.ignore:
@@ -594,7 +616,7 @@ def normalize(
                 continue
             items.append(walk(item, child, (chain, i), crule))
         if dropped:  # keep positions honest: a mapping by index, without the dropped ones
-            return {Index(i): v for i, v in enumerate(items) if v is not MISSING}
+            return ListMap((Index(i), v) for i, v in enumerate(items) if v is not MISSING)
         return items
 
     def walk(node: Any, sid: int, chain: _Chain, rule: NodeRules) -> Any:
@@ -626,7 +648,7 @@ def normalize(
                 if rule.list_key is not None:
                     lists[sid] = lists.get(sid, 0) + 1
                     if _materialize(chain) not in index_fallback:
-                        return {}
+                        return ListMap()
                 return []
             return walk_list(node, sid, chain, rule)
         leaves += 1

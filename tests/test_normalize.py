@@ -11,6 +11,7 @@ import pytest
 from pytest_dualread.normalize import (
     MISSING,
     DiffRules,
+    ListMap,
     RuleUsage,
     Tolerance,
     coerce_number,
@@ -196,22 +197,24 @@ def test_meal_log_normalised() -> None:
     out = normalize(MEAL_LOG, PRODUCT)
     assert out.value == {
         "id": 42,
-        "items": {
-            Keyed("f1"): {
-                "food_id": "f1",
-                "grams": 60.0,
-                "kcal": 228,
-                "name": "Oats",
-                "protein_g": 8.1,
-            },
-            Keyed("f2"): {
-                "food_id": "f2",
-                "grams": 200.0,
-                "kcal": 130,
-                "name": "Milk",
-                "protein_g": 6.6,
-            },
-        },
+        "items": ListMap(
+            {
+                Keyed("f1"): {
+                    "food_id": "f1",
+                    "grams": 60.0,
+                    "kcal": 228,
+                    "name": "Oats",
+                    "protein_g": 8.1,
+                },
+                Keyed("f2"): {
+                    "food_id": "f2",
+                    "grams": 200.0,
+                    "kcal": 130,
+                    "name": "Milk",
+                    "protein_g": 6.6,
+                },
+            }
+        ),
         "kcal_total": 358,
         "logged_at": "2025-09-20T08:15:00+09:00",
         "meal_type": "breakfast",
@@ -240,7 +243,7 @@ def test_ignore_drops_whole_subtrees_and_keeps_positions() -> None:
     body = {"items": [{"a": 1}, {"a": 2}, {"a": 3}], "meta": {"x": {"y": 1}}}
     out = normalize(body, DiffRules(ignore=["items[1]", "meta"])).value
     # an element dropped from a list matched by position: the others keep their index
-    assert out == {"items": {Index(0): {"a": 1}, Index(2): {"a": 3}}}
+    assert out == {"items": ListMap({Index(0): {"a": 1}, Index(2): {"a": 3}})}
     assert lookup(out, parse_path("items[2].a")) == 3
     assert denormalize(out) == {"items": [{"a": 1}, {"a": 3}]}
 
@@ -338,8 +341,16 @@ def test_empty_keyed_list_matches_its_peer() -> None:
     sides, _ = normalize_sides(
         {"legacy": {"items": []}, "adapter": {"items": [{"food_id": "f1"}]}}, PRODUCT
     )
-    assert sides["legacy"].value == {"items": {}}
-    assert sides["adapter"].value == {"items": {Keyed("f1"): {"food_id": "f1"}}}
+    assert sides["legacy"].value == {"items": ListMap()}
+    assert sides["adapter"].value == {"items": ListMap({Keyed("f1"): {"food_id": "f1"}})}
+
+
+def test_list_map_equals_only_list_maps() -> None:
+    assert ListMap() != {}
+    assert {} != ListMap()  # noqa: SIM300 - the reflected comparison is what is tested
+    assert {"a": ListMap()} != {"a": {}}
+    assert ListMap({Keyed("x"): 1}) == ListMap({Keyed("x"): 1})
+    assert repr(ListMap({Index(0): 1})) == "ListMap({Index(index=0): 1})"
 
 
 def test_nan_bool_and_decimal_flags() -> None:
