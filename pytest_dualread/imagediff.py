@@ -320,9 +320,6 @@ def _compare_dualread(
         out = np.zeros((h, w, 4), dtype=np.uint8)
         if not diff_mask:
             _draw_grey(a, out, alpha)
-    if _equal(f.pa, f.pb):
-        return 0, None, out
-
     out_px = None if out is None else out.reshape(-1).view("<u4").reshape(h, w)
     aa_px, diff_px, alt_px = (_pack(c) for c in colours)
     mask: _Bool | None = None
@@ -334,7 +331,7 @@ def _compare_dualread(
         if changed == 0:
             continue
         if changed * _DENSE >= e - s:
-            counted, darker, aa = _dense_block(f, y0, y1, include_aa)
+            counted, darker, aa = _dense_block(f, y0, y1, ne, include_aa)
         else:
             counted, darker, aa = _sparse_block(f, y0, y1, ne, include_aa)
         if out_px is not None:
@@ -350,12 +347,6 @@ def _compare_dualread(
                 mask = np.zeros((h, w), dtype=np.bool_)
             mask[y0:y1] = counted
     return count, mask, out
-
-
-def _equal(pa: _U32, pb: _U32) -> bool:
-    if pa.size % 2 == 0:  # compare 8 bytes at a time
-        return bool(np.array_equal(pa.view(np.uint64), pb.view(np.uint64)))
-    return bool(np.array_equal(pa, pb))
 
 
 def _draw_grey(image: U8, out: U8, alpha: float) -> None:
@@ -442,21 +433,39 @@ def _blended(p1: U8, p2: U8, pos: _I64, checkerboard: bool) -> tuple[_F64, _F64,
     return one(0, rb), one(1, gb), one(2, bb)
 
 
-def _delta(
-    p1: U8, p2: U8, positions: Callable[[tuple[_I64, ...]], _I64], checkerboard: bool
-) -> tuple[_F64, _F64]:
-    """pixelmatch's colour delta of (..., 4) pixel pairs: (unsigned distance, Y difference).
+def _above(
+    p1: U8,
+    p2: U8,
+    changed: _Bool | None,
+    positions: Callable[[tuple[_I64, ...]], _I64],
+    f: _Frames,
+) -> tuple[_Bool, _F64]:
+    """Which (..., 4) pixel pairs differ by more than the threshold, and their Y difference.
 
+    pixelmatch's distance is (a + b) + c with a = 0.5053 * y * y and b, c >= 0; rounding is
+    monotonic, so it is never below a: a > max_delta settles a pixel without the I and Q
+    terms, which are computed only for the rest (``changed`` limits those to changed pixels).
     ``positions`` maps indices of pixels (as from ``np.nonzero``) to the flat positions whose
     background a semi-transparent pair is blended with.
     """
     d = np.subtract(p1, p2, dtype=np.int16)
-    delta, y = _yiq(d[..., 0], d[..., 1], d[..., 2])
+    dr, dg, db = d[..., 0], d[..., 1], d[..., 2]
+    y = _luma(dr, dg, db)
+    first = y * _WY
+    first *= y
+    above: _Bool = first > f.max_delta
+    unsettled = ~above
+    if changed is not None:
+        unsettled &= changed
+    sel: tuple[_I64, ...] = np.nonzero(unsettled)
+    if sel[0].size:
+        above[sel] = _yiq(dr[sel], dg[sel], db[sel])[0] > f.max_delta
     blend = (p1[..., 3] < 255) | (p2[..., 3] < 255)
     if blend.any():
-        sel: tuple[_I64, ...] = np.nonzero(blend)
-        delta[sel], y[sel] = _yiq(*_blended(p1[sel], p2[sel], positions(sel), checkerboard))
-    return delta, y
+        sel = np.nonzero(blend)
+        delta, y[sel] = _yiq(*_blended(p1[sel], p2[sel], positions(sel), f.checkerboard))
+        above[sel] = delta > f.max_delta
+    return above, y
 
 
 def _brightness(centre: U8, nbrs: U8, pos: _I64, checkerboard: bool) -> _F64:
@@ -475,6 +484,9 @@ def _brightness(centre: U8, nbrs: U8, pos: _I64, checkerboard: bool) -> _F64:
 
 # ----- anti-aliasing
 
+# index of the lowest set bit of a byte (8 for none): the first neighbour flagged in a code
+_LOWEST_BIT = np.array([(i & -i).bit_length() - 1 if i else 8 for i in range(256)], np.int64)
+
 
 def _count8(flags: _Bool) -> npt.NDArray[np.uint64]:
     """Per-row count of True in a (k, 8) bool array."""
@@ -483,16 +495,26 @@ def _count8(flags: _Bool) -> npt.NDArray[np.uint64]:
     return counts
 
 
-def _neighbourhood(f: _Frames, ys: _I64, xs: _I64) -> tuple[_I64, _I64, _Bool | None, _Bool]:
-    """Flat positions, neighbour positions (k, 8), their validity (None: all valid) and
-    whether each pixel lies on an edge of the frame (pixelmatch counts that as one sibling)."""
-    pos = ys * f.w + xs
+def _first8(flags: _Bool) -> _I64:
+    """Per column of an (8, k) bool array, the first row that is True (8 for none)."""
+    code = flags[0].view(np.uint8).copy()
+    for j in range(1, 8):
+        code |= flags[j].view(np.uint8) << np.uint8(j)
+    first: _I64 = _LOWEST_BIT[code]
+    return first
+
+
+def _neighbourhood(f: _Frames, pos: _I64) -> tuple[_I64, _Bool | None, _Bool]:
+    """Neighbour positions (k, 8) of flat positions (the pixel itself where outside the
+    frame), their validity (None: all inside) and whether each pixel is on the frame's edge
+    (pixelmatch counts that as one equal sibling)."""
+    ys, xs = np.divmod(pos, f.w)
     left, right = xs > 0, xs < f.w - 1
     up, down = ys > 0, ys < f.h - 1
     inside = left & right & up & down
     nb = pos[:, None] + f.offsets
     if inside.all():
-        return pos, nb, None, ~inside
+        return nb, None, ~inside
     side = {(-1, 0): left, (1, 0): right, (0, -1): up, (0, 1): down}
     valid = np.empty((pos.size, 8), dtype=np.bool_)
     for j, (dx, dy) in enumerate(_NEIGHBOURS):
@@ -500,12 +522,12 @@ def _neighbourhood(f: _Frames, ys: _I64, xs: _I64) -> tuple[_I64, _I64, _Bool | 
             np.logical_and(side[dx, 0], side[0, dy], out=valid[:, j])
         else:
             valid[:, j] = side[dx, dy]
-    return pos, np.where(valid, nb, pos[:, None]), valid, ~inside
+    return np.where(valid, nb, pos[:, None]), valid, ~inside
 
 
-def _sibling_counts(f: _Frames, px: _U32, ys: _I64, xs: _I64) -> npt.NDArray[np.uint64]:
+def _sibling_counts(f: _Frames, px: _U32, pos: _I64) -> npt.NDArray[np.uint64]:
     """Equal 32-bit neighbours of each pixel, plus one on the frame's edge (by gathering)."""
-    pos, nb, valid, edge = _neighbourhood(f, ys, xs)
+    nb, valid, edge = _neighbourhood(f, pos)
     same = px[nb] == px[pos][:, None]
     if valid is not None:
         same &= valid
@@ -527,27 +549,23 @@ def _sibling_map(grid: _U32, lo: int, hi: int) -> U8:
         one += e
         other += e
     z = z[lo - top : hi - top]
-    edge = np.zeros(z.shape, dtype=np.bool_)
-    edge[:, 0] = edge[:, -1] = True
+    z[:, 0] += 1
+    if grid.shape[-1] > 1:
+        z[:, -1] += 1
+    inner = z[:, 1:-1]
     if lo == 0:
-        edge[0] = True
-    if hi == h:
-        edge[-1] = True
-    z += edge
+        inner[0] += 1
+    if hi == h and (hi - lo > 1 or lo != 0):
+        inner[-1] += 1
     return z
 
 
-def _aa_test(
-    f: _Frames,
-    img: U8,
-    px: _U32,
-    ys: _I64,
-    xs: _I64,
-    many_siblings: Callable[[_I64, _I64], _Bool],
-) -> _Bool:
-    """pixelmatch's antialiased(img, ...) at (ys, xs); ``many_siblings(ys, xs)`` tells
-    whether a pixel has 3+ equal siblings in both images."""
-    pos, nb, valid, edge = _neighbourhood(f, ys, xs)
+def _aa_test(f: _Frames, px: _U32, pos: _I64, many_siblings: Callable[[_I64], _Bool]) -> _Bool:
+    """pixelmatch's antialiased(img, ...) at flat positions ``pos`` of the image ``px``.
+
+    ``many_siblings(pos)`` tells whether pixels have 3+ equal siblings in both images.
+    """
+    nb, valid, edge = _neighbourhood(f, pos)
     rgba = px.view(np.uint8).reshape(-1, 4)
     bright = _brightness(rgba[pos], px[nb].view(np.uint8).reshape(-1, 8, 4), pos, f.checkerboard)
     zero = bright == 0
@@ -560,52 +578,161 @@ def _aa_test(
     rows = np.arange(pos.size)
     # the first darkest and the first brightest neighbour, as pixelmatch scans them
     ok = (zeroes <= 2) & (bright[rows, j_min] < 0) & (bright[rows, j_max] > 0)
+    return _extreme_siblings(f, pos, ok, j_min, j_max, many_siblings)
+
+
+def _extreme_siblings(
+    f: _Frames,
+    pos: _I64,
+    ok: _Bool,
+    j_one: _I64,
+    j_two: _I64,
+    many_siblings: Callable[[_I64], _Bool],
+) -> _Bool:
+    """ok and (neighbour j_one or neighbour j_two has many siblings in both images)."""
     result = np.zeros(pos.size, dtype=np.bool_)
     sel = np.flatnonzero(ok)
     if sel.size == 0:
         return result
-    j = j_min[sel]
-    hit = many_siblings(ys[sel] + _DY[j], xs[sel] + _DX[j])
+    hit = many_siblings(pos[sel] + f.offsets[j_one[sel]])
     todo = np.flatnonzero(~hit)
     if todo.size:
-        j = j_max[sel[todo]]
-        hit[todo] = many_siblings(ys[sel[todo]] + _DY[j], xs[sel[todo]] + _DX[j])
+        rest = sel[todo]
+        hit[todo] = many_siblings(pos[rest] + f.offsets[j_two[rest]])
     result[sel] = hit
     return result
+
+
+def _aa_test_opaque(
+    f: _Frames,
+    luma: _F64,
+    lo: int,
+    pos: _I64,
+    many_siblings: Callable[[_I64], _Bool],
+    inside: bool,
+) -> _Bool:
+    """:func:`_aa_test` for pixels whose neighbourhood is opaque, from a map of their Y.
+
+    For opaque pixels the brightness delta centre - neighbour is a dot product of integer
+    channel differences in [-255, 255] with the Y coefficients. Over all such nonzero
+    differences that product is at least 2.29e-6 away from zero (the coefficients scaled by
+    1e8 are integers whose combinations never come closer than 229), a million times the
+    rounding error. So a delta is zero exactly when the pixels are equal, and comparing
+    deltas orders neighbours as comparing their Y does. The caller has already ruled out
+    pixels with 3+ equal siblings, so only the brightest / darkest neighbour matters.
+    ``luma`` holds Y of rows lo.. of the image; ``inside``: no pixel is on the frame's edge.
+    """
+    shift = lo * f.w
+    if inside:
+        nbt = f.offsets[:, None] + (pos - shift)
+    else:
+        # out-of-frame neighbours point at the centre: never the brightest or darkest
+        nbt = np.ascontiguousarray(_neighbourhood(f, pos)[0].T) - shift
+    flat = luma.reshape(-1)
+    centre = flat[pos - shift]
+    around = flat[nbt]  # (8, k)
+    top = around.max(axis=0)
+    bottom = around.min(axis=0)
+    ok = (top > centre) & (bottom < centre)
+    # the first brightest neighbour gives pixelmatch's most negative delta, and vice versa
+    return _extreme_siblings(
+        f, pos, ok, _first8(around == top), _first8(around == bottom), many_siblings
+    )
 
 
 # ----- one block of rows, two ways
 
 
-def _dense_block(f: _Frames, y0: int, y1: int, include_aa: bool) -> _BlockResult:
+def _luma_map(rows: U8) -> _F64:
+    """Y of every pixel of (n, W, 4) rows, for ordering (not bit-exact with pixelmatch)."""
+    luma: _F64 = rows[..., 0].astype(np.float64)
+    luma *= _Y[0]
+    tmp: _F64 = rows[..., 1].astype(np.float64)
+    tmp *= _Y[1]
+    luma += tmp
+    np.multiply(rows[..., 2], _Y[2], out=tmp)
+    luma += tmp
+    return luma
+
+
+# Y maps from _luma_map are within 1e-12 of pixelmatch's values; a squared-Y term this far
+# above the threshold is above it however pixelmatch rounds.
+_SETTLE_MARGIN = 1e-6
+
+
+def _frame_edge(test: _Bool, y0: int, y1: int, height: int) -> _Bool:
+    """Move the pixels of ``test`` (rows y0..y1) that lie on the frame's edge to a new mask."""
+    edge = np.zeros_like(test)
+    for rows, cols in ((slice(None), 0), (slice(None), -1)):
+        edge[rows, cols] = test[rows, cols]
+        test[rows, cols] = False
+    if y0 == 0:
+        edge[0] |= test[0]
+        test[0] = False
+    if y1 == height:
+        edge[-1] |= test[-1]
+        test[-1] = False
+    return edge
+
+
+def _dense_block(f: _Frames, y0: int, y1: int, ne: _Bool, include_aa: bool) -> _BlockResult:
     """Many changed pixels: whole-block arithmetic, sibling counts from shifted slices."""
     base = y0 * f.w
+    a, b = f.a[y0:y1], f.b[y0:y1]
+    changed = ne.reshape(y1 - y0, f.w)
 
     def positions(sel: tuple[_I64, ...]) -> _I64:
         flat: _I64 = base + sel[0] * f.w + sel[1]
         return flat
 
-    delta, y = _delta(f.a[y0:y1], f.b[y0:y1], positions, f.checkerboard)
-    cand = delta > f.max_delta
-    darker = y > 0
+    lo, hi = max(y0 - 1, 0), min(y1 + 1, f.h)
+    opaque = not include_aa and bool(
+        np.all(f.a[lo:hi, :, 3] == 255) and np.all(f.b[lo:hi, :, 3] == 255)
+    )
+    if not opaque:
+        cand, y = _above(a, b, changed, positions, f)
+        darker = y > 0
+        lumas: tuple[_F64 | None, _F64 | None] = (None, None)
+    else:
+        # Y maps of both images serve the anti-aliasing test and settle most pixels here
+        la, lb = _luma_map(f.a[lo:hi]), _luma_map(f.b[lo:hi])
+        lumas = (la, lb)
+        yd = la[y0 - lo : y1 - lo] - lb[y0 - lo : y1 - lo]
+        darker = yd > 0  # its sign is exact (see _aa_test_opaque)
+        first = yd * _WY
+        first *= yd
+        cand = first > f.max_delta + _SETTLE_MARGIN
+        local = np.flatnonzero(changed & ~cand)
+        if local.size:
+            p1 = a.reshape(-1, 4)[local]
+            p2 = b.reshape(-1, 4)[local]
+            cand.reshape(-1)[local] = _above(p1, p2, None, lambda sel: base + local[sel[0]], f)[0]
     if include_aa or not cand.any():
         return cand, darker, None
-    lo, hi = max(y0 - 1, 0), min(y1 + 1, f.h)
     za = _sibling_map(f.pa.reshape(f.h, f.w), lo, hi)
     zb = _sibling_map(f.pb.reshape(f.h, f.w), lo, hi)
-    many = (za > 2) & (zb > 2)
+    many = ((za > 2) & (zb > 2)).reshape(-1)
+    shift = lo * f.w
 
-    def many_siblings(ys: _I64, xs: _I64) -> _Bool:
-        found: _Bool = many[ys - lo, xs]
+    def many_siblings(pos: _I64) -> _Bool:
+        found: _Bool = many[pos - shift]
         return found
 
     aa = np.zeros_like(cand)
-    for img, px, z in ((f.a, f.pa, za), (f.b, f.pb, zb)):
-        ys, xs = np.nonzero(cand & ~aa & (z[y0 - lo : y1 - lo] <= 2))
-        if ys.size:
-            ys += y0
-            hit = _aa_test(f, img, px, ys, xs, many_siblings)
-            aa[ys[hit] - y0, xs[hit]] = True
+    flat_aa = aa.reshape(-1)
+    for px, z, luma in ((f.pa, za, lumas[0]), (f.pb, zb, lumas[1])):
+        # equal 32-bit siblings have a zero brightness delta: 3+ rule anti-aliasing out
+        test = cand & ~aa & (z[y0 - lo : y1 - lo] <= 2)
+        if luma is None:
+            local = np.flatnonzero(test)
+            flat_aa[local[_aa_test(f, px, local + base, many_siblings)]] = True
+            continue
+        edge = _frame_edge(test, y0, y1, f.h)
+        for part, inside in ((test, True), (edge, False)):
+            local = np.flatnonzero(part)
+            if local.size:
+                hit = _aa_test_opaque(f, luma, lo, local + base, many_siblings, inside)
+                flat_aa[local[hit]] = True
     return cand & ~aa, darker, aa
 
 
@@ -617,29 +744,25 @@ def _sparse_block(f: _Frames, y0: int, y1: int, ne: _Bool, include_aa: bool) -> 
     pos = local + base
     p1 = f.pa[pos].view(np.uint8).reshape(-1, 4)
     p2 = f.pb[pos].view(np.uint8).reshape(-1, 4)
-    delta, y = _delta(p1, p2, lambda sel: pos[sel[0]], f.checkerboard)
-    above = delta > f.max_delta
+    above, y = _above(p1, p2, None, lambda sel: pos[sel[0]], f)
     local = local[above]
     darker = np.zeros(shape[0] * shape[1], dtype=np.bool_)
     darker[local] = y[above] > 0
     aa_mask: _Bool | None = None
     if not include_aa and local.size:
 
-        def many_siblings(ys: _I64, xs: _I64) -> _Bool:
-            both: _Bool = (_sibling_counts(f, f.pa, ys, xs) > 2) & (
-                _sibling_counts(f, f.pb, ys, xs) > 2
-            )
+        def many_siblings(at: _I64) -> _Bool:
+            both: _Bool = (_sibling_counts(f, f.pa, at) > 2) & (_sibling_counts(f, f.pb, at) > 2)
             return both
 
-        ys, xs = np.divmod(local, f.w)
-        ys += y0
+        pos = local + base
         aa = np.zeros(local.size, dtype=np.bool_)
-        for img, px in ((f.a, f.pa), (f.b, f.pb)):
+        for px in (f.pa, f.pb):
             idx = np.flatnonzero(~aa)
             # equal 32-bit siblings have a zero brightness delta: 3+ rule anti-aliasing out
-            idx = idx[_sibling_counts(f, px, ys[idx], xs[idx]) <= 2]
+            idx = idx[_sibling_counts(f, px, pos[idx]) <= 2]
             if idx.size:
-                aa[idx] = _aa_test(f, img, px, ys[idx], xs[idx], many_siblings)
+                aa[idx] = _aa_test(f, px, pos[idx], many_siblings)
         aa_mask = np.zeros(shape[0] * shape[1], dtype=np.bool_)
         aa_mask[local[aa]] = True
         aa_mask = aa_mask.reshape(shape)
@@ -754,12 +877,17 @@ def _bin(grid: _Bool, size: int) -> _Bool:
     """OR-reduce a bool grid over size x size cells (the last row / column may be partial)."""
     h, w = grid.shape
     gh, gw = -(-h // size), -(-w // size)
-    if (gh * size, gw * size) != (h, w):
-        padded = np.zeros((gh * size, gw * size), dtype=np.bool_)
-        padded[:h, :w] = grid
-        grid = padded
-    binned: _Bool = np.logical_or.reduce(grid.reshape(gh, size, gw, size), axis=(1, 3))
-    return binned
+    if h != gh * size:
+        grid = np.concatenate([grid, np.zeros((gh * size - h, w), dtype=np.bool_)])
+    rows: _Bool = np.logical_or.reduce(grid.reshape(gh, size, w), axis=1)
+    if w != gw * size:
+        rows = np.concatenate([rows, np.zeros((gh, gw * size - w), dtype=np.bool_)], axis=1)
+    if size == 8:  # eight bools are one 64-bit word
+        words = rows.reshape(gh, gw, 8).view(np.uint64).reshape(gh, gw)
+        binned: _Bool = words != 0
+        return binned
+    coarse: _Bool = np.logical_or.reduce(rows.reshape(gh, gw, size), axis=2)
+    return coarse
 
 
 def _dilate(cells: _Bool) -> _Bool:
@@ -776,7 +904,6 @@ def _dilate(cells: _Bool) -> _Bool:
 def _label(grid: _Bool) -> tuple[npt.NDArray[np.int32], int]:
     """8-connected components of a bool grid, labelled 1..n (row runs + union-find)."""
     gh, gw = grid.shape
-    parent: list[int] = []
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -784,27 +911,37 @@ def _label(grid: _Bool) -> tuple[npt.NDArray[np.int32], int]:
             i = parent[i]
         return i
 
-    runs: list[tuple[int, int, int]] = []  # (row, start, end)
+    # runs of True cells, row by row: (row, start, end), from one diff over padded rows
+    padded = np.zeros((gh, gw + 2), dtype=np.int8)
+    padded[:, 1:-1] = grid
+    steps = np.diff(padded.reshape(-1))
+    starts = np.flatnonzero(steps == 1)
+    ends = np.flatnonzero(steps == -1)
+    run_rows = (starts // (gw + 2)).tolist()
+    runs: list[tuple[int, int, int]] = list(
+        zip(run_rows, (starts % (gw + 2)).tolist(), (ends % (gw + 2)).tolist(), strict=True)
+    )
+    parent = list(range(len(runs)))
     prev: list[int] = []
-    for r in range(gh):
-        edges = np.flatnonzero(np.diff(np.concatenate(([0], grid[r].view(np.int8), [0]))))
-        cur: list[int] = []
-        k = 0
-        for s, e in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
-            idx = len(runs)
-            runs.append((r, s, e))
-            parent.append(idx)
-            cur.append(idx)
-            # previous-row runs touching [s - 1, e] (8-connectivity)
-            while k < len(prev) and runs[prev[k]][2] < s:
-                k += 1
-            j = k
-            while j < len(prev) and runs[prev[j]][1] <= e:
-                ra, rb = find(idx), find(prev[j])
-                if ra != rb:
-                    parent[max(ra, rb)] = min(ra, rb)
-                j += 1
-        prev = cur
+    cur: list[int] = []
+    row = -1
+    k = 0
+    for idx, (r, s, e) in enumerate(runs):
+        if r != row:
+            prev = cur if r == row + 1 else []
+            cur = []
+            row = r
+            k = 0
+        cur.append(idx)
+        # runs of the previous row touching cells s - 1 .. e (8-connectivity)
+        while k < len(prev) and runs[prev[k]][2] < s:
+            k += 1
+        j = k
+        while j < len(prev) and runs[prev[j]][1] <= e:
+            ra, rb = find(idx), find(prev[j])
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+            j += 1
     labels = np.zeros((gh, gw), dtype=np.int32)
     ids: dict[int, int] = {}
     for idx, (r, s, e) in enumerate(runs):
