@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
@@ -45,6 +45,7 @@ __all__ = [
     "dump_report",
     "json_schema",
     "load_report",
+    "merge_reports",
     "summarize",
     "write_report",
 ]
@@ -355,3 +356,121 @@ def load_report(path: Path | str) -> Report:
             path=path,
             reason="invalid",
         ) from None
+
+
+def _utc(moment: datetime) -> datetime:
+    """Naive times in a report are UTC; make them comparable with aware ones."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def _merged_verdict(reports: Sequence[Report], labels: Sequence[str], complete: bool) -> Verdict:
+    """Without a policy: fail when any shard failed or the merged run is incomplete."""
+    reasons = [
+        f"{label}: {reason}"
+        for label, report in zip(labels, reports, strict=True)
+        if report.verdict.status == "fail"
+        for reason in report.verdict.reasons
+    ]
+    if not complete and not reasons:
+        reasons.append("the run is incomplete (interrupted, stopped early or crashed)")
+    failed = not complete or any(r.verdict.status == "fail" for r in reports)
+    return Verdict(status="fail" if failed else "pass", reasons=reasons)
+
+
+def merge_reports(
+    reports: Sequence[Report],
+    *,
+    sources: Sequence[str] | None = None,
+    force: bool = False,
+    judge: Callable[[list[Check], bool], Verdict] | None = None,
+) -> Report:
+    """Join the reports of CI shards of one run into one report.
+
+    Checks are sorted by id; ``summary`` is recounted; ``run.complete`` holds only when every
+    shard is complete; ``started_at`` is the earliest start, ``finished_at`` the latest finish
+    and ``duration_s`` the span between them. ``sources`` labels the reports in messages (their
+    files); ``judge(checks, complete)`` recomputes the verdict (the gate policy's
+    :func:`~pytest_dualread.gate.evaluate`); without it the merged run fails when any shard
+    failed or is incomplete. Stale rules are kept only when every shard found them stale (each
+    shard sees every rule); stale goldens and baselines of any shard are kept.
+
+    Raises :class:`ReportError` (reason ``invalid``) when there are no reports, when the same
+    check id occurs twice (naming the id and both sources), or when the shards ran with different
+    configs (``config_hash``) and ``force`` is false.
+    """
+    if not reports:
+        raise ReportError("nothing to merge: no reports given", reason="invalid")
+    labels = (
+        list(sources) if sources is not None else [f"report {i + 1}" for i in range(len(reports))]
+    )
+    if len(labels) != len(reports):
+        raise ValueError(f"{len(labels)} sources for {len(reports)} reports")
+    hashes = sorted({r.run.config_hash for r in reports})
+    if len(hashes) > 1 and not force:
+        first = reports[0].run.config_hash
+        other = next(i for i, r in enumerate(reports) if r.run.config_hash != first)
+        raise ReportError(
+            f"ran with config_hash {reports[other].run.config_hash} but {labels[0]} ran with "
+            f"{first}: shards of one run share their config (merge anyway with --force)",
+            path=labels[other],
+            reason="invalid",
+        )
+    owner: dict[str, str] = {}
+    checks: list[Check] = []
+    for label, report in zip(labels, reports, strict=True):
+        for check in report.checks:
+            if check.id in owner:
+                raise ReportError(
+                    f"duplicate check {check.id!r}: it is in both {owner[check.id]} and {label}",
+                    reason="invalid",
+                )
+            owner[check.id] = label
+            checks.append(check)
+    checks.sort(key=lambda c: c.id)
+    complete = all(r.run.complete for r in reports)
+    started = min(_utc(r.run.started_at) for r in reports)
+    finishes = [_utc(r.run.finished_at) for r in reports if r.run.finished_at is not None]
+    finished = max(finishes) if finishes else None
+    duration = (finished - started).total_seconds() if finished is not None else 0.0
+    reasons = [
+        f"{label}: {r.run.incomplete_reason or 'incomplete'}"
+        for label, r in zip(labels, reports, strict=True)
+        if not r.run.complete
+    ]
+    samples = [r.run.sample for r in reports]
+    sample = None
+    if all(s is not None for s in samples):
+        given = [s for s in samples if s is not None]
+        sample = SampleInfo(
+            percent=given[0].percent,
+            selected=sum(s.selected for s in given),
+            total=sum(s.total for s in given),
+        )
+    lead = reports[0]
+    run = RunInfo(
+        started_at=started,
+        finished_at=finished,
+        duration_s=round(max(duration, 0.0), 3),
+        complete=complete,
+        incomplete_reason="; ".join(reasons) if reasons else None,
+        argv=list(lead.run.argv),
+        environment=lead.run.environment.model_copy(),
+        config_hash=hashes[0] if len(hashes) == 1 else "+".join(hashes),
+        sample=sample,
+    )
+    rule_sets = [{(s.kind, s.name, s.source) for s in r.stale if s.kind == "rule"} for r in reports]
+    stale_keys = set.intersection(*rule_sets) | {
+        (s.kind, s.name, s.source) for r in reports for s in r.stale if s.kind != "rule"
+    }
+    stale = [StaleEntry(kind=k, name=n, source=src) for k, n, src in sorted(stale_keys)]
+    verdict = (
+        judge(checks, complete) if judge is not None else _merged_verdict(reports, labels, complete)
+    )
+    return Report(
+        tool=lead.tool.model_copy(),
+        run=run,
+        summary=summarize(checks),
+        verdict=verdict,
+        checks=checks,
+        stale=stale,
+    )
