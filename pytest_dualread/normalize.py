@@ -546,6 +546,9 @@ class Normalized:
     problems: list[ListKeyProblem] = field(default_factory=list)
 
 
+# leaves that need no rule and no check (float needs a NaN check, bool and Decimal a flag)
+_PLAIN: Final = frozenset({str, int, type(None)})
+
 # a cheap linked path: (parent chain, step); a str step is a mapping key, an int a list index
 _Chain = tuple[Any, Any] | None
 
@@ -607,14 +610,18 @@ def normalize(
                 return result
         items: list[Any] = []
         dropped = False
+        nonlocal leaves
         for i, item in enumerate(node):
             child, crule = index_child(sid, i)
-            if crule.ignore:
+            if crule is _NOTHING and type(item) in _PLAIN:  # fast path: most leaves
+                leaves += 1
+                items.append(item)
+            elif crule.ignore:
                 ignored[child] = ignored.get(child, 0) + 1
                 dropped = True
                 items.append(MISSING)
-                continue
-            items.append(walk(item, child, (chain, i), crule))
+            else:
+                items.append(walk(item, child, (chain, i), crule))
         if dropped:  # keep positions honest: a mapping by index, without the dropped ones
             return ListMap((Index(i), v) for i, v in enumerate(items) if v is not MISSING)
         return items
@@ -637,10 +644,14 @@ def normalize(
                 if hit is None:
                     hit = key_child(sid, k if isinstance(k, str) else str(k))
                 child, crule = hit
-                if crule.ignore:
+                value = node[k]
+                if crule is _NOTHING and type(value) in _PLAIN:  # fast path: most leaves
+                    leaves += 1
+                    result[k] = value
+                elif crule.ignore:
                     ignored[child] = ignored.get(child, 0) + 1
-                    continue
-                result[k] = walk(node[k], child, (chain, str(k)), crule)
+                else:
+                    result[k] = walk(value, child, (chain, str(k)), crule)
             return result
         if kind is list:
             if not node:
