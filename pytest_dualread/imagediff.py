@@ -834,9 +834,10 @@ def _compare_pixelmatch_py(
 def _boxes(mask: _Bool) -> tuple[Box, ...]:
     """Group the True pixels of ``mask`` into at most MAX_BOXES rectangles.
 
-    Pixels are binned into cells of 8x8 px; cells less than a cell apart join one region
-    (8-connected after a 3x3 dilation). With more than MAX_BOXES regions the cells double
-    in size until few enough remain. Each box is then tightened to its own pixels.
+    Pixels are binned into cells of 8x8 px, and touching cells (diagonals too) form one
+    region, so differences less than about a cell apart share a box. With more than
+    MAX_BOXES regions the cells double in size until few enough remain. Each box is then
+    tightened to its own pixels.
     """
     rows = np.flatnonzero(mask.any(axis=1))
     if rows.size == 0:
@@ -847,7 +848,7 @@ def _boxes(mask: _Bool) -> tuple[Box, ...]:
     cells = _bin(band, _BOX_CELL)
     cell = _BOX_CELL
     while True:
-        labels, n = _label(_dilate(cells))
+        labels, n = _label(cells)
         if n <= MAX_BOXES:
             break
         cells = _bin(cells, 2)
@@ -888,17 +889,6 @@ def _bin(grid: _Bool, size: int) -> _Bool:
         return binned
     coarse: _Bool = np.logical_or.reduce(rows.reshape(gh, gw, size), axis=2)
     return coarse
-
-
-def _dilate(cells: _Bool) -> _Bool:
-    """3x3 dilation of a bool grid (joins regions less than one cell apart)."""
-    tall: _Bool = cells.copy()
-    tall[1:, :] |= cells[:-1, :]
-    tall[:-1, :] |= cells[1:, :]
-    grown: _Bool = tall.copy()
-    grown[:, 1:] |= tall[:, :-1]
-    grown[:, :-1] |= tall[:, 1:]
-    return grown
 
 
 def _label(grid: _Bool) -> tuple[npt.NDArray[np.int32], int]:
