@@ -318,7 +318,11 @@ class _SideClient:
             attempts += 1
             last = attempts > self.fetch.retries
             try:
-                response, body = await self._send_once(request)
+                # httpx enforces timeouts on network I/O only; an in-process app gets the same
+                # limit from here.
+                response, body = await asyncio.wait_for(
+                    self._send_once(request), timeout=self.fetch.timeout_s
+                )
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 if not last:
                     await asyncio.sleep(self.fetch.backoff_s * 2 ** (attempts - 1))
@@ -328,7 +332,7 @@ class _SideClient:
                     side=self.side,
                     url=url,
                 ) from None
-            except httpx.TimeoutException:
+            except (httpx.TimeoutException, asyncio.TimeoutError):
                 raise FetchError(
                     f"timed out after {self.fetch.timeout_s:g} s (fetch.timeout_s)",
                     side=self.side,

@@ -368,6 +368,16 @@ class _BrokenCaseFile(pytest.Item):
         self.add_marker(pytest.mark.dual_read(kind="dto"))
 
     def runtest(self) -> None:
+        self.stash.setdefault(_checks_key, []).append(
+            {
+                "id": self.nodeid,
+                "nodeid": self.nodeid,
+                "kind": "dto",
+                "outcome": "error",
+                "message": f"case file error: {self.error}",
+                "data": {"case_file": os.path.relpath(self.path, self.config.rootpath)},
+            }
+        )
         raise self.error
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
