@@ -171,6 +171,13 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = load_settings(config.rootpath, flags=_flag_overrides(config))
     except ConfigError as exc:
         raise pytest.UsageError(f"pytest-dualread: {exc}") from None
+    try:
+        dto = settings.dto
+        _rules_from(dto.tolerances, dto.ignore, dto.list_keys, dto.coerce_numbers)
+    except ValueError as exc:
+        raise pytest.UsageError(
+            f"pytest-dualread: {config.rootpath / 'pyproject.toml'}, [tool.dualread.dto]: {exc}"
+        ) from None
     config.stash[settings_key] = settings
     cases_dir = (
         settings.cases_dir
@@ -542,9 +549,8 @@ class DualRead:
             case_file.tolerances, case_file.ignore, case_file.list_keys, case_file.coerce_numbers
         )
         try:
-            local = _rules_from(
-                case.tolerances, case.ignore, case.list_keys, case.coerce_numbers
-            ).merged_over(file_rules)
+            own = _rules_from(case.tolerances, case.ignore, case.list_keys, case.coerce_numbers)
+            local = own.merged_over(file_rules)
         except ValueError as exc:
             error = CaseError(str(exc), path=case_file.path, line=line, case_id=case.id)
             self._record_error(self.request.node.nodeid, error, {}, started=time.perf_counter())
@@ -566,7 +572,8 @@ class DualRead:
             extra={
                 "case": case.id,
                 "case_file": os.path.relpath(case_file.path, self.request.config.rootpath),
-                "case_rules": local.to_json(),
+                "case_rules": own.to_json(),
+                "file_rules": file_rules.to_json(),
                 "tags": list(case.tags),
             },
         )
@@ -928,11 +935,18 @@ class ReportWriter:
         dto_checks = [c for c in checks if c.kind == "dto" and "rule_usage" in c.data]
         if dto_checks:
             totals: dict[tuple[str, str], int] = {}
+            per_file: dict[tuple[str, str, str], int] = {}
             for check in dto_checks:
                 usage = check.data.get("rule_usage", {})
                 for kind, patterns in usage.items():
                     for pattern, count in patterns.items():
                         totals[(kind, pattern)] = totals.get((kind, pattern), 0) + int(count)
+                file_rules = check.data.get("file_rules") or {}
+                for kind, patterns in file_rules.items():
+                    for pattern in patterns:
+                        key = (str(check.data.get("case_file")), kind, pattern)
+                        used = int(usage.get(kind, {}).get(pattern, 0))
+                        per_file[key] = per_file.get(key, 0) + used
                 case_rules = check.data.get("case_rules") or {}
                 for kind, patterns in case_rules.items():
                     for pattern in patterns:
@@ -947,6 +961,11 @@ class ReportWriter:
                                     ),
                                 )
                             )
+            for (case_file, kind, pattern), used in sorted(per_file.items()):
+                if not used:
+                    stale.append(
+                        StaleEntry(kind="rule", name=f"{kind}: {pattern}", source=case_file)
+                    )
             dto = self.settings.dto
             configured = {
                 "ignore": dto.ignore,
