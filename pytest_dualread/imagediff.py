@@ -45,6 +45,7 @@ Memory stays bounded: the frames are compared in blocks of rows, and only change
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -150,6 +151,7 @@ def engine_info(name: str = DEFAULT_ENGINE) -> tuple[str, str]:
     raise ValueError(f"unknown image-diff engine {name!r}; allowed: {', '.join(ENGINES)}")
 
 
+@functools.cache
 def _dist_version(dist: str) -> str:
     try:
         return metadata.version(dist)
@@ -236,13 +238,13 @@ def compare(
         count, mask, out = _compare_pixelmatch_py(
             a, b, threshold, include_aa, alpha, diff_image, diff_mask, colours
         )
+        boxes = _boxes(mask) if mask is not None else ()
     else:
-        count, mask, out = _compare_dualread(
+        count, boxes, out = _compare_dualread(
             a, b, threshold, include_aa, alpha, diff_image, diff_mask, checkerboard,
             (*colours, alt),
         )  # fmt: skip
     h, w = a.shape[:2]
-    boxes = _boxes(mask) if mask is not None else ()
     return ImageDiff(count, w, h, out, boxes, False, (w, h), (w, h), name, version)
 
 
@@ -312,7 +314,7 @@ def _compare_dualread(
     diff_mask: bool,
     checkerboard: bool,
     colours: tuple[RGB, RGB, RGB],
-) -> tuple[int, _Bool | None, U8 | None]:
+) -> tuple[int, tuple[Box, ...], U8 | None]:
     h, w = a.shape[:2]
     f = _Frames(a, b, _MAX_YIQ * threshold * threshold, checkerboard)
     out: U8 | None = None
@@ -320,22 +322,52 @@ def _compare_dualread(
         out = np.zeros((h, w, 4), dtype=np.uint8)
         if not diff_mask:
             _draw_grey(a, out, alpha)
-    out_px = None if out is None else out.reshape(-1).view("<u4").reshape(h, w)
+    out_px = None if out is None else out.reshape(-1).view("<u4")
     aa_px, diff_px, alt_px = (_pack(c) for c in colours)
-    mask: _Bool | None = None
+    mask: _Bool | None = None  # counted pixels of dense blocks
+    counted_at: list[_I64] = []  # counted pixels of sparse blocks
+    waiting: list[_I64] = []  # changed pixels of sparse blocks, compared in batches
     count = 0
+
+    def run_sparse() -> None:
+        nonlocal count
+        counted, darker, skipped = _sparse_pixels(f, np.concatenate(waiting), include_aa)
+        waiting.clear()
+        count += int(counted.size)
+        counted_at.append(counted)
+        if out_px is not None:
+            if not diff_mask:
+                out_px[skipped] = aa_px
+            out_px[counted[~darker]] = diff_px
+            out_px[counted[darker]] = alt_px
+
+    # with an even width every block starts on an 8-byte boundary: scan two pixels at once
+    wide = w % 2 == 0
+    qa, qb = (f.pa.view(np.uint64), f.pb.view(np.uint64)) if wide else (f.pa, f.pb)
     for y0, y1 in _row_blocks(h, w):
         s, e = y0 * w, y1 * w
+        if wide:
+            pairs = np.flatnonzero(qa[s // 2 : e // 2] != qb[s // 2 : e // 2])
+            if pairs.size == 0:
+                continue
+            if pairs.size * 2 * _DENSE < e - s:
+                both = np.stack([pairs * 2, pairs * 2 + 1], axis=1).reshape(-1) + s
+                waiting.append(both[f.pa[both] != f.pb[both]])
+                if sum(p.size for p in waiting) >= _BLOCK_PIXELS:
+                    run_sparse()
+                continue
         ne = f.pa[s:e] != f.pb[s:e]
         changed = int(np.count_nonzero(ne))
         if changed == 0:
             continue
-        if changed * _DENSE >= e - s:
-            counted, darker, aa = _dense_block(f, y0, y1, ne, include_aa)
-        else:
-            counted, darker, aa = _sparse_block(f, y0, y1, ne, include_aa)
+        if changed * _DENSE < e - s:
+            waiting.append(np.flatnonzero(ne) + s)
+            if sum(p.size for p in waiting) >= _BLOCK_PIXELS:
+                run_sparse()
+            continue
+        counted, darker, aa = _dense_block(f, y0, y1, ne, include_aa)
         if out_px is not None:
-            rows = out_px[y0:y1]
+            rows = out_px[s:e].reshape(y1 - y0, w)
             if aa is not None and not diff_mask:
                 rows[aa] = aa_px
             rows[counted & ~darker] = diff_px
@@ -346,7 +378,15 @@ def _compare_dualread(
             if mask is None:
                 mask = np.zeros((h, w), dtype=np.bool_)
             mask[y0:y1] = counted
-    return count, mask, out
+    if waiting:
+        run_sparse()
+    if not count:
+        return 0, (), out
+    at = np.concatenate(counted_at) if counted_at else np.zeros(0, np.int64)
+    if mask is None:
+        return count, _boxes_at(at, h, w), out
+    mask.reshape(-1)[at] = True
+    return count, _boxes(mask), out
 
 
 def _draw_grey(image: U8, out: U8, alpha: float) -> None:
@@ -736,40 +776,32 @@ def _dense_block(f: _Frames, y0: int, y1: int, ne: _Bool, include_aa: bool) -> _
     return cand & ~aa, darker, aa
 
 
-def _sparse_block(f: _Frames, y0: int, y1: int, ne: _Bool, include_aa: bool) -> _BlockResult:
-    """Few changed pixels: gather them (and their neighbourhoods) by index."""
-    shape = (y1 - y0, f.w)
-    base = y0 * f.w
-    local = np.flatnonzero(ne)
-    pos = local + base
+def _sparse_pixels(f: _Frames, pos: _I64, include_aa: bool) -> tuple[_I64, _Bool, _I64]:
+    """Few changed pixels, at flat positions ``pos``: gather them and their neighbourhoods.
+
+    Returns the counted positions, which of them have a negative signed delta, and the
+    positions skipped as anti-aliasing.
+    """
     p1 = f.pa[pos].view(np.uint8).reshape(-1, 4)
     p2 = f.pb[pos].view(np.uint8).reshape(-1, 4)
     above, y = _above(p1, p2, None, lambda sel: pos[sel[0]], f)
-    local = local[above]
-    darker = np.zeros(shape[0] * shape[1], dtype=np.bool_)
-    darker[local] = y[above] > 0
-    aa_mask: _Bool | None = None
-    if not include_aa and local.size:
+    cand = pos[above]
+    darker = y[above] > 0
+    if include_aa or cand.size == 0:
+        return cand, darker, cand[:0]
 
-        def many_siblings(at: _I64) -> _Bool:
-            both: _Bool = (_sibling_counts(f, f.pa, at) > 2) & (_sibling_counts(f, f.pb, at) > 2)
-            return both
+    def many_siblings(at: _I64) -> _Bool:
+        both: _Bool = (_sibling_counts(f, f.pa, at) > 2) & (_sibling_counts(f, f.pb, at) > 2)
+        return both
 
-        pos = local + base
-        aa = np.zeros(local.size, dtype=np.bool_)
-        for px in (f.pa, f.pb):
-            idx = np.flatnonzero(~aa)
-            # equal 32-bit siblings have a zero brightness delta: 3+ rule anti-aliasing out
-            idx = idx[_sibling_counts(f, px, pos[idx]) <= 2]
-            if idx.size:
-                aa[idx] = _aa_test(f, px, pos[idx], many_siblings)
-        aa_mask = np.zeros(shape[0] * shape[1], dtype=np.bool_)
-        aa_mask[local[aa]] = True
-        aa_mask = aa_mask.reshape(shape)
-        local = local[~aa]
-    counted = np.zeros(shape[0] * shape[1], dtype=np.bool_)
-    counted[local] = True
-    return counted.reshape(shape), darker.reshape(shape), aa_mask
+    aa = np.zeros(cand.size, dtype=np.bool_)
+    for px in (f.pa, f.pb):
+        idx = np.flatnonzero(~aa)
+        # equal 32-bit siblings have a zero brightness delta: 3+ rule anti-aliasing out
+        idx = idx[_sibling_counts(f, px, cand[idx]) <= 2]
+        if idx.size:
+            aa[idx] = _aa_test(f, px, cand[idx], many_siblings)
+    return cand[~aa], darker[~aa], cand[aa]
 
 
 # --------------------------------------------------------------------------- PyPI engine
@@ -845,14 +877,7 @@ def _boxes(mask: _Bool) -> tuple[Box, ...]:
     # only the band of rows with differences is binned
     top = int(rows[0]) // _BOX_CELL * _BOX_CELL
     band = mask[top : int(rows[-1]) + 1]
-    cells = _bin(band, _BOX_CELL)
-    cell = _BOX_CELL
-    while True:
-        labels, n = _label(cells)
-        if n <= MAX_BOXES:
-            break
-        cells = _bin(cells, 2)
-        cell *= 2
+    labels, n, cells, cell = _regions(_bin(band, _BOX_CELL))
     boxes = []
     for lab in range(1, n + 1):
         ys, xs = np.nonzero((labels == lab) & cells)
@@ -861,8 +886,9 @@ def _boxes(mask: _Bool) -> tuple[Box, ...]:
         own = labels[cy0:cy1, cx0:cx1] == lab
         py0, px0 = cy0 * cell, cx0 * cell
         region = band[py0 : cy1 * cell, px0 : cx1 * cell]
-        own_px = np.repeat(np.repeat(own, cell, axis=0), cell, axis=1)
-        region = region & own_px[: region.shape[0], : region.shape[1]]
+        if not own.all():
+            own_px = np.repeat(np.repeat(own, cell, axis=0), cell, axis=1)
+            region = region & own_px[: region.shape[0], : region.shape[1]]
         r = np.flatnonzero(region.any(axis=1))
         c = np.flatnonzero(region.any(axis=0))
         boxes.append(
@@ -872,6 +898,37 @@ def _boxes(mask: _Bool) -> tuple[Box, ...]:
         )
     boxes.sort(key=lambda bx: (bx.y, bx.x))
     return tuple(boxes)
+
+
+def _boxes_at(pos: _I64, height: int, width: int) -> tuple[Box, ...]:
+    """:func:`_boxes` for pixels given by flat position (no frame-sized mask)."""
+    ys, xs = np.divmod(pos, width)
+    cells = np.zeros((-(-height // _BOX_CELL), -(-width // _BOX_CELL)), dtype=np.bool_)
+    cells[ys // _BOX_CELL, xs // _BOX_CELL] = True
+    labels, n, _, cell = _regions(cells)
+    which = labels[ys // cell, xs // cell]
+    boxes = []
+    for lab in range(1, n + 1):
+        sel = which == lab
+        y, x = ys[sel], xs[sel]
+        y0, x0 = int(y.min()), int(x.min())
+        boxes.append(Box(x0, y0, int(x.max()) - x0 + 1, int(y.max()) - y0 + 1))
+    boxes.sort(key=lambda bx: (bx.y, bx.x))
+    return tuple(boxes)
+
+
+def _regions(cells: _Bool) -> tuple[npt.NDArray[np.int32], int, _Bool, int]:
+    """Label touching cells; coarsen (cells twice as large) until at most MAX_BOXES regions.
+
+    Returns the labels, their number, the (possibly coarsened) cells and the cell size.
+    """
+    cell = _BOX_CELL
+    while True:
+        labels, n = _label(cells)
+        if n <= MAX_BOXES:
+            return labels, n, cells, cell
+        cells = _bin(cells, 2)
+        cell *= 2
 
 
 def _bin(grid: _Bool, size: int) -> _Bool:
