@@ -477,35 +477,41 @@ def _above(
     p1: U8,
     p2: U8,
     changed: _Bool | None,
-    positions: Callable[[tuple[_I64, ...]], _I64],
+    positions: Callable[[_I64], _I64],
     f: _Frames,
+    opaque: bool = False,
 ) -> tuple[_Bool, _F64]:
-    """Which (..., 4) pixel pairs differ by more than the threshold, and their Y difference.
+    """Which (n, 4) pixel pairs differ by more than the threshold, and their Y difference.
 
     pixelmatch's distance is (a + b) + c with a = 0.5053 * y * y and b, c >= 0; rounding is
     monotonic, so it is never below a: a > max_delta settles a pixel without the I and Q
     terms, which are computed only for the rest (``changed`` limits those to changed pixels).
-    ``positions`` maps indices of pixels (as from ``np.nonzero``) to the flat positions whose
-    background a semi-transparent pair is blended with.
+    ``positions`` maps indices into the pairs to the flat positions whose background a
+    semi-transparent pair is blended with; ``opaque`` says there is none.
     """
     d = np.subtract(p1, p2, dtype=np.int16)
-    dr, dg, db = d[..., 0], d[..., 1], d[..., 2]
-    y = _luma(dr, dg, db)
+    y = _luma(d[:, 0], d[:, 1], d[:, 2])
     first = y * _WY
     first *= y
     above: _Bool = first > f.max_delta
     unsettled = ~above
     if changed is not None:
         unsettled &= changed
-    sel: tuple[_I64, ...] = np.nonzero(unsettled)
-    if sel[0].size:
-        above[sel] = _yiq(dr[sel], dg[sel], db[sel])[0] > f.max_delta
-    blend = (p1[..., 3] < 255) | (p2[..., 3] < 255)
-    if blend.any():
-        sel = np.nonzero(blend)
-        delta, y[sel] = _yiq(*_blended(p1[sel], p2[sel], positions(sel), f.checkerboard))
-        above[sel] = delta > f.max_delta
+    idx = np.flatnonzero(unsettled)
+    if idx.size:
+        rest = d[idx]
+        above[idx] = _yiq(rest[:, 0], rest[:, 1], rest[:, 2])[0] > f.max_delta
+    if not opaque:
+        idx = np.flatnonzero((p1[:, 3] < 255) | (p2[:, 3] < 255))
+        if idx.size:
+            delta, y[idx] = _yiq(*_blended(p1[idx], p2[idx], positions(idx), f.checkerboard))
+            above[idx] = delta > f.max_delta
     return above, y
+
+
+def _opaque(px: _U32) -> bool:
+    """Whether all 32-bit pixels have alpha 255 (the high byte of a little-endian RGBA)."""
+    return bool(px.min() >= 0xFF000000)
 
 
 def _brightness(centre: U8, nbrs: U8, pos: _I64, checkerboard: bool) -> _F64:
@@ -718,20 +724,14 @@ def _frame_edge(test: _Bool, y0: int, y1: int, height: int) -> _Bool:
 def _dense_block(f: _Frames, y0: int, y1: int, ne: _Bool, include_aa: bool) -> _BlockResult:
     """Many changed pixels: whole-block arithmetic, sibling counts from shifted slices."""
     base = y0 * f.w
-    a, b = f.a[y0:y1], f.b[y0:y1]
-    changed = ne.reshape(y1 - y0, f.w)
-
-    def positions(sel: tuple[_I64, ...]) -> _I64:
-        flat: _I64 = base + sel[0] * f.w + sel[1]
-        return flat
-
+    shape = (y1 - y0, f.w)
+    a, b = f.a[y0:y1].reshape(-1, 4), f.b[y0:y1].reshape(-1, 4)
     lo, hi = max(y0 - 1, 0), min(y1 + 1, f.h)
-    opaque = not include_aa and bool(
-        np.all(f.a[lo:hi, :, 3] == 255) and np.all(f.b[lo:hi, :, 3] == 255)
-    )
-    if not opaque:
-        cand, y = _above(a, b, changed, positions, f)
-        darker = y > 0
+    rows = slice(lo * f.w, hi * f.w)
+    opaque = _opaque(f.pa[rows]) and _opaque(f.pb[rows])
+    if include_aa or not opaque:
+        above, y = _above(a, b, ne, lambda i: base + i, f, opaque)
+        cand, darker = above.reshape(shape), (y > 0).reshape(shape)
         lumas: tuple[_F64 | None, _F64 | None] = (None, None)
     else:
         # Y maps of both images serve the anti-aliasing test and settle most pixels here
@@ -742,11 +742,10 @@ def _dense_block(f: _Frames, y0: int, y1: int, ne: _Bool, include_aa: bool) -> _
         first = yd * _WY
         first *= yd
         cand = first > f.max_delta + _SETTLE_MARGIN
-        local = np.flatnonzero(changed & ~cand)
+        local = np.flatnonzero(ne & ~cand.reshape(-1))
         if local.size:
-            p1 = a.reshape(-1, 4)[local]
-            p2 = b.reshape(-1, 4)[local]
-            cand.reshape(-1)[local] = _above(p1, p2, None, lambda sel: base + local[sel[0]], f)[0]
+            settled = _above(a[local], b[local], None, lambda i: base + local[i], f, True)[0]
+            cand.reshape(-1)[local] = settled
     if include_aa or not cand.any():
         return cand, darker, None
     za = _sibling_map(f.pa.reshape(f.h, f.w), lo, hi)
@@ -784,7 +783,7 @@ def _sparse_pixels(f: _Frames, pos: _I64, include_aa: bool) -> tuple[_I64, _Bool
     """
     p1 = f.pa[pos].view(np.uint8).reshape(-1, 4)
     p2 = f.pb[pos].view(np.uint8).reshape(-1, 4)
-    above, y = _above(p1, p2, None, lambda sel: pos[sel[0]], f)
+    above, y = _above(p1, p2, None, lambda i: pos[i], f)
     cand = pos[above]
     darker = y[above] > 0
     if include_aa or cand.size == 0:
