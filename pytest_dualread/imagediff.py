@@ -571,13 +571,21 @@ def _neighbourhood(f: _Frames, pos: _I64) -> tuple[_I64, _Bool | None, _Bool]:
     return np.where(valid, nb, pos[:, None]), valid, ~inside
 
 
-def _sibling_counts(f: _Frames, px: _U32, pos: _I64) -> npt.NDArray[np.uint64]:
-    """Equal 32-bit neighbours of each pixel, plus one on the frame's edge (by gathering)."""
-    nb, valid, edge = _neighbourhood(f, pos)
-    same = px[nb] == px[pos][:, None]
-    if valid is not None:
-        same &= valid
-    return _count8(same) + edge
+_Neighbourhood = tuple[_I64, "_Bool | None", _Bool]
+
+
+def _sibling_counts(
+    f: _Frames, pos: _I64, near: _Neighbourhood | None = None
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+    """Equal 32-bit neighbours of each pixel in each image, plus one on the frame's edge."""
+    nb, valid, edge = _neighbourhood(f, pos) if near is None else near
+    counts = []
+    for px in (f.pa, f.pb):
+        same = px[nb] == px[pos][:, None]
+        if valid is not None:
+            same &= valid
+        counts.append(_count8(same) + edge)
+    return counts[0], counts[1]
 
 
 def _sibling_map(grid: _U32, lo: int, hi: int) -> U8:
@@ -606,12 +614,19 @@ def _sibling_map(grid: _U32, lo: int, hi: int) -> U8:
     return z
 
 
-def _aa_test(f: _Frames, px: _U32, pos: _I64, many_siblings: Callable[[_I64], _Bool]) -> _Bool:
+def _aa_test(
+    f: _Frames,
+    px: _U32,
+    pos: _I64,
+    many_siblings: Callable[[_I64], _Bool],
+    near: _Neighbourhood | None = None,
+) -> _Bool:
     """pixelmatch's antialiased(img, ...) at flat positions ``pos`` of the image ``px``.
 
-    ``many_siblings(pos)`` tells whether pixels have 3+ equal siblings in both images.
+    ``many_siblings(pos)`` tells whether pixels have 3+ equal siblings in both images;
+    ``near`` is the neighbourhood of ``pos`` when the caller has it.
     """
-    nb, valid, edge = _neighbourhood(f, pos)
+    nb, valid, edge = _neighbourhood(f, pos) if near is None else near
     rgba = px.view(np.uint8).reshape(-1, 4)
     bright = _brightness(rgba[pos], px[nb].view(np.uint8).reshape(-1, 8, 4), pos, f.checkerboard)
     zero = bright == 0
@@ -790,16 +805,20 @@ def _sparse_pixels(f: _Frames, pos: _I64, include_aa: bool) -> tuple[_I64, _Bool
         return cand, darker, cand[:0]
 
     def many_siblings(at: _I64) -> _Bool:
-        both: _Bool = (_sibling_counts(f, f.pa, at) > 2) & (_sibling_counts(f, f.pb, at) > 2)
+        in_a, in_b = _sibling_counts(f, at)
+        both: _Bool = (in_a > 2) & (in_b > 2)
         return both
 
+    near = _neighbourhood(f, cand)
+    nb, valid, edge = near
+    counts = _sibling_counts(f, cand, near)
     aa = np.zeros(cand.size, dtype=np.bool_)
-    for px in (f.pa, f.pb):
-        idx = np.flatnonzero(~aa)
+    for px, siblings in zip((f.pa, f.pb), counts, strict=True):
         # equal 32-bit siblings have a zero brightness delta: 3+ rule anti-aliasing out
-        idx = idx[_sibling_counts(f, px, cand[idx]) <= 2]
+        idx = np.flatnonzero(~aa & (siblings <= 2))
         if idx.size:
-            aa[idx] = _aa_test(f, px, cand[idx], many_siblings)
+            part = (nb[idx], None if valid is None else valid[idx], edge[idx])
+            aa[idx] = _aa_test(f, px, cand[idx], many_siblings, part)
     return cand[~aa], darker[~aa], cand[aa]
 
 
