@@ -525,6 +525,7 @@ def test_result_fields_and_diff_colours() -> None:
     assert int((masked[..., 3] == 255).sum()) == 20
     assert tuple(masked[0, 0]) == (0, 0, 0, 0)
     assert compare(a, b).diff is None
+    assert compare(a, b, diff_image=True) == result  # the diff image is not compared
 
 
 def test_size_mismatch_is_a_result() -> None:
@@ -609,6 +610,8 @@ def test_png_round_trip_and_byte_equal_fast_path(monkeypatch: pytest.MonkeyPatch
     assert same.mismatch_pixels == 0
     assert (same.width, same.height) == (320, 240)
     assert same.engine == "dualread"
+    with pytest.raises(ValueError, match="threshold"):
+        compare_png(png, png, threshold=2.0)  # options are checked on the fast path too
     monkeypatch.undo()
     changed = compare_png(png, (DATA / "text.png").read_bytes(), threshold=0.05)
     text_a, text_b = load_screenshot("text")
