@@ -23,6 +23,7 @@ import os
 import platform
 import sys
 import time
+import types
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,12 +34,14 @@ import pytest
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from pytest_dualread.capture import CaptureOptions
     from pytest_dualread.cases import Case, CaseFile
-    from pytest_dualread.config import DualReadSettings
+    from pytest_dualread.config import DualReadSettings, PageSpec
     from pytest_dualread.dto import DtoResult
     from pytest_dualread.fetch import PairFetcher, ResponsePair, Side
     from pytest_dualread.normalize import DiffRules
     from pytest_dualread.report import Check, Report, StaleEntry
+    from pytest_dualread.visual import PixelBudget, VisualResult
 
 __all__ = [
     "CHECK_PROPERTY",
@@ -46,12 +49,17 @@ __all__ = [
     "CaseFileCollector",
     "CaseItem",
     "DualRead",
+    "PageItem",
+    "PagesCollector",
     "ReportWriter",
+    "VisualSnapshot",
     "dual_read",
     "dual_read_client_args",
     "dual_read_fetcher",
+    "dual_read_page_urls",
     "report_writer_key",
     "settings_key",
+    "visual_snapshot",
 ]
 
 CHECK_PROPERTY = "dualread_check"
@@ -157,6 +165,8 @@ def _enabled(config: pytest.Config) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if config.pluginmanager.has_plugin("playwright"):
+        config.pluginmanager.register(_browser_fixtures(), "dualread-browser")
     config.addinivalue_line(
         "markers",
         "dual_read(kind='dto'): a dual-read check (kind 'dto' or 'visual'); skipped without "
@@ -184,9 +194,14 @@ def pytest_configure(config: pytest.Config) -> None:
         if settings.cases_dir.is_absolute()
         else (config.rootpath / settings.cases_dir)
     )
-    if config.args_source != pytest.Config.ArgsSource.ARGS and cases_dir.is_dir():
-        # `pytest --dual-read` with no paths: collect the case files next to testpaths.
-        config.args.append(str(cases_dir))
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        # `pytest --dual-read` with no paths: collect the case files and the pages declared in
+        # pyproject.toml next to testpaths.
+        if cases_dir.is_dir():
+            config.args.append(str(cases_dir))
+        pages = _page_files(config, settings)
+        if pages is not None:
+            config.args.append(str(pages))
     if not hasattr(config, "workerinput"):  # the controller, or a run without xdist
         writer = ReportWriter(config, settings)
         config.stash[report_writer_key] = writer
@@ -303,11 +318,17 @@ def _settings_for_collection(config: pytest.Config) -> DualReadSettings | None:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if file_path.suffix != ".json":
+    if file_path.suffix not in (".json", ".toml"):
         return None
     settings = _settings_for_collection(parent.config)
     if settings is None:
         return None
+    if file_path.suffix == ".toml":
+        pages = _page_files(parent.config, settings)
+        if pages is None or file_path.resolve() != pages.resolve():
+            return None
+        pages_collector: PagesCollector = PagesCollector.from_parent(parent, path=file_path)
+        return pages_collector
     cases_dir = parent.config.rootpath / settings.cases_dir
     if file_path.parent.resolve() != cases_dir.resolve():
         return None
@@ -578,6 +599,79 @@ class DualRead:
             },
         )
 
+    def check_page(
+        self,
+        path: str,
+        *,
+        name: str | None = None,
+        mask: Sequence[str] = (),
+        full_page: bool | None = None,
+        element: str | None = None,
+        threshold: float | None = None,
+        max_diff_pixels: int | None = None,
+        max_diff_ratio: float | None = None,
+    ) -> None:
+        """Render ``path`` on both sides and compare legacy vs baseline, adapter vs baseline
+        and adapter vs legacy; record it; fail when a comparison is over budget.
+        ``mask`` selectors must match something on the page."""
+        __tracebackhide__ = True
+        from pytest_dualread.capture import font_fingerprint
+        from pytest_dualread.errors import DualReadError
+        from pytest_dualread.fetch import SIDES
+        from pytest_dualread.visual import run_page_check
+
+        started = time.perf_counter()
+        nodeid = self.request.node.nodeid
+        self._count += 1
+        index: int | str
+        if name is not None:
+            check_id, index = f"{nodeid}::{name}", name
+        else:
+            check_id = nodeid if self._count == 1 else f"{nodeid}#{self._count}"
+            index = self._count - 1
+        recorder = _VisualRecorder(self.request, self.settings)
+        ext, baseline_file = recorder.baseline_path(index)
+        baseline = baseline_file.read_bytes() if baseline_file.is_file() else None
+        options = _visual_options(self.settings, mask=mask, full_page=full_page, element=element)
+        budget = _budget(self.settings, threshold, max_diff_pixels, max_diff_ratio)
+        result: VisualResult | None = None
+        error: Exception | None = None
+        urls: dict[str, str] = {}
+        fingerprint: dict[str, Any] = {
+            "browser": "unavailable",
+            "executable": "-",
+            "fonts": font_fingerprint(),
+        }
+        try:
+            browser = self.request.getfixturevalue("browser")
+            fingerprint = _fingerprint(self.request, browser, self.settings)
+            bases = self.request.getfixturevalue("dual_read_page_urls")
+            urls = {
+                side: bases[side] + getattr(self.settings, side).path_prefix + path
+                for side in SIDES
+            }
+            headers: dict[str, dict[str, str]] = {
+                side: _side_headers(self.settings, side) for side in SIDES
+            }
+            result = run_page_check(browser, urls, headers, options, budget, baseline)
+        except DualReadError as exc:
+            error = exc
+        recorder.finish(
+            check_id=check_id,
+            page_name=name or self.request.node.name,
+            url=urls.get("legacy", path),
+            result=result,
+            error=error,
+            baseline_file=baseline_file,
+            baseline=baseline,
+            write_baseline=result.shots["legacy"].png if (self.update and result) else None,
+            ext=ext,
+            index=index,
+            fingerprint=fingerprint,
+            budget=budget,
+            started=started,
+        )
+
     # -- internals -----------------------------------------------------------------------------
 
     def _global_rules(self) -> DiffRules:
@@ -743,6 +837,14 @@ class DualRead:
         return result
 
 
+def _side_headers(settings: DualReadSettings, side: str) -> dict[str, str]:
+    side_settings = getattr(settings, side)
+    headers = dict(side_settings.headers)
+    if side_settings.bearer_token:
+        headers["Authorization"] = f"Bearer {side_settings.bearer_token}"
+    return headers
+
+
 def _cap(text: str, limit: int = 8000) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -775,6 +877,458 @@ def _headroom(result: DtoResult) -> dict[str, Any]:
                 "deltas": data.get("deltas", []),
             }
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# visual checks: the browser (pytest-playwright's), in-process apps served for it, pages
+
+
+def _launch_args(
+    browser_type_launch_args: dict[str, Any],
+    browser_name: str | None,
+    playwright: Any,
+    pytestconfig: pytest.Config,
+) -> dict[str, Any]:
+    """pytest-playwright's launch arguments, plus a system Chromium when Playwright's own
+    browser is not installed (or ``browser_executable`` is set)."""
+    args = dict(browser_type_launch_args)
+    if browser_name not in (None, "chromium") or "executable_path" in args:
+        return args
+    from pytest_dualread.capture import find_chromium
+
+    settings = pytestconfig.stash.get(settings_key, None)
+    configured = settings.visual.browser_executable if settings is not None else None
+    if configured is None and (
+        "channel" in args or Path(playwright.chromium.executable_path).exists()
+    ):
+        return args
+    executable, how = find_chromium(configured)
+    args["executable_path"] = executable
+    pytestconfig.stash[_browser_key] = f"{executable} ({how})"
+    return args
+
+
+def _browser_fixtures() -> types.ModuleType:
+    """Fixtures registered in pytest_configure, after pytest-playwright's, so that ours wrap
+    theirs (a conftest override of the same name still wraps ours)."""
+    holder = types.ModuleType("pytest_dualread.browser_fixtures")
+    fixture = pytest.fixture(scope="session", name="browser_type_launch_args")(_launch_args)
+    holder.browser_type_launch_args = fixture  # type: ignore[attr-defined]
+    return holder
+
+
+_browser_key = pytest.StashKey[str]()
+
+
+@pytest.fixture(scope="session")
+def dual_read_page_urls(request: pytest.FixtureRequest) -> Iterator[dict[Side, str]]:
+    """Base URL of each side for the browser; an in-process app is served on 127.0.0.1."""
+    settings = request.config.stash.get(settings_key, None)
+    if settings is None or not _enabled(request.config):
+        pytest.skip(SKIP_REASON)
+    from pytest_dualread.capture import AppServer
+    from pytest_dualread.errors import FetchError
+    from pytest_dualread.fetch import SIDES, resolve_target
+
+    servers: dict[int, AppServer] = {}
+    urls: dict[Side, str] = {}
+    try:
+        for side in SIDES:
+            spec = getattr(settings, f"{side}_url")
+            if spec is None:
+                raise FetchError(
+                    f"no target: set {side}_url in [tool.dualread] "
+                    f"(or --dual-read-{side}-url, or DUALREAD_{side.upper()}_URL)",
+                    side=side,
+                )
+            target = resolve_target(spec, side=side)
+            if target.protocol == "http":
+                urls[side] = target.base_url
+                continue
+            server = servers.get(id(target.app))
+            if server is None:
+                server = servers[id(target.app)] = AppServer(target.app, name=spec)
+                server.start()
+            urls[side] = server.base_url
+        yield urls
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+@pytest.fixture
+def visual_snapshot(request: pytest.FixtureRequest) -> VisualSnapshot:
+    """``visual_snapshot(page, "name")``: compare an open pytest-playwright page with its
+    baseline (plain visual regression, no sides); recorded as a visual check."""
+    settings = request.config.stash.get(settings_key, None)
+    if settings is None or not _enabled(request.config):
+        pytest.skip(SKIP_REASON)
+    return VisualSnapshot(request, settings)
+
+
+def _page_files(config: pytest.Config, settings: DualReadSettings) -> Path | None:
+    pyproject = config.rootpath / "pyproject.toml"
+    return pyproject if settings.visual.pages and pyproject.is_file() else None
+
+
+class PagesCollector(pytest.File):
+    """``[tool.dualread.visual] pages`` of pyproject.toml: one :class:`PageItem` per page."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        settings = self.config.stash[settings_key]
+        for spec in settings.visual.pages:
+            item: PageItem = PageItem.from_parent(
+                self, name=spec.name, callobj=_run_page, page=spec
+            )
+            item.add_marker(pytest.mark.dual_read(kind="visual"))
+            yield item
+
+
+def _run_page(dual_read: DualRead) -> None:
+    """The body of every page declared in pyproject.toml."""
+    __tracebackhide__ = True
+    item = dual_read.request.node
+    assert isinstance(item, PageItem)
+    page = item.page
+    dual_read.check_page(
+        page.path,
+        mask=page.mask,
+        full_page=page.full_page,
+        threshold=page.threshold,
+        max_diff_pixels=page.max_diff_pixels,
+        max_diff_ratio=page.max_diff_ratio,
+    )
+
+
+class PageItem(pytest.Function):
+    """A page declared in ``[tool.dualread.visual] pages``."""
+
+    def __init__(self, *, page: PageSpec, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.page = page
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"page {self.page.name} ({self.page.path})"
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, pytest.fail.Exception) and not excinfo.value.pytrace:
+            return excinfo.value.msg
+        return super().repr_failure(excinfo)
+
+
+def _visual_options(
+    settings: DualReadSettings,
+    *,
+    mask: Sequence[str] = (),
+    full_page: bool | None = None,
+    element: str | None = None,
+) -> CaptureOptions:
+    from pytest_dualread.capture import CaptureOptions, masks_of
+
+    visual = settings.visual
+    return CaptureOptions(
+        viewport=(visual.viewport.width, visual.viewport.height),
+        device_scale_factor=visual.device_scale_factor,
+        full_page=visual.full_page if full_page is None else full_page,
+        mask=masks_of(visual.mask, mask),
+        required_mask=tuple(mask),
+        mask_color=visual.mask_color,
+        navigation_timeout_s=visual.navigation_timeout_s,
+        stabilize_timeout_s=visual.stabilize_timeout_s,
+        freeze_clock=visual.freeze_clock,
+        element=element,
+    )
+
+
+def _budget(
+    settings: DualReadSettings,
+    threshold: float | None,
+    max_diff_pixels: int | None,
+    max_diff_ratio: float | None,
+) -> PixelBudget:
+    from pytest_dualread.visual import PixelBudget
+
+    visual = settings.visual
+    return PixelBudget(
+        threshold=visual.threshold if threshold is None else threshold,
+        max_diff_pixels=visual.max_diff_pixels if max_diff_pixels is None else max_diff_pixels,
+        max_diff_ratio=visual.max_diff_ratio if max_diff_ratio is None else max_diff_ratio,
+        include_aa=visual.include_aa,
+        engine=visual.engine,
+    )
+
+
+def _fingerprint(
+    request: pytest.FixtureRequest, browser: Any, settings: DualReadSettings
+) -> dict[str, Any]:
+    from pytest_dualread.capture import browser_fingerprint
+
+    executable = request.config.stash.get(_browser_key, None)
+    fingerprint = browser_fingerprint(browser, executable)
+    fingerprint["device_scale_factor"] = settings.visual.device_scale_factor
+    fingerprint["viewport"] = [settings.visual.viewport.width, settings.visual.viewport.height]
+    return fingerprint
+
+
+def _fingerprint_note(stored: dict[str, Any] | None, current: dict[str, Any]) -> str:
+    if not stored:
+        return ""
+    changes = [
+        f"{key}: baseline made with {stored.get(key)!r}, this run {current.get(key)!r}"
+        for key in ("browser", "fonts", "device_scale_factor", "viewport")
+        if stored.get(key) != current.get(key)
+    ]
+    return "environment changed since the baseline: " + "; ".join(changes) if changes else ""
+
+
+def _sidecar(baseline: Path) -> Path:
+    return baseline.with_name(baseline.stem + ".env.json")
+
+
+def _read_sidecar(baseline: Path) -> dict[str, Any] | None:
+    import json
+
+    try:
+        data = json.loads(_sidecar(baseline).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+class _VisualRecorder:
+    """Shared by page checks and visual snapshots: baselines, artifacts, the check record."""
+
+    def __init__(self, request: pytest.FixtureRequest, settings: DualReadSettings) -> None:
+        self.request = request
+        self.settings = settings
+
+    def baseline_path(self, index: int | str) -> tuple[type[Any], Path]:
+        from syrupy.location import PyTestLocation
+
+        from pytest_dualread.snapshots import baseline_extension
+
+        snapshot_dir = self.settings.snapshot_dir
+        root = (
+            snapshot_dir
+            if snapshot_dir.is_absolute()
+            else self.request.config.rootpath / snapshot_dir
+        )
+        ext = baseline_extension(root)
+        location = PyTestLocation(self.request.node)
+        return ext, Path(ext.get_location(test_location=location, index=index))
+
+    def finish(
+        self,
+        *,
+        check_id: str,
+        page_name: str,
+        url: str,
+        result: VisualResult | None,
+        error: Exception | None,
+        baseline_file: Path,
+        baseline: bytes | None,
+        write_baseline: bytes | None,
+        ext: type[Any],
+        index: int | str,
+        fingerprint: dict[str, Any],
+        budget: PixelBudget,
+        started: float,
+    ) -> None:
+        __tracebackhide__ = True
+        import json
+
+        from pytest_dualread.artifacts import ArtifactDir, keep_artifacts
+        from pytest_dualread.imagediff import engine_info
+        from pytest_dualread.snapshots import judging
+
+        rootdir = self.request.config.rootpath
+        rel_baseline = os.path.relpath(baseline_file, rootdir)
+        engine = " ".join(engine_info(budget.engine))
+        data: dict[str, Any] = {
+            "page": page_name,
+            "url": url,
+            "baseline_path": rel_baseline,
+            "budget": budget.to_json(),
+            "fingerprint": fingerprint,
+            "browser": f"{fingerprint['browser']} ({fingerprint['executable']})",
+            "pixel_engine": engine,
+        }
+        findings: list[dict[str, Any]] = []
+        artifacts = ArtifactDir(self.settings.output_path(rootdir), check_id)
+        update = bool(self.request.config.getoption("update_snapshots", default=False))
+        messages: list[str] = []
+        if error is not None:
+            outcome = "error"
+            reason = getattr(error, "reason", None)
+            data["error_reason"] = reason
+            messages.append(f"{type(error).__name__}: {error}")
+        else:
+            assert result is not None
+            outcome = "passed" if result.passed else "failed"
+            data["captures"] = result.captures
+            data["settled"] = result.settled
+            data["comparisons"] = [c.to_json() for c in result.comparisons]
+            data["mismatch_ratio"] = max(
+                (c.diff.mismatch_ratio for c in result.comparisons), default=0.0
+            )
+            unmatched = sorted({m for s in result.shots.values() for m in s.unmatched_masks})
+            if unmatched:
+                data["unmatched_masks"] = unmatched
+            failing = [c for c in result.comparisons if not c.passed]
+            if failing:
+                messages.append(
+                    f"{len(failing)} of {len(result.comparisons)} comparisons of page "
+                    f"{page_name} ({url}) differ"
+                )
+            for c in result.comparisons:
+                if not c.passed:
+                    messages.append("  " + c.summary())
+                    boxes = ", ".join(
+                        f"{b.width}x{b.height} at ({b.x},{b.y})" for b in c.diff.boxes[:5]
+                    )
+                    if boxes:
+                        messages.append(f"    where: {boxes}")
+                    findings.append(
+                        {
+                            "comparison": c.name,
+                            "path": page_name,
+                            "category": "size" if c.diff.size_mismatch else "pixels",
+                            "delta": c.diff.mismatch_ratio,
+                            "message": c.summary(),
+                            "detail": c.to_json(),
+                        }
+                    )
+            if unmatched and failing:
+                messages.append(f"  note: mask selectors that matched nothing: {unmatched}")
+            note = _fingerprint_note(_read_sidecar(baseline_file), fingerprint)
+            if note:
+                data["fingerprint_mismatch"] = note
+                if failing:
+                    messages.append("  " + note)
+            if write_baseline is not None:
+                snapshot = self.request.getfixturevalue("snapshot")
+                legacy_matches = baseline is not None and all(
+                    c.passed
+                    for c in result.comparisons
+                    if c.expected_role == "baseline" and c.actual_role in ("legacy", "actual")
+                )
+                with judging(lambda _stored, _new: legacy_matches):
+                    snapshot(extension_class=ext, name=index or None) == write_baseline  # noqa: B015
+                if not legacy_matches or note:
+                    _sidecar(baseline_file).parent.mkdir(parents=True, exist_ok=True)
+                    _sidecar(baseline_file).write_text(
+                        json.dumps(fingerprint, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+                    )
+                    data["baseline_written"] = True
+                if outcome == "failed" and all(c.name != "adapter_vs_legacy" for c in failing):
+                    outcome, messages = "passed", []  # only the stale baseline differed
+            elif baseline is None:
+                outcome = "failed"
+                messages.insert(
+                    0,
+                    f"no baseline at {rel_baseline}: run `pytest --dual-read --snapshot-update` "
+                    "to create it from the legacy render",
+                )
+                if not update:
+                    snapshot = self.request.getfixturevalue("snapshot")
+                    with judging(lambda _stored, _new: False):
+                        snapshot(extension_class=ext, name=index or None) == b""  # noqa: B015
+            else:
+                snapshot = self.request.getfixturevalue("snapshot")
+                legacy_ok = all(
+                    c.passed for c in result.comparisons if c.name.endswith("_vs_baseline")
+                )
+                with judging(lambda _stored, _new: legacy_ok):
+                    snapshot(extension_class=ext, name=index or None) == baseline  # noqa: B015
+            if keep_artifacts(self.settings.artifacts, outcome):
+                for c in result.comparisons:
+                    group = c.name.removesuffix("_vs_baseline")
+                    artifacts.write_bytes(f"{group}.expected", f"{group}/expected.png", c.expected)
+                    artifacts.write_bytes(f"{group}.actual", f"{group}/actual.png", c.actual)
+                    diff_png = result.diff_png(c)
+                    if diff_png is not None:
+                        artifacts.write_bytes(f"{group}.diff", f"{group}/diff.png", diff_png)
+                for side, shot in result.shots.items():
+                    if not any(
+                        c.actual_role == side or c.expected_role == side for c in result.comparisons
+                    ):
+                        artifacts.write_bytes(f"{side}.actual", f"{side}/actual.png", shot.png)
+            else:
+                artifacts.discard()
+        message = "\n".join(messages)
+        record = {
+            "id": check_id,
+            "nodeid": self.request.node.nodeid,
+            "kind": "visual",
+            "outcome": outcome,
+            "duration_s": round(time.perf_counter() - started, 6),
+            "message": _cap(message),
+            "findings": findings,
+            "artifacts": artifacts.written,
+            "data": data,
+        }
+        item = self.request.node
+        item.stash.setdefault(_checks_key, []).append(record)
+        prefix = "dualread" if check_id == item.nodeid else f"dualread[{check_id}]"
+        item.user_properties.append((f"{prefix}.outcome", outcome))
+        if "mismatch_ratio" in data:
+            item.user_properties.append((f"{prefix}.mismatch_ratio", data["mismatch_ratio"]))
+        if outcome != "passed":
+            where = f"\nartifacts: {artifacts.path}" if artifacts.written else ""
+            pytest.fail(f"{message}{where}", pytrace=False)
+
+
+class VisualSnapshot:
+    """The ``visual_snapshot`` fixture's callable."""
+
+    def __init__(self, request: pytest.FixtureRequest, settings: DualReadSettings) -> None:
+        self._recorder = _VisualRecorder(request, settings)
+        self.settings = settings
+        self.request = request
+
+    def __call__(
+        self,
+        page: Any,
+        name: str,
+        *,
+        mask: Sequence[str] = (),
+        full_page: bool | None = None,
+        element: str | None = None,
+        threshold: float | None = None,
+        max_diff_pixels: int | None = None,
+        max_diff_ratio: float | None = None,
+    ) -> None:
+        __tracebackhide__ = True
+        from pytest_dualread.errors import CaptureError
+        from pytest_dualread.visual import run_snapshot_check
+
+        started = time.perf_counter()
+        options = _visual_options(self.settings, mask=mask, full_page=full_page, element=element)
+        budget = _budget(self.settings, threshold, max_diff_pixels, max_diff_ratio)
+        ext, baseline_file = self._recorder.baseline_path(name)
+        baseline = baseline_file.read_bytes() if baseline_file.is_file() else None
+        update = bool(self.request.config.getoption("update_snapshots", default=False))
+        result = None
+        error: Exception | None = None
+        try:
+            result = run_snapshot_check(page, options, budget, baseline)
+        except CaptureError as exc:
+            error = exc
+        self._recorder.finish(
+            check_id=f"{self.request.node.nodeid}::{name}",
+            page_name=name,
+            url=page.url,
+            result=result,
+            error=error,
+            baseline_file=baseline_file,
+            baseline=baseline,
+            write_baseline=result.shots["actual"].png if (update and result) else None,
+            ext=ext,
+            index=name,
+            fingerprint=_fingerprint(self.request, page.context.browser, self.settings),
+            budget=budget,
+            started=started,
+        )
 
 
 # ---------------------------------------------------------------------------------------------

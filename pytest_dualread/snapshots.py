@@ -6,6 +6,9 @@ case's tolerances, so a golden is neither reported as failed nor rewritten for a
 rules allow. The comparison rule is handed in through :func:`judging` around each assertion
 (syrupy creates extension instances itself, so they cannot take arguments).
 
+Baselines (PNG) live under ``<snapshot_dir>/visual/<file stem>/``; pages declared in
+``[tool.dualread.visual] pages`` under ``<snapshot_dir>/visual/pyproject/<name>.png``.
+
 A collected case ``fixtures/dual_read/cases.json::log-42`` keeps its golden at
 ``snapshots/dto/cases/log-42.json``; a Python test ``tests/test_api.py::test_log`` calling
 ``dual_read.check(..., name="x")`` at ``snapshots/dto/test_api/test_log[x].json``.
@@ -30,7 +33,9 @@ if TYPE_CHECKING:
     from syrupy.types import PropertyFilter, PropertyMatcher, SerializableData, SerializedData
 
 __all__ = [
+    "BaselineExtension",
     "GoldenExtension",
+    "baseline_extension",
     "dump_golden",
     "golden_extension",
     "judging",
@@ -114,5 +119,34 @@ def golden_extension(snapshot_root: Path) -> type[GoldenExtension]:
     return type(
         "DualReadGoldenExtension",
         (GoldenExtension,),
+        {"snapshot_root": snapshot_root, "__module__": __name__},
+    )
+
+
+class BaselineExtension(SingleFileSnapshotExtension):
+    """Baselines as PNG files, one per page check. Use :func:`baseline_extension`."""
+
+    file_extension = "png"
+    _write_mode = WriteMode.BINARY
+    snapshot_root: ClassVar[Path] = Path("snapshots")
+
+    @classmethod
+    def dirname(cls, *, test_location: PyTestLocation) -> str:
+        # syrupy relates a snapshot to its test by the folder name: it must be the basename.
+        return str(cls.snapshot_root / "visual" / test_location.basename)
+
+    def matches(self, *, serialized_data: SerializedData, snapshot_data: SerializedData) -> bool:
+        judge = _JUDGE.get()
+        if judge is None:
+            return bool(serialized_data == snapshot_data)
+        return judge(snapshot_data, serialized_data)
+
+
+@cache
+def baseline_extension(snapshot_root: Path) -> type[BaselineExtension]:
+    """The extension class storing baselines under ``snapshot_root``."""
+    return type(
+        "DualReadBaselineExtension",
+        (BaselineExtension,),
         {"snapshot_root": snapshot_root, "__module__": __name__},
     )

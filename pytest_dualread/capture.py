@@ -1,0 +1,344 @@
+"""Page captures: the only Playwright user.
+
+A capture is one screenshot of one side's page, made the way that gives byte-identical PNGs
+run after run on the same Chromium and fonts (see ``docs/visual.md``): a fresh browser context
+per side (that side's headers, fixed viewport and device scale factor), wait for the load event
+and ``document.fonts.ready``, optional frozen clock, ``animations="disabled"``,
+``caret="hide"``, masks painted over by selector.
+
+:class:`SideCapturer` retakes captures on request until two consecutive ones are identical
+(:meth:`SideCapturer.settle`), the way Playwright Test stabilises ``toHaveScreenshot``: a page
+that never settles is a :class:`~pytest_dualread.errors.CaptureError` with reason
+``unstable``, never a visual difference.
+
+:func:`find_chromium` locates a browser when Playwright's own is not installed, and
+:class:`AppServer` serves an in-process ASGI / WSGI app on 127.0.0.1 for the browser.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pytest_dualread.errors import CaptureError
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page
+
+__all__ = [
+    "BROWSER_CANDIDATES",
+    "AppServer",
+    "CaptureOptions",
+    "Shot",
+    "SideCapturer",
+    "browser_fingerprint",
+    "find_chromium",
+    "font_fingerprint",
+    "masks_of",
+]
+
+BROWSER_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+SETTLE_WAITS_S = (0.0, 0.1, 0.25, 0.5, 1.0)
+FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "~/.fonts", "~/.local/share/fonts")
+
+
+def find_chromium(configured: str | None = None) -> tuple[str, str]:
+    """A Chromium for Playwright to launch: ``(path, how it was found)``.
+
+    ``configured`` (``browser_executable``) wins; then Chromium-family binaries on PATH.
+    Raises :class:`CaptureError` (reason ``browser``) naming the Debian package when none.
+    """
+    if configured:
+        if not Path(configured).is_file():
+            raise CaptureError(f"browser_executable {configured} does not exist", reason="browser")
+        return configured, "browser_executable setting"
+    for name in BROWSER_CANDIDATES:
+        found = shutil.which(name)
+        if found:
+            return found, f"{name} on PATH"
+    raise CaptureError(
+        "no browser: Playwright's own Chromium is not installed and no "
+        f"{', '.join(BROWSER_CANDIDATES)} is on PATH. On Debian or Ubuntu: "
+        "apt-get install chromium fonts-liberation (or set [tool.dualread.visual] "
+        "browser_executable)",
+        reason="browser",
+    )
+
+
+@lru_cache(maxsize=1)
+def font_fingerprint() -> str:
+    """A short hash of the font files fontconfig offers Chromium (path and size of each)."""
+    digest = hashlib.sha256()
+    for base in FONT_DIRS:
+        root = Path(os.path.expanduser(base))
+        if not root.is_dir():
+            continue
+        for path in sorted(root.rglob("*")):
+            if path.suffix.lower() in (".ttf", ".otf", ".ttc", ".pfb", ".woff", ".woff2"):
+                try:
+                    size = path.stat().st_size
+                except OSError:
+                    continue
+                digest.update(f"{path}\0{size}\n".encode())
+    return digest.hexdigest()[:12]
+
+
+def browser_fingerprint(browser: Browser, executable: str | None) -> dict[str, Any]:
+    return {
+        "browser": f"{browser.browser_type.name} {browser.version}",
+        "executable": executable or "playwright",
+        "fonts": font_fingerprint(),
+    }
+
+
+@dataclass(frozen=True)
+class CaptureOptions:
+    """How to capture one page (already merged: call over page over ``[tool.dualread.visual]``)."""
+
+    viewport: tuple[int, int] = (1280, 720)
+    device_scale_factor: float = 1.0
+    full_page: bool = True
+    mask: tuple[str, ...] = ()
+    required_mask: tuple[str, ...] = ()
+    """Selectors that must match something (given for this page or call, not globally)."""
+    mask_color: str = "#FF00FF"
+    navigation_timeout_s: float = 30.0
+    stabilize_timeout_s: float = 5.0
+    freeze_clock: str | None = None
+    element: str | None = None
+
+
+@dataclass
+class Shot:
+    png: bytes
+    captures: int = 1
+    unmatched_masks: tuple[str, ...] = ()
+    status: int | None = None
+
+
+@dataclass
+class SideCapturer:
+    """Captures one side's page in its own browser context. Close it when done."""
+
+    browser: Browser
+    side: str
+    url: str
+    options: CaptureOptions
+    headers: dict[str, str] = field(default_factory=dict)
+    page: Page | None = None
+    """An open page to capture as it is (no navigation), e.g. pytest-playwright's ``page``."""
+    _context: BrowserContext | None = None
+    _page: Page | None = None
+    captures: int = 0
+
+    def _open(self) -> Page:
+        if self._page is not None:
+            return self._page
+        if self.page is not None:
+            self._page = self.page
+            return self.page
+        width, height = self.options.viewport
+        self._context = self.browser.new_context(
+            viewport={"width": width, "height": height},
+            device_scale_factor=self.options.device_scale_factor,
+            extra_http_headers=self.headers or None,
+        )
+        self._page = self._context.new_page()
+        if self.options.freeze_clock:
+            self._page.clock.set_fixed_time(self.options.freeze_clock)
+        return self._page
+
+    def first(self) -> Shot:
+        """Navigate and take the first capture."""
+        page = self._open()
+        if self.page is not None:
+            return self._after_load(page, None)
+        try:
+            response = page.goto(
+                self.url, wait_until="load", timeout=self.options.navigation_timeout_s * 1000
+            )
+        except Exception as exc:  # Playwright's TimeoutError / Error, kept out of the import
+            reason = "navigation"
+            raise CaptureError(
+                f"{self.side}: the page did not load within "
+                f"{self.options.navigation_timeout_s:g} s (navigation_timeout_s): "
+                f"{str(exc).splitlines()[0]}",
+                reason=reason,
+                url=self.url,
+            ) from None
+        status = response.status if response is not None else None
+        if status is not None and status >= 400:
+            raise CaptureError(
+                f"{self.side}: the page answered HTTP {status}, expected 2xx",
+                reason="http",
+                url=self.url,
+            )
+        return self._after_load(page, status)
+
+    def _after_load(self, page: Page, status: int | None) -> Shot:
+        page.evaluate("document.fonts.ready.then(() => true)")
+        unmatched = tuple(sel for sel in self.options.mask if page.locator(sel).count() == 0)
+        required = [sel for sel in unmatched if sel in self.options.required_mask]
+        if required:
+            raise CaptureError(
+                f"{self.side}: mask selector{'s' if len(required) > 1 else ''} "
+                f"{', '.join(repr(s) for s in required)} match{'' if len(required) > 1 else 'es'}"
+                " nothing on the page, so nothing would be masked (check the selector)",
+                reason="mask",
+                url=self.url,
+            )
+        shot = Shot(png=self._shoot(), unmatched_masks=unmatched, status=status)
+        shot.captures = self.captures
+        return shot
+
+    def _shoot(self) -> bytes:
+        page = self._open()
+        self.captures += 1
+        masks = [page.locator(sel) for sel in self.options.mask]
+        target: Any = page.locator(self.options.element) if self.options.element else page
+        kwargs: dict[str, Any] = {
+            "animations": "disabled",
+            "caret": "hide",
+            "mask": masks,
+            "mask_color": self.options.mask_color,
+            "type": "png",
+        }
+        if not self.options.element:
+            kwargs["full_page"] = self.options.full_page
+        png: bytes = target.screenshot(**kwargs)
+        return png
+
+    def settle(self, previous: Shot) -> Shot:
+        """Retake captures (short, growing waits) until two consecutive ones are identical."""
+        deadline = time.monotonic() + self.options.stabilize_timeout_s
+        last = previous.png
+        waits = list(SETTLE_WAITS_S)
+        while True:
+            wait = waits.pop(0) if waits else SETTLE_WAITS_S[-1]
+            if time.monotonic() + wait > deadline:
+                raise CaptureError(
+                    f"{self.side}: the page never settled: {self.captures} captures in "
+                    f"{self.options.stabilize_timeout_s:g} s (stabilize_timeout_s) were all "
+                    "different from the one before (animation, clock or live data? mask it)",
+                    reason="unstable",
+                    url=self.url,
+                )
+            if wait:
+                self._open().wait_for_timeout(wait * 1000)
+            current = self._shoot()
+            if current == last:
+                return Shot(
+                    png=current,
+                    captures=self.captures,
+                    unmatched_masks=previous.unmatched_masks,
+                    status=previous.status,
+                )
+            last = current
+
+    def close(self) -> None:
+        if self._context is not None:
+            self._context.close()
+        self._context = None
+        self._page = None
+
+
+class AppServer:
+    """Serves an in-process ASGI or WSGI app on 127.0.0.1 (a free port) in a daemon thread."""
+
+    def __init__(self, app: Any, *, name: str) -> None:
+        self.app = app
+        self.name = name
+        self.base_url = ""
+        self._stop: Any = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> str:
+        if self._thread is not None:
+            return self.base_url
+        call = self.app if inspect.isfunction(self.app) else type(self.app).__call__
+        if inspect.iscoroutinefunction(call):
+            self._start_asgi()
+        else:
+            self._start_wsgi()
+        return self.base_url
+
+    def _start_asgi(self) -> None:
+        import uvicorn
+
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        server = uvicorn.Server(
+            uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False)
+        )
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name=f"dualread-{self.name}", daemon=True
+        )
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise CaptureError(
+                    f"could not serve the in-process app {self.name} on 127.0.0.1",
+                    reason="browser",
+                )
+            time.sleep(0.01)
+        self.base_url = f"http://127.0.0.1:{port}"
+
+        def stop() -> None:
+            server.should_exit = True
+            thread.join(timeout=5)
+            sock.close()
+
+        self._stop = stop
+        self._thread = thread
+
+    def _start_wsgi(self) -> None:
+        from socketserver import ThreadingMixIn
+        from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+        class _Quiet(WSGIRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+        class _Threading(ThreadingMixIn, WSGIServer):
+            daemon_threads = True
+
+        server = make_server(
+            "127.0.0.1", 0, self.app, server_class=_Threading, handler_class=_Quiet
+        )
+        thread = threading.Thread(
+            target=server.serve_forever, name=f"dualread-{self.name}", daemon=True
+        )
+        thread.start()
+        self.base_url = f"http://127.0.0.1:{server.server_port}"
+
+        def stop() -> None:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
+
+        self._stop = stop
+        self._thread = thread
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self._stop()
+        self._stop = None
+        self._thread = None
+
+
+def masks_of(*groups: Sequence[str]) -> tuple[str, ...]:
+    """Selectors of several groups, in order, without repeats."""
+    return tuple(dict.fromkeys(sel for group in groups for sel in group))

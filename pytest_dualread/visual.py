@@ -1,0 +1,220 @@
+"""The visual check: capture both sides, compare each with the baseline and with each other.
+
+Comparisons (each with the page's ``threshold`` and pixel budget, ``max_diff_pixels`` or
+``max_diff_ratio`` of the image, whichever allows more, like Playwright Test):
+
+* ``legacy_vs_baseline`` and ``adapter_vs_baseline``, when there is a baseline;
+* ``adapter_vs_legacy``, always: the two read paths must render the same page.
+
+A passing check costs one capture per side: equal PNG bytes are equal images, so the common case
+never decodes a PNG. Only when something differs are the sides concerned captured again until
+they settle (:meth:`~pytest_dualread.capture.SideCapturer.settle`) and compared once more, this
+time with diff images. This module knows nothing of pytest; the plugin records its results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from pytest_dualread.capture import CaptureOptions, Shot, SideCapturer
+from pytest_dualread.imagediff import ImageDiff, compare_png, encode_png
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+__all__ = [
+    "COMPARISONS",
+    "PixelBudget",
+    "VisualComparison",
+    "VisualResult",
+    "compare_images",
+    "run_page_check",
+    "run_snapshot_check",
+]
+
+ComparisonName = Literal["legacy_vs_baseline", "adapter_vs_baseline", "adapter_vs_legacy"]
+COMPARISONS: tuple[tuple[ComparisonName, str, str], ...] = (
+    ("legacy_vs_baseline", "baseline", "legacy"),
+    ("adapter_vs_baseline", "baseline", "adapter"),
+    ("adapter_vs_legacy", "legacy", "adapter"),
+)
+
+
+@dataclass(frozen=True)
+class PixelBudget:
+    """When two images count as the same."""
+
+    threshold: float = 0.1
+    max_diff_pixels: int = 0
+    max_diff_ratio: float = 0.0
+    include_aa: bool = False
+    engine: str = "dualread"
+
+    def allowed(self, width: int, height: int) -> int:
+        return max(self.max_diff_pixels, int(self.max_diff_ratio * width * height))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "threshold": self.threshold,
+            "max_diff_pixels": self.max_diff_pixels,
+            "max_diff_ratio": self.max_diff_ratio,
+            "include_aa": self.include_aa,
+        }
+
+
+@dataclass
+class VisualComparison:
+    name: str
+    expected_role: str
+    actual_role: str
+    expected: bytes
+    actual: bytes
+    diff: ImageDiff
+    allowed: int
+
+    @property
+    def passed(self) -> bool:
+        return not self.diff.size_mismatch and self.diff.mismatch_pixels <= self.allowed
+
+    def summary(self) -> str:
+        d = self.diff
+        if d.size_mismatch:
+            (ew, eh), (aw, ah) = d.expected_size, d.actual_size
+            return (
+                f"{self.name}: sizes differ: {self.expected_role} {ew}x{eh}, "
+                f"{self.actual_role} {aw}x{ah}"
+            )
+        verdict = "ok" if self.passed else "differs"
+        return (
+            f"{self.name}: {d.mismatch_pixels} of {d.width * d.height} pixels differ "
+            f"({d.mismatch_ratio:.4%}), allowed {self.allowed}: {verdict}"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        d = self.diff
+        return {
+            "name": self.name,
+            "mismatch_pixels": d.mismatch_pixels,
+            "mismatch_ratio": d.mismatch_ratio,
+            "allowed_pixels": self.allowed,
+            "passed": self.passed,
+            "width": d.width,
+            "height": d.height,
+            "size_mismatch": d.size_mismatch,
+            "expected_size": list(d.expected_size),
+            "actual_size": list(d.actual_size),
+            "boxes": [[b.x, b.y, b.width, b.height] for b in d.boxes],
+        }
+
+
+def compare_images(
+    name: str,
+    expected_role: str,
+    actual_role: str,
+    expected: bytes,
+    actual: bytes,
+    budget: PixelBudget,
+    *,
+    diff_image: bool,
+) -> VisualComparison:
+    diff = compare_png(
+        expected,
+        actual,
+        threshold=budget.threshold,
+        include_aa=budget.include_aa,
+        engine=budget.engine,
+        diff_image=diff_image,
+    )
+    allowed = budget.allowed(diff.width, diff.height)
+    return VisualComparison(name, expected_role, actual_role, expected, actual, diff, allowed)
+
+
+@dataclass
+class VisualResult:
+    shots: dict[str, Shot]
+    comparisons: list[VisualComparison] = field(default_factory=list)
+    settled: bool = False
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.comparisons)
+
+    @property
+    def captures(self) -> dict[str, int]:
+        return {side: shot.captures for side, shot in self.shots.items()}
+
+    def diff_png(self, comparison: VisualComparison) -> bytes | None:
+        return encode_png(comparison.diff.diff) if comparison.diff.diff is not None else None
+
+
+def _compare_all(
+    shots: Mapping[str, Shot], baseline: bytes | None, budget: PixelBudget, *, diff_image: bool
+) -> list[VisualComparison]:
+    images: dict[str, bytes] = {side: shot.png for side, shot in shots.items()}
+    if baseline is not None:
+        images["baseline"] = baseline
+    return [
+        compare_images(name, exp, act, images[exp], images[act], budget, diff_image=diff_image)
+        for name, exp, act in COMPARISONS
+        if exp in images and act in images
+    ]
+
+
+def run_page_check(
+    browser: Browser,
+    urls: Mapping[str, str],
+    headers: Mapping[str, dict[str, str]],
+    options: CaptureOptions,
+    budget: PixelBudget,
+    baseline: bytes | None,
+) -> VisualResult:
+    """Capture ``urls`` (one per side) and compare. Raises CaptureError (page not loadable,
+    unmatched required mask, never settles)."""
+    capturers = {
+        side: SideCapturer(browser, side, url, options, headers=dict(headers.get(side, {})))
+        for side, url in urls.items()
+    }
+    try:
+        shots = {side: capturer.first() for side, capturer in capturers.items()}
+        comparisons = _compare_all(shots, baseline, budget, diff_image=False)
+        if all(c.passed for c in comparisons):
+            return VisualResult(shots, comparisons)
+        involved = {
+            role
+            for c in comparisons
+            if not c.passed
+            for role in (c.expected_role, c.actual_role)
+            if role in shots
+        }
+        for side in sorted(involved):
+            shots[side] = capturers[side].settle(shots[side])
+        comparisons = _compare_all(shots, baseline, budget, diff_image=True)
+        return VisualResult(shots, comparisons, settled=True)
+    finally:
+        for capturer in capturers.values():
+            capturer.close()
+
+
+def run_snapshot_check(
+    page: Page, options: CaptureOptions, budget: PixelBudget, baseline: bytes | None
+) -> VisualResult:
+    """Capture an open page as it is and compare it with its baseline (no sides)."""
+    browser = page.context.browser
+    assert browser is not None
+    capturer = SideCapturer(browser, "page", page.url, options, page=page)
+    shot = capturer.first()
+    if baseline is None:
+        return VisualResult({"actual": shot})
+
+    def against(png: bytes, diff_image: bool) -> VisualComparison:
+        return compare_images(
+            "actual_vs_baseline", "baseline", "actual", baseline, png, budget, diff_image=diff_image
+        )
+
+    first = against(shot.png, False)
+    if first.passed:
+        return VisualResult({"actual": shot}, [first])
+    shot = capturer.settle(shot)
+    return VisualResult({"actual": shot}, [against(shot.png, True)], settled=True)
