@@ -418,6 +418,30 @@ def test_screenshot_pairs_are_symmetric_and_boxed() -> None:
     assert box.height < 30
 
 
+def test_opaque_brightness_deltas_are_ordered_by_luma() -> None:
+    """The fact behind the engine's Y-map shortcuts (imagediff._aa_test_opaque).
+
+    For opaque pixels pixelmatch's brightness delta is d . k with integer channel
+    differences d in [-255, 255]^3 and k the Y coefficients. With k scaled by 1e8 to
+    integers, no nonzero d brings d . k closer to zero than 229, i.e. 2.29e-6 unscaled, far
+    above float64 rounding (~1e-13 here): so zero deltas mean equal pixels and comparing
+    deltas orders pixels exactly as comparing their Y.
+    """
+    k = np.array([29889531, 58662247, 11448223], np.int64)
+    assert np.allclose(k / 1e8, imagediff._Y, rtol=0, atol=1e-17)
+    d = np.arange(-255, 256, dtype=np.int64)
+    r, g = (m.reshape(-1) for m in np.meshgrid(d, d, indexing="ij"))
+    partial = r * k[0] + g * k[1]
+    nearest = np.clip(np.round(-partial / k[2]), -255, 255).astype(np.int64)
+    closest = np.inf
+    for step in (-1, 0, 1):
+        b = np.clip(nearest + step, -255, 255)
+        dot = np.abs(partial + b * k[2])
+        nonzero = (r != 0) | (g != 0) | (b != 0)
+        closest = min(closest, float(dot[nonzero].min()))
+    assert closest == 229
+
+
 # --------------------------------------------------------------------------- properties
 
 small_images = hnp.arrays(
