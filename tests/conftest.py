@@ -19,7 +19,7 @@ INNER_PYPROJECT = """
 [tool.pytest.ini_options]
 filterwarnings = [
     "error",
-    "ignore::pytest.PytestRemovedIn10Warning:pytest_playwright",
+    "ignore:Session-scoped fixtures defined as instance methods are deprecated.\\nInstance attributes set in the 'base_url' fixture:pytest.PytestRemovedIn10Warning",
 ]
 """
 
