@@ -300,12 +300,15 @@ def pytest_runtest_makereport(
 # case files: every case is its own test item
 
 
-def _settings_for_collection(config: pytest.Config) -> DualReadSettings | None:
+def _settings_for_collection(config: pytest.Config, file_path: Path) -> DualReadSettings | None:
     settings = config.stash.get(settings_key, None)
     if settings is not None:
         return settings
     # Without --dual-read, case files given on the command line still show up, as skipped
-    # items; a broken configuration must not break a run that does not use it.
+    # items. Only a .json file in the cases folder pays for loading the settings, and a broken
+    # configuration must not break a run that does not use it.
+    if file_path.suffix != ".json" or not _in_cases_dir(config.rootpath, file_path):
+        return None
     from pytest_dualread.config import load_settings
     from pytest_dualread.errors import ConfigError
 
@@ -317,10 +320,28 @@ def _settings_for_collection(config: pytest.Config) -> DualReadSettings | None:
     return settings
 
 
+def _in_cases_dir(rootdir: Path, file_path: Path) -> bool:
+    """A cheap look at ``cases_dir`` (environment, then pyproject.toml) without the models."""
+    cases_dir = os.environ.get("DUALREAD_CASES_DIR")
+    if cases_dir is None:
+        cases_dir = "fixtures/dual_read"
+        try:
+            if sys.version_info >= (3, 11):
+                import tomllib
+            else:  # pragma: no cover - Python 3.10
+                import tomli as tomllib
+            with (rootdir / "pyproject.toml").open("rb") as handle:
+                table = tomllib.load(handle).get("tool", {}).get("dualread", {})
+            cases_dir = str(table.get("cases_dir", cases_dir))
+        except (OSError, ValueError, AttributeError):
+            pass
+    return file_path.parent.resolve() == (rootdir / cases_dir).resolve()
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     if file_path.suffix not in (".json", ".toml"):
         return None
-    settings = _settings_for_collection(parent.config)
+    settings = _settings_for_collection(parent.config, file_path)
     if settings is None:
         return None
     if file_path.suffix == ".toml":
