@@ -4,7 +4,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 targets=()
-for path in fixtures/dual_read tests/visual; do
+for path in fixtures/dual_read tests/visual pyproject.toml; do
     [ -e "$path" ] && targets+=("$path")
 done
 if [ ${#targets[@]} -eq 0 ]; then
