@@ -62,15 +62,20 @@ class RequestSpec(_Strict):
         return value.upper() if isinstance(value, str) else value
 
 
-class Case(_Strict):
-    id: str
-    request: RequestSpec
+class _Rules(_Strict):
+    """What a case file and each of its cases may both say (the case's own wins)."""
+
     model: str | None = None
     description: str = ""
     tolerances: dict[str, ToleranceSetting] = Field(default_factory=dict)
     ignore: list[str] = Field(default_factory=list)
     list_keys: dict[str, str] = Field(default_factory=dict)
     coerce_numbers: list[str] = Field(default_factory=list)
+
+
+class Case(_Rules):
+    id: str
+    request: RequestSpec
     tags: list[str] = Field(default_factory=list)
 
     @field_validator("id")
@@ -84,13 +89,7 @@ class Case(_Strict):
         return value
 
 
-class _FileModel(_Strict):
-    model: str | None = None
-    description: str = ""
-    tolerances: dict[str, ToleranceSetting] = Field(default_factory=dict)
-    ignore: list[str] = Field(default_factory=list)
-    list_keys: dict[str, str] = Field(default_factory=dict)
-    coerce_numbers: list[str] = Field(default_factory=list)
+class _FileModel(_Rules):
     cases: list[Case]
 
 
