@@ -1,21 +1,46 @@
 """The ``dualread`` command: what a release gate runs against a report. It never imports pytest.
 
-Exit codes (binding, ARCHITECTURE §4.7): 0 pass, 1 fail, 2 cannot judge (bad usage, or a
-report that is missing, unreadable, of another schema, incomplete or empty).
+Commands: ``gate`` (verdict, baseline regression, green-day history), ``merge`` (CI shards),
+``html`` (the self-contained HTML report), ``thresholds suggest`` (tolerances from recorded
+deltas) and ``schema``. See docs/cli.md.
+
+Exit codes (binding, ARCHITECTURE §4.7): 0 pass, 1 fail (verdict, regression or policy), 2 cannot
+judge (bad usage or configuration, or a report that is missing, unreadable, of another schema,
+incomplete or empty). Every exit 2 prints one line on stderr naming the file or option.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["EXIT_CANNOT_JUDGE", "EXIT_FAIL", "EXIT_PASS", "main"]
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from pytest_dualread.config import GateSettings, ToleranceSetting
+    from pytest_dualread.gate import Regression, Streak, ThresholdSuggestion
+    from pytest_dualread.report import Report, Verdict
+
+__all__ = ["EXIT_CANNOT_JUDGE", "EXIT_FAIL", "EXIT_PASS", "build_parser", "main"]
 
 EXIT_PASS = 0
 EXIT_FAIL = 1
 EXIT_CANNOT_JUDGE = 2
+
+_TRIAGE = ("adapter_regression", "upstream_drift", "both_diverge", "legacy_drift")
+_MAX_LISTED = 50
+
+
+class _CannotJudge(Exception):
+    """Stop with exit code 2 and this one-line message."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,6 +56,656 @@ def _version() -> str:
     return __version__
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+# -- shared loading -----------------------------------------------------------------------------
+
+
+def _load(path: Path | str, *, what: str = "report") -> Report:
+    from pytest_dualread.errors import ReportError
+    from pytest_dualread.report import load_report
+
+    try:
+        return load_report(path)
+    except ReportError as exc:
+        raise _CannotJudge(f"{what} {exc}") from None
+
+
+def _pyproject(args: argparse.Namespace) -> tuple[Path | None, dict[str, Any]]:
+    """The pyproject.toml to read (``--config`` or ./pyproject.toml) and its whole document."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
+
+    given: Path | None = getattr(args, "config", None)
+    path = given if given is not None else Path.cwd() / "pyproject.toml"
+    if not path.is_file():
+        if given is not None:
+            raise _CannotJudge(f"--config {given}: no such file (expected a pyproject.toml)")
+        return None, {}
+    try:
+        with path.open("rb") as handle:
+            return path, tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise _CannotJudge(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise _CannotJudge(f"{path}: cannot be read: {exc}") from None
+
+
+def _table(document: Mapping[str, Any], path: Path | None, *keys: str) -> dict[str, Any]:
+    node: Any = document
+    for depth, key in enumerate(keys):
+        node = node.get(key, {}) if isinstance(node, Mapping) else None
+        if not isinstance(node, Mapping):
+            dotted = ".".join(keys[: depth + 1])
+            raise _CannotJudge(f"{path}: key '{dotted}': expected a table")
+    return dict(node)
+
+
+def _validation_text(exc: ValidationError, prefix: str = "") -> str:
+    """``key 'prefix.key': message (got value)`` for the first problem."""
+    err = exc.errors()[0]
+    key = ".".join([prefix, *(str(p) for p in err["loc"])]).strip(".")
+    if err["type"] == "extra_forbidden":
+        return f"key '{key}': unknown key"
+    message = err["msg"].removeprefix("Value error, ")
+    return f"key '{key}': {message} (got {err.get('input')!r})"
+
+
+def _policy(args: argparse.Namespace) -> GateSettings:
+    """``[tool.dualread.gate]`` < ``DUALREAD_GATE__*`` environment < flags."""
+    from pydantic import ValidationError
+
+    from pytest_dualread.config import ENV_PREFIX, GateSettings
+
+    path, document = _pyproject(args)
+    table = _table(document, path, "tool", "dualread", "gate")
+    try:
+        base = GateSettings.model_validate(table)
+    except ValidationError as exc:
+        raise _CannotJudge(f"{path}: {_validation_text(exc, 'tool.dualread.gate')}") from None
+    values = base.model_dump()
+    prefix = f"{ENV_PREFIX}GATE__"
+    for name, raw in sorted(os.environ.items()):
+        if not name.upper().startswith(prefix):
+            continue
+        key = name[len(prefix) :].lower()
+        value: Any = raw
+        if raw.strip()[:1] in ("[", "{"):
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise _CannotJudge(f"environment variable {name}: not JSON: {exc.msg}") from None
+        try:
+            GateSettings.model_validate({**values, key: value})
+        except ValidationError as exc:
+            raise _CannotJudge(
+                f"environment variable {name}: {_validation_text(exc)}; expected one of "
+                + ", ".join(f"{prefix}{n.upper()}" for n in GateSettings.model_fields)
+            ) from None
+        values[key] = value
+    flags = {
+        "allowed_failures": ("--allowed-failures", getattr(args, "allowed_failures", None)),
+        "blocking_triage": ("--blocking-triage", getattr(args, "blocking_triage", None)),
+        "min_checks": ("--min-checks", getattr(args, "min_checks", None)),
+        "require_visual": ("--require-visual", getattr(args, "require_visual", None)),
+    }
+    for key, (_flag, value) in flags.items():
+        if value is not None:
+            values[key] = value
+    return GateSettings.model_validate(values)
+
+
+def _triage_list(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    for name in names:
+        if name not in _TRIAGE:
+            raise argparse.ArgumentTypeError(
+                f"unknown triage class {name!r}; expected a comma-separated list of "
+                + ", ".join(_TRIAGE)
+            )
+    return names
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = _count(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {text!r}")
+    return value
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+def _nonnegative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return value
+
+
+def _report_files(directory: Path, option: str) -> list[Path]:
+    if not directory.is_dir():
+        raise _CannotJudge(f"{option} {directory}: no such directory")
+    files = sorted(p for p in directory.rglob("*.json") if p.is_file())
+    if not files:
+        raise _CannotJudge(f"{option} {directory}: no report files (*.json) in it")
+    return files
+
+
+# -- gate ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _GateResult:
+    path: str
+    report: Report
+    policy: GateSettings
+    verdict: Verdict
+    baseline: str | None = None
+    regression: Regression | None = None
+    history: str | None = None
+    streak: Streak | None = None
+
+    @property
+    def failed(self) -> bool:
+        return (
+            self.verdict.status == "fail"
+            or (self.regression is not None and self.regression.regressed)
+            or (self.streak is not None and not self.streak.ok)
+        )
+
+    @property
+    def status(self) -> str:
+        return "fail" if self.failed else "pass"
+
+    def reasons(self) -> list[str]:
+        out = list(self.verdict.reasons) if self.verdict.status == "fail" else []
+        if self.regression is not None:
+            out.extend(self.regression.reasons)
+        if self.streak is not None and self.streak.reason is not None:
+            out.append(self.streak.reason)
+        return out
+
+
+def _counts(report: Report) -> str:
+    s = report.summary
+    kinds = ", ".join(f"{k} {v.total}" for k, v in sorted(s.by_kind.items()))
+    return (
+        f"{s.total} checks: {s.passed} passed, {s.failed} failed, {s.errors} errors, "
+        f"{s.skipped} skipped ({kinds})"
+    )
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.6g}"
+
+
+def _failing(result: _GateResult) -> list[tuple[str, str, str, bool, str]]:
+    from pytest_dualread.gate import blocking
+
+    return [
+        (c.id, c.kind, c.outcome, blocking(c, result.policy), c.nodeid)
+        for c in result.report.checks
+        if c.outcome in ("failed", "error")
+    ]
+
+
+def _message_of(result: _GateResult, cid: str) -> str:
+    for check in result.report.checks:
+        if check.id == cid:
+            first = check.message.strip().splitlines()[:1]
+            return first[0] if first else ""
+    return ""
+
+
+def _render_text(result: _GateResult) -> str:
+    lines = [f"dual-read gate: {result.status.upper()} ({result.path})", _counts(result.report)]
+    lines.append(f"verdict: {result.verdict.status}")
+    lines.extend(f"  - {reason}" for reason in result.verdict.reasons)
+    reg = result.regression
+    if reg is not None:
+        lines.append(
+            f"baseline ({result.baseline}): {'REGRESSION' if reg.regressed else 'no regression'}"
+        )
+        for label, ids in (
+            ("new failures", reg.new_failures),
+            ("fixed", reg.fixed),
+            ("disappeared", reg.disappeared),
+            ("appeared", reg.appeared),
+        ):
+            if ids:
+                lines.append(f"  {label} ({len(ids)}): {', '.join(ids[:_MAX_LISTED])}")
+        if reg.changes:
+            lines.append("  worst delta / mismatch ratio changes:")
+            for ch in reg.changes[:_MAX_LISTED]:
+                lines.append(
+                    f"    {ch.check_id}  {ch.measure}  {_fmt(ch.old)} -> {_fmt(ch.new)} "
+                    f"({ch.increase:+.6g})"
+                )
+        lines.extend(f"  note: {note}" for note in reg.notes)
+    streak = result.streak
+    if streak is not None:
+        head = (
+            f"history ({result.history}): {streak.green_days} of {streak.required} green days "
+            f"ending {streak.today}"
+        )
+        broken = streak.broken_on
+        if broken is not None:
+            head += f"; the streak broke on {broken.day} ({broken.status})"
+        lines.append(head)
+        lines.extend(f"  {d.day} {d.status:<7} {d.detail}" for d in streak.days)
+        lines.extend(f"  ignored: {item}" for item in streak.ignored)
+    reasons = result.reasons()
+    if reasons:
+        lines.append("the gate fails because:")
+        lines.extend(f"  - {reason}" for reason in reasons)
+    failing = _failing(result)
+    if failing:
+        lines.append("failing checks:")
+        for cid, kind, outcome, blocks, _node in failing[:_MAX_LISTED]:
+            note = "" if blocks else ", not blocking"
+            lines.append(f"  {cid} [{kind} {outcome}{note}] {_message_of(result, cid)}".rstrip())
+        if len(failing) > _MAX_LISTED:
+            lines.append(f"  ... and {len(failing) - _MAX_LISTED} more")
+    return "\n".join(lines) + "\n"
+
+
+def _md_cell(text: str) -> str:
+    return _one_line(text).replace("|", "\\|")
+
+
+def _render_md(result: _GateResult) -> str:
+    icon = "✅" if result.status == "pass" else "❌"
+    s = result.report.summary
+    lines = [
+        f"## {icon} dual-read gate: {result.status.upper()}",
+        "",
+        f"Report `{result.path}`, run started {result.report.run.started_at.isoformat()}.",
+        "",
+        "| kind | total | passed | failed | errors | skipped |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, part in [("all", s), *sorted(s.by_kind.items())]:
+        lines.append(
+            f"| {name} | {part.total} | {part.passed} | {part.failed} | {part.errors} "
+            f"| {part.skipped} |"
+        )
+    lines += ["", f"**Verdict: {result.verdict.status}**"]
+    lines += [f"- {_md_cell(r)}" for r in result.verdict.reasons]
+    reg = result.regression
+    if reg is not None:
+        lines += [
+            "",
+            f"### Baseline `{result.baseline}`: "
+            f"{'regression' if reg.regressed else 'no regression'}",
+        ]
+        for label, ids in (
+            ("New failures", reg.new_failures),
+            ("Fixed", reg.fixed),
+            ("Disappeared", reg.disappeared),
+            ("Appeared", reg.appeared),
+        ):
+            if ids:
+                shown = ", ".join(f"`{i}`" for i in ids[:_MAX_LISTED])
+                lines.append(f"- {label} ({len(ids)}): {shown}")
+        if reg.changes:
+            lines += [
+                "",
+                "| check | field / page | before | now | change |",
+                "|---|---|---:|---:|---:|",
+            ]
+            for ch in reg.changes[:_MAX_LISTED]:
+                lines.append(
+                    f"| `{_md_cell(ch.check_id)}` | `{_md_cell(ch.measure)}` | {_fmt(ch.old)} "
+                    f"| {_fmt(ch.new)} | {ch.increase:+.6g} |"
+                )
+        lines += [f"- note: {_md_cell(n)}" for n in reg.notes]
+    streak = result.streak
+    if streak is not None:
+        lines += [
+            "",
+            f"### History `{result.history}`: {streak.green_days} of {streak.required} green "
+            f"days ending {streak.today}",
+        ]
+        if streak.reason:
+            lines.append(f"{_md_cell(streak.reason)}")
+        lines += ["", "| day | status | runs | detail |", "|---|---|---:|---|"]
+        lines += [
+            f"| {d.day} | {d.status} | {d.runs} | {_md_cell(d.detail)} |" for d in streak.days
+        ]
+    failing = _failing(result)
+    if failing:
+        lines += ["", "### Failing checks", "", "| check | kind | outcome | blocks | message |"]
+        lines.append("|---|---|---|---|---|")
+        for cid, kind, outcome, blocks, _node in failing[:_MAX_LISTED]:
+            lines.append(
+                f"| `{_md_cell(cid)}` | {kind} | {outcome} | {'yes' if blocks else 'no'} "
+                f"| {_md_cell(_message_of(result, cid))} |"
+            )
+        if len(failing) > _MAX_LISTED:
+            lines.append(f"\n… and {len(failing) - _MAX_LISTED} more")
+    return "\n".join(lines) + "\n"
+
+
+def _render_json(result: _GateResult) -> str:
+    reg = result.regression
+    streak = result.streak
+    data: dict[str, Any] = {
+        "status": result.status,
+        "exit_code": EXIT_FAIL if result.failed else EXIT_PASS,
+        "report": result.path,
+        "reasons": result.reasons(),
+        "summary": result.report.summary.model_dump(mode="json"),
+        "verdict": result.verdict.model_dump(mode="json"),
+        "failing_checks": [
+            {"id": cid, "kind": kind, "outcome": outcome, "blocking": blocks, "nodeid": node}
+            for cid, kind, outcome, blocks, node in _failing(result)
+        ],
+        "baseline": None,
+        "history": None,
+    }
+    if reg is not None:
+        data["baseline"] = {
+            "path": result.baseline,
+            "regressed": reg.regressed,
+            "new_failures": reg.new_failures,
+            "fixed": reg.fixed,
+            "disappeared": reg.disappeared,
+            "appeared": reg.appeared,
+            "changes": [
+                {"check": c.check_id, "measure": c.measure, "old": c.old, "new": c.new}
+                for c in reg.changes
+            ],
+            "notes": reg.notes,
+        }
+    if streak is not None:
+        broken = streak.broken_on
+        data["history"] = {
+            "path": result.history,
+            "required": streak.required,
+            "today": streak.today.isoformat(),
+            "green_days": streak.green_days,
+            "ok": streak.ok,
+            "broken_on": broken.day.isoformat() if broken else None,
+            "days": [
+                {"day": d.day.isoformat(), "status": d.status, "runs": d.runs, "detail": d.detail}
+                for d in streak.days
+            ],
+            "ignored": streak.ignored,
+        }
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _escape_data(text: str) -> str:
+    """GitHub Actions workflow-command message escaping."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    """GitHub Actions workflow-command property escaping (also ``:`` and ``,``)."""
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _annotations(result: _GateResult) -> str:
+    lines = []
+    for check in result.report.checks:
+        if check.outcome not in ("failed", "error"):
+            continue
+        from pytest_dualread.gate import blocking
+
+        level = "error" if blocking(check, result.policy) else "warning"
+        props = [f"title={_escape_property(f'dual-read {check.kind} check {check.outcome}')}"]
+        if "::" in check.nodeid:
+            props.insert(0, f"file={_escape_property(check.nodeid.split('::', 1)[0])}")
+        message = check.message.strip()[:1000] or check.outcome
+        lines.append(f"::{level} {','.join(props)}::{_escape_data(f'{check.id}: {message}')}")
+    return "".join(line + "\n" for line in lines)
+
+
+def _step_summary(markdown: str) -> None:
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return
+    try:
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.write(markdown + "\n")
+    except OSError as exc:
+        sys.stderr.write(f"dualread: warning: GITHUB_STEP_SUMMARY {target}: cannot append: {exc}\n")
+
+
+def _cmd_gate(args: argparse.Namespace) -> int:
+    from pytest_dualread.gate import (
+        compare_to_baseline,
+        evaluate_report,
+        green_streak,
+        untrusted_reason,
+    )
+
+    if (args.history is None) != (args.require_green_days is None):
+        raise _CannotJudge("--history DIR and --require-green-days N go together; give both")
+    policy = _policy(args)
+    report = _load(args.report)
+    why = untrusted_reason(report)
+    if why is not None:
+        raise _CannotJudge(f"report {args.report}: {why}")
+    result = _GateResult(str(args.report), report, policy, evaluate_report(report, policy))
+    if args.baseline is not None:
+        baseline = _load(args.baseline, what="baseline")
+        why = untrusted_reason(baseline)
+        if why is not None:
+            raise _CannotJudge(f"baseline {args.baseline}: {why}")
+        result.baseline = str(args.baseline)
+        result.regression = compare_to_baseline(report, baseline, policy)
+    if args.history is not None:
+        files = _report_files(args.history, "--history")
+        runs = [(str(p.relative_to(args.history)), _load(p, what="history")) for p in files]
+        here = Path(args.report).resolve()
+        if all(p.resolve() != here for p in files):
+            runs.append((str(args.report), report))
+        today = args.today or datetime.now(timezone.utc).date()
+        result.history = str(args.history)
+        result.streak = green_streak(runs, policy, today=today, days=args.require_green_days)
+    render = {"text": _render_text, "md": _render_md, "json": _render_json}[args.format]
+    sys.stdout.write(render(result))
+    if args.annotations:
+        sys.stdout.write(_annotations(result))
+    _step_summary(_render_md(result))
+    return EXIT_FAIL if result.failed else EXIT_PASS
+
+
+# -- merge --------------------------------------------------------------------------------------
+
+
+def _cmd_merge(args: argparse.Namespace) -> int:
+    from pytest_dualread.errors import ReportError
+    from pytest_dualread.gate import evaluate
+    from pytest_dualread.report import Check, merge_reports, write_report
+
+    policy = _policy(args)
+    reports = [_load(p) for p in args.reports]
+
+    def judge(checks: list[Check], complete: bool) -> Verdict:
+        return evaluate(checks, policy, complete=complete)
+
+    try:
+        merged = merge_reports(
+            reports, sources=[str(p) for p in args.reports], force=args.force, judge=judge
+        )
+    except ReportError as exc:
+        raise _CannotJudge(f"cannot merge: {exc}") from None
+    try:
+        write_report(merged, args.output)
+    except OSError as exc:
+        raise _CannotJudge(f"-o {args.output}: cannot write: {exc}") from None
+    state = "complete" if merged.run.complete else "INCOMPLETE"
+    sys.stdout.write(
+        f"merged {len(reports)} reports ({merged.summary.total} checks, {state}) into "
+        f"{args.output}; verdict {merged.verdict.status}\n"
+    )
+    return EXIT_PASS
+
+
+# -- html ---------------------------------------------------------------------------------------
+
+
+def _cmd_html(args: argparse.Namespace) -> int:
+    from pytest_dualread.html import write_html
+
+    report = _load(args.report)
+    try:
+        write_html(report, args.output, embed=args.embed, base_dir=Path(args.report).parent)
+    except OSError as exc:
+        raise _CannotJudge(f"-o {args.output}: cannot write: {exc}") from None
+    sys.stdout.write(f"wrote {args.output}\n")
+    return EXIT_PASS
+
+
+# -- thresholds ---------------------------------------------------------------------------------
+
+
+def _current_tolerances(
+    args: argparse.Namespace,
+) -> tuple[Path | None, dict[str, ToleranceSetting]]:
+    from pydantic import ValidationError
+
+    from pytest_dualread.config import ToleranceSetting
+
+    path, document = _pyproject(args)
+    table = _table(document, path, "tool", "dualread", "dto", "tolerances")
+    current = {}
+    for rule, value in table.items():
+        try:
+            current[rule] = ToleranceSetting.model_validate(value)
+        except ValidationError as exc:
+            raise _CannotJudge(
+                f"{path}: " + _validation_text(exc, f"tool.dualread.dto.tolerances.{rule!r}")
+            ) from None
+    return path, current
+
+
+def _number_text(value: float) -> str:
+    return f"{value:g}"
+
+
+def _describe(s: ThresholdSuggestion) -> str:
+    now = "-"
+    if s.current is not None:
+        parts = [
+            f"{k} = {_number_text(v)}"
+            for k, v in (("abs", s.current.abs), ("rel", s.current.rel))
+            if v is not None
+        ]
+        now = "{ " + ", ".join(parts) + " }"
+    proposed = "-" if s.proposed_abs is None else f"abs = {_number_text(s.proposed_abs)}"
+    mark = ""
+    if s.looser:
+        mark = "  LOOSER than the current value"
+    elif s.proposed_abs is not None and s.current is not None and not s.changes:
+        mark = "  (unchanged)"
+    return f"{s.rule}: current {now}, proposed {proposed}{mark}\n    {s.samples} samples; {s.why}"
+
+
+def _apply(path: Path, chosen: Sequence[ThresholdSuggestion]) -> None:
+    import tomlkit
+
+    text = path.read_text(encoding="utf-8")
+    document = tomlkit.parse(text)
+    table: Any = document["tool"]["dualread"]["dto"]["tolerances"]
+    for s in chosen:
+        assert s.proposed_abs is not None
+        value: float | int = s.proposed_abs
+        if float(value).is_integer():
+            value = int(value)
+        table[s.rule]["abs"] = value
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(tomlkit.dumps(document))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _cmd_thresholds_suggest(args: argparse.Namespace) -> int:
+    from pytest_dualread.gate import collect_deltas, suggest_thresholds
+
+    path, current = _current_tolerances(args)
+    files: list[Path] = []
+    for given in args.inputs:
+        files.extend(_report_files(given, "input") if given.is_dir() else [given])
+    reports = []
+    skipped = []
+    for file in files:
+        report = _load(file)
+        if report.run.complete:
+            reports.append(report)
+        else:
+            skipped.append(str(file))
+    deltas = collect_deltas(reports, current)
+    suggestions = suggest_thresholds(
+        deltas, current, k=args.k, min_samples=args.min_samples, floor_abs=args.floor_abs
+    )
+    out = [
+        f"thresholds from {len(reports)} complete report{'s' if len(reports) != 1 else ''}; "
+        f"median + {args.k:g} x IQR (quartiles: statistics.quantiles method='inclusive'), "
+        f"floor {args.floor_abs:g}, at least {args.min_samples} samples"
+    ]
+    out += [f"skipped incomplete report {s}" for s in skipped]
+    if not suggestions:
+        out.append("no tolerance rules in pyproject.toml and no recorded deltas")
+    out += [_describe(s) for s in suggestions]
+    looser = [s for s in suggestions if s.looser]
+    for s in looser:
+        sys.stderr.write(
+            f"dualread: warning: {s.rule}: proposed abs {_number_text(s.proposed_abs or 0)} is "
+            f"LOOSER than the current {_number_text(s.current.abs or 0) if s.current else '-'}\n"
+        )
+    if args.apply:
+        if path is None:
+            raise _CannotJudge("--apply: no pyproject.toml here (give --config PATH)")
+        chosen = [s for s in suggestions if s.changes and (args.allow_looser or not s.looser)]
+        held = [s for s in looser if not args.allow_looser]
+        if chosen:
+            try:
+                _apply(path, chosen)
+            except OSError as exc:
+                raise _CannotJudge(f"--apply {path}: cannot write: {exc}") from None
+        out.append(
+            f"applied {len(chosen)} change{'s' if len(chosen) != 1 else ''} to {path} "
+            "[tool.dualread.dto.tolerances]"
+        )
+        out += [f"not applied (looser; pass --allow-looser to apply): {s.rule}" for s in held]
+    else:
+        out.append("dry run: nothing written (pass --apply to update pyproject.toml)")
+    sys.stdout.write("\n".join(out) + "\n")
+    return EXIT_PASS
+
+
+# -- schema -------------------------------------------------------------------------------------
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
     from pytest_dualread.report import json_schema
 
@@ -38,25 +713,159 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_PASS
 
 
+def _config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="PATH",
+        help="pyproject.toml to read [tool.dualread] from (default: ./pyproject.toml).",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The ``dualread`` argument parser."""
     parser = _Parser(
         prog="dualread",
         description="Judge pytest-dualread reports: the release gate's side of a dual-read run.",
+        epilog="Exit codes: 0 pass, 1 fail (verdict, regression or policy), 2 cannot judge.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    gate = commands.add_parser(
+        "gate", help="Judge a report under the gate policy; exit 0 pass, 1 fail, 2 cannot judge."
+    )
+    gate.add_argument("report", type=Path, metavar="REPORT", help="The report.json to judge.")
+    _config_option(gate)
+    gate.add_argument(
+        "--allowed-failures", type=_count, metavar="N", help="Blocking checks allowed."
+    )
+    gate.add_argument(
+        "--blocking-triage",
+        type=_triage_list,
+        metavar="CLASSES",
+        help="Comma-separated triage classes that block (" + ", ".join(_TRIAGE) + ").",
+    )
+    gate.add_argument("--min-checks", type=_count, metavar="N", help="Fewest checks that must run.")
+    gate.add_argument(
+        "--require-visual",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="Fail when no visual check ran.",
+    )
+    gate.add_argument(
+        "--baseline", type=Path, metavar="OLD", help="An older report: fail on regressions."
+    )
+    gate.add_argument(
+        "--history", type=Path, metavar="DIR", help="Folder of earlier reports (*.json, recursive)."
+    )
+    gate.add_argument(
+        "--require-green-days",
+        type=_positive,
+        metavar="N",
+        help="Green days (UTC) required in --history, ending today.",
+    )
+    gate.add_argument(
+        "--today",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="The last day of the streak (default: today, UTC).",
+    )
+    gate.add_argument(
+        "--format", choices=("text", "md", "json"), default="text", help="Output format."
+    )
+    gate.add_argument(
+        "--annotations",
+        action="store_true",
+        help="Also print GitHub Actions ::error / ::warning lines per failing check.",
+    )
+    gate.set_defaults(run=_cmd_gate)
+
+    merge = commands.add_parser("merge", help="Join CI shard reports into one report.")
+    merge.add_argument("reports", type=Path, nargs="+", metavar="REPORT", help="Shard reports.")
+    merge.add_argument(
+        "-o", "--output", type=Path, required=True, metavar="OUT", help="The merged report."
+    )
+    merge.add_argument(
+        "--force", action="store_true", help="Merge even when the shards' config_hash differs."
+    )
+    _config_option(merge)
+    merge.set_defaults(run=_cmd_merge)
+
+    html = commands.add_parser("html", help="Write the self-contained HTML report.")
+    html.add_argument("report", type=Path, metavar="REPORT", help="The report.json to show.")
+    html.add_argument(
+        "-o", "--output", type=Path, required=True, metavar="OUT", help="The HTML file to write."
+    )
+    html.add_argument(
+        "--embed", action="store_true", help="Inline the images as data URIs (one portable file)."
+    )
+    html.set_defaults(run=_cmd_html)
+
+    thresholds = commands.add_parser("thresholds", help="Tolerances from recorded deltas.")
+    sub = thresholds.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    sub.required = True
+    suggest = sub.add_parser(
+        "suggest", help="Propose median + k*IQR per tolerance rule (dry run unless --apply)."
+    )
+    suggest.add_argument(
+        "inputs", type=Path, nargs="+", metavar="REPORT|DIR", help="Reports, or folders of them."
+    )
+    suggest.add_argument(
+        "--k", type=_nonnegative_float, default=1.5, help="IQR multiplier (default 1.5)."
+    )
+    suggest.add_argument(
+        "--min-samples",
+        type=_count,
+        default=3,
+        metavar="N",
+        help="Fewest deltas for a proposal (default 3, at least 2).",
+    )
+    suggest.add_argument(
+        "--floor-abs",
+        type=_nonnegative_float,
+        default=0.0,
+        metavar="X",
+        help="Smallest abs bound ever proposed (default 0).",
+    )
+    suggest.add_argument(
+        "--apply", action="store_true", help="Rewrite [tool.dualread.dto.tolerances] in place."
+    )
+    suggest.add_argument(
+        "--allow-looser", action="store_true", help="With --apply, also apply looser proposals."
+    )
+    _config_option(suggest)
+    suggest.set_defaults(run=_cmd_thresholds_suggest)
+
     schema = commands.add_parser("schema", help="Print the JSON Schema of report.json.")
     schema.set_defaults(run=_cmd_schema)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``dualread``; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_CANNOT_JUDGE
-    code: int = args.run(args)
+    if getattr(args, "min_samples", 2) < 2:
+        parser.error(f"argument --min-samples: expected a number >= 2, got {args.min_samples}")
+    try:
+        code: int = args.run(args)
+    except _CannotJudge as exc:
+        message = _one_line(str(exc))
+        sys.stderr.write(f"dualread: error: {message}\n")
+        if getattr(args, "format", None) == "json":
+            sys.stdout.write(
+                json.dumps(
+                    {"status": "cannot_judge", "exit_code": EXIT_CANNOT_JUDGE, "error": message}
+                )
+                + "\n"
+            )
+        if args.command == "gate":
+            _step_summary(f"## ⚠️ dual-read gate: CANNOT JUDGE\n\n{message}\n")
+        return EXIT_CANNOT_JUDGE
     return code
 
 
