@@ -525,7 +525,7 @@ def suggest_thresholds(
                     rule,
                     now,
                     len(values),
-                    why=f"{_plural(len(values), 'sample')}, fewer than --min-samples {min_samples}",
+                    why=f"fewer than --min-samples {min_samples}",
                 )
             )
             continue

@@ -113,7 +113,7 @@ def test_dry_run_prints_current_proposed_and_why(project: Path) -> None:
         done.stderr
     )
     assert "**.total_kcal: current { rel = 0.18 }, proposed -" in out
-    assert "0 samples, fewer than --min-samples 3" in out
+    assert "0 samples; fewer than --min-samples 3" in out
     assert "skipped incomplete report history/broken.json" in out
     assert "dry run: nothing written" in out
     assert (project / "pyproject.toml").read_text() == before
