@@ -1,0 +1,332 @@
+"""The HTML report: rendered from a synthetic report with real PNG files, opened in Chromium.
+
+Chromium is Debian's (/usr/bin/chromium), launched through Playwright's sync API with
+``executable_path`` (see BROWSER.md §2); one browser for the module, a fresh page per test.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_dualread.html import render_html, write_html
+from pytest_dualread.report import (
+    Check,
+    Environment,
+    Report,
+    RunInfo,
+    ToolInfo,
+    Verdict,
+    dump_report,
+    summarize,
+)
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+CHROMIUM = Path("/usr/bin/chromium")
+SIDES = ("legacy", "adapter")
+ROLES = ("expected", "actual", "diff")
+
+
+def png(path: Path, colour: tuple[int, int, int], size: tuple[int, int] = (64, 40)) -> None:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, colour).save(path)
+
+
+def visual_check(root: Path, slug: str, outcome: str) -> Check:
+    artifacts = {}
+    for side in SIDES:
+        for n, role in enumerate(ROLES):
+            rel = f"artifacts/{slug}/{side}/{role}.png"
+            png(root / rel, (40 * n, 100 if side == "legacy" else 200, 80))
+            artifacts[f"{side}.{role}"] = rel
+    findings = []
+    if outcome == "failed":
+        findings.append(
+            {
+                "comparison": "adapter_vs_baseline",
+                "path": slug,
+                "category": "pixels",
+                "delta": 0.0125,
+                "message": "32 of 2560 pixels differ",
+            }
+        )
+    return Check.model_validate(
+        {
+            "id": f"pages/{slug}",
+            "nodeid": f"tests/visual/test_pages.py::test_page[{slug}]",
+            "kind": "visual",
+            "outcome": outcome,
+            "artifacts": artifacts,
+            "findings": findings,
+            "data": {"mismatch_ratio": 0.0125 if outcome == "failed" else 0.0},
+        }
+    )
+
+
+def dto_check(cid: str, outcome: str, triage: str | None = None) -> Check:
+    findings: list[dict[str, Any]] = []
+    if outcome == "failed":
+        findings.append(
+            {
+                "comparison": "adapter_vs_golden",
+                "path": "meals[breakfast].kcal",
+                "category": "value",
+                "values": {"legacy": 410, "adapter": 520, "golden": 410},
+                "delta": 110.0,
+                "tolerance": {"abs": 80},
+                "headroom": 1.375,
+                "triage": triage,
+                "message": "110 beyond abs 80",
+            }
+        )
+        findings.append(
+            {
+                "comparison": "adapter_vs_legacy",
+                "path": "meals[breakfast].note",
+                "category": "missing",
+                "values": {"legacy": None},
+                "triage": triage,
+            }
+        )
+    return Check.model_validate(
+        {
+            "id": cid,
+            "nodeid": f"fixtures/dual_read/meals.json::{cid}",
+            "kind": "dto",
+            "outcome": outcome,
+            "message": "1 of 12 fields differ" if outcome == "failed" else "",
+            "findings": findings,
+        }
+    )
+
+
+def build(root: Path) -> Report:
+    checks = [
+        dto_check("cases/log-1", "passed"),
+        dto_check("cases/log-2", "failed", "adapter_regression"),
+        dto_check("cases/log-3", "failed", "upstream_drift"),
+        dto_check("cases/<script>alert(1)</script>", "error"),
+        dto_check("cases/log-5", "skipped"),
+        visual_check(root, "dashboard", "failed"),
+        visual_check(root, "summary", "passed"),
+    ]
+    checks.sort(key=lambda c: c.id)
+    return Report(
+        tool=ToolInfo(version="0.1.0"),
+        run=RunInfo(
+            started_at=datetime(2026, 11, 14, 10, tzinfo=timezone.utc),
+            complete=True,
+            argv=["pytest", "--dual-read"],
+            environment=Environment(python="3.11.7", pytest="9.2.0", browser="chromium 156"),
+            config_hash="sha256:abc",
+        ),
+        summary=summarize(checks),
+        verdict=Verdict(status="fail", reasons=["2 failed and 1 errored checks (allowed: 0)"]),
+        checks=checks,
+    )
+
+
+@pytest.fixture
+def output(tmp_path: Path) -> tuple[Path, Report]:
+    root = tmp_path / "dual-read-results"
+    report = build(root)
+    (root / "report.json").write_text(dump_report(report))
+    return root, report
+
+
+# -- rendering ------------------------------------------------------------------------------------
+
+
+def test_markup_is_escaped_and_values_shown_side_by_side(output: tuple[Path, Report]) -> None:
+    root, report = output
+    text = render_html(report, base_dir=root)
+    assert "<script>alert(1)</script>" not in text
+    assert "cases/&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert '<td class="mono">410</td>\n<td class="mono">520</td>\n<td class="mono">410</td>' in (
+        text
+    )
+    assert '<td class="mono">null</td>' in text  # legacy: a JSON null
+    assert '<td class="mono absent">—</td>' in text  # adapter: the field is absent
+    assert "abs 80" in text
+    assert "http://" not in text.replace("http://www.w3.org", "")
+    assert "https://" not in text
+
+
+def test_image_paths_are_relative_and_unsafe_ones_are_not_shown(tmp_path: Path) -> None:
+    check = Check.model_validate(
+        {
+            "id": "pages/x",
+            "nodeid": "n",
+            "kind": "visual",
+            "outcome": "failed",
+            "artifacts": {
+                "legacy.actual": "artifacts/x y/actual.png",
+                "legacy.expected": "../../etc/expected.png",
+                "adapter.diff": "/abs/diff.png",
+                "trace": "artifacts/x/trace.zip",
+            },
+        }
+    )
+    report = build(tmp_path).model_copy(update={"checks": [check]})
+    text = render_html(report, base_dir=tmp_path)
+    assert 'src="artifacts/x%20y/actual.png"' in text
+    assert "missing: the file is not beside the report" in text
+    assert text.count("not shown: the path leaves the report&#39;s folder") == 2
+    assert '<a href="artifacts/x/trace.zip">artifacts/x/trace.zip</a>' in text
+    elsewhere = render_html(report, base_dir=tmp_path, out_dir=tmp_path / "site")
+    assert 'src="../artifacts/x%20y/actual.png"' in elsewhere
+
+
+def test_embed_inlines_images_as_data_uris(output: tuple[Path, Report], tmp_path: Path) -> None:
+    root, report = output
+    target = tmp_path / "portable" / "report.html"
+    write_html(report, target, embed=True, base_dir=root)
+    text = target.read_text()
+    assert text.count('src="data:image/png;base64,') >= 12
+    assert 'src="artifacts/' not in text
+
+
+def test_dualread_html_command(output: tuple[Path, Report], tmp_path: Path) -> None:
+    root, _ = output
+    target = tmp_path / "site" / "index.html"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest_dualread.cli", "html", root / "report.json", "-o", target],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert 'src="../dual-read-results/artifacts/dashboard/legacy/diff.png"' in target.read_text()
+    missing = subprocess.run(
+        [sys.executable, "-m", "pytest_dualread.cli", "html", tmp_path / "no.json", "-o", target],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert missing.returncode == 2
+    assert "no such report file" in missing.stderr
+
+
+# -- in Chromium ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM))
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+def visible_ids(page: Page) -> list[str]:
+    ids: list[str] = page.eval_on_selector_all(
+        "section.check", "els => els.filter(e => !e.hidden).map(e => e.dataset.id)"
+    )
+    return ids
+
+
+def open_report(page: Page, path: Path) -> None:
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(path.resolve().as_uri())
+    page.wait_for_load_state("load")
+    assert errors == []
+
+
+def assert_images_render(page: Page, at_least: int) -> None:
+    page.evaluate("() => document.querySelectorAll('img').forEach(i => i.loading = 'eager')")
+    page.wait_for_function("() => [...document.images].every(i => i.complete)")
+    widths: list[int] = page.eval_on_selector_all("img", "els => els.map(e => e.naturalWidth)")
+    assert len(widths) >= at_least
+    assert all(w == 64 for w in widths), widths
+
+
+def test_report_loads_with_counts_of_the_json(output: tuple[Path, Report], page: Page) -> None:
+    root, report = output
+    write_html(report, root / "report.html")
+    open_report(page, root / "report.html")
+    assert page.text_content("#verdict") == "fail"
+    s = report.summary
+    for name, value in [("total", s.total), ("passed", s.passed), ("failed", s.failed),
+                        ("errors", s.errors), ("skipped", s.skipped)]:  # fmt: skip
+        assert page.text_content(f'tr[data-kind="all"] td[data-count="{name}"]') == str(value)
+    assert page.text_content('tr[data-kind="visual"] td[data-count="total"]') == "2"
+    assert page.locator("section.check").count() == len(report.checks)
+    assert page.text_content("#shown-count") == str(len(report.checks))
+    failing = page.locator('section.check[data-outcome="failed"]')
+    assert failing.count() == 3
+    assert page.locator('section.check[data-id="pages/dashboard"] img').count() > 0
+    assert_images_render(page, at_least=2 * (3 + 2 + 2) * 2)
+
+
+def test_filters_hide_and_show_the_right_checks(output: tuple[Path, Report], page: Page) -> None:
+    root, report = output
+    write_html(report, root / "report.html")
+    open_report(page, root / "report.html")
+    page.select_option("#filter-outcome", "failed")
+    assert visible_ids(page) == ["cases/log-2", "cases/log-3", "pages/dashboard"]
+    assert page.text_content("#shown-count") == "3"
+    page.select_option("#filter-kind", "dto")
+    assert visible_ids(page) == ["cases/log-2", "cases/log-3"]
+    page.select_option("#filter-triage", "upstream_drift")
+    assert visible_ids(page) == ["cases/log-3"]
+    page.select_option("#filter-outcome", "")
+    page.select_option("#filter-triage", "none")
+    assert visible_ids(page) == ["cases/<script>alert(1)</script>", "cases/log-1", "cases/log-5"]
+    page.select_option("#filter-kind", "")
+    page.select_option("#filter-triage", "")
+    assert len(visible_ids(page)) == len(report.checks)
+    # The filter is kept in the address, so a shared link opens filtered.
+    page.select_option("#filter-kind", "visual")
+    page.reload()
+    assert visible_ids(page) == ["pages/dashboard", "pages/summary"]
+
+
+def test_slider_and_overlay_views(output: tuple[Path, Report], page: Page) -> None:
+    root, report = output
+    write_html(report, root / "report.html")
+    open_report(page, root / "report.html")
+    group = page.locator('section.check[data-id="pages/dashboard"] .group[data-group="adapter"]')
+    assert group.locator('.view[data-view="side"]').is_visible()
+    group.locator('button[data-view="slider"]').click()
+    assert group.locator('.view[data-view="slider"]').is_visible()
+    assert not group.locator('.view[data-view="side"]').is_visible()
+    group.locator(".slider-input").fill("30")
+    clip = group.locator(".slider-top").evaluate("e => e.style.clipPath")
+    assert clip == "inset(0px 70% 0px 0px)"
+    group.locator('button[data-view="overlay"]').click()
+    group.locator(".overlay-input").fill("25")
+    assert group.locator(".overlay-top").evaluate("e => e.style.opacity") == "0.25"
+
+
+def test_embedded_report_renders_images_from_anywhere(
+    output: tuple[Path, Report], page: Page, tmp_path: Path
+) -> None:
+    root, report = output
+    target = tmp_path / "elsewhere" / "report.html"
+    write_html(report, target, embed=True, base_dir=root)
+    os.rename(root, tmp_path / "gone")  # the artifacts are no longer beside anything
+    open_report(page, target)
+    assert_images_render(page, at_least=28)
