@@ -468,12 +468,12 @@ def _escape_property(text: str) -> str:
 
 
 def _annotations(result: _GateResult) -> str:
+    from pytest_dualread.gate import blocking
+
     lines = []
     for check in result.report.checks:
         if check.outcome not in ("failed", "error"):
             continue
-        from pytest_dualread.gate import blocking
-
         level = "error" if blocking(check, result.policy) else "warning"
         props = [f"title={_escape_property(f'dual-read {check.kind} check {check.outcome}')}"]
         if "::" in check.nodeid:
