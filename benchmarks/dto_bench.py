@@ -13,7 +13,9 @@ apart by ``X-Read-Path``), in-process (``httpx.ASGITransport``) and over uvicorn
 * **bare loop**: one ``httpx.AsyncClient``; per case, the legacy and the adapter request
   (one after the other, and as a second row concurrently with ``asyncio.gather``), both bodies
   parsed, ``meta`` (request id and clock) dropped, ``==``. The client is built and warmed up
-  before the clock starts.
+  before the clock starts. A third row writes the same loop as one parametrized pytest test
+  (a temporary folder, the plugin not enabled) and reports its marginal per-case time, the
+  slope measured as for the plugin below: pytest's own per-item floor.
 * **plugin**: ``pytest --dual-read fixtures/dual_read -q -p no:cacheprovider`` in a subprocess.
   A whole process pays for the interpreter, pytest and its plugins, collection, imports of the
   app and of deepdiff, and the report; none of that grows with the number of cases. So the rows:
@@ -213,6 +215,70 @@ def plugin_times(target: Sequence[str], cases: int, repeat: int, copies: int) ->
         wall_k_s=wall_k,
         copies=copies,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# the bare loop inside pytest: pytest's own per-item floor, without the plugin
+
+_BARE_TEST = """
+import asyncio
+
+import httpx
+import pytest
+
+PATHS = {paths!r}
+BASE_URL = {base_url!r}
+LOOP = asyncio.new_event_loop()
+if BASE_URL is None:
+    from examples.meal_log.app import app
+
+    CLIENT = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://x")
+else:
+    CLIENT = httpx.AsyncClient(base_url=BASE_URL)
+
+
+async def both(path):
+    return await asyncio.gather(
+        CLIENT.get(path, headers={{"X-Read-Path": "legacy"}}),
+        CLIENT.get(path, headers={{"X-Read-Path": "adapter"}}),
+    )
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_case(path):
+    a, b = LOOP.run_until_complete(both(path))
+    left, right = a.json(), b.json()
+    left.pop("meta", None)
+    right.pop("meta", None)
+    assert left == right
+"""
+
+
+def bare_in_pytest(base_url: str | None, paths: Sequence[str], repeat: int, copies: int) -> float:
+    """Marginal per-case ms of the bare loop written as one parametrized pytest test."""
+    env = clean_env()
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    ones: list[float] = []
+    many: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="dto-bench-bare-") as tmp:
+        folder = Path(tmp)
+        (folder / "pyproject.toml").write_text("[tool.pytest.ini_options]\n", encoding="utf-8")
+        for k in (1, copies):
+            test = _BARE_TEST.format(paths=list(paths) * k, base_url=base_url)
+            (folder / f"test_bare_{k}.py").write_text(test, encoding="utf-8")
+        for _ in range(repeat):
+            for k, out in ((1, ones), (copies, many)):
+                argv = [sys.executable, "-m", "pytest", f"test_bare_{k}.py", "-q"]
+                argv += ["-p", "no:cacheprovider"]
+                started = time.perf_counter()
+                proc = subprocess.run(
+                    argv, cwd=folder, env=env, capture_output=True, text=True, check=False
+                )
+                out.append(time.perf_counter() - started)
+                if proc.returncode != 0:
+                    raise SystemExit(f"bare loop in pytest failed:\n{proc.stdout[-3000:]}")
+    one, k_runs = statistics.median(ones), statistics.median(many)
+    return (k_runs - one) / ((copies - 1) * len(paths)) * 1000
 
 
 # ---------------------------------------------------------------------------------------------
@@ -490,11 +556,12 @@ def machine_info() -> str:
     )
 
 
-def print_target(name: str, bare: dict[str, float], plug: PluginTimes) -> None:
+def print_target(name: str, bare: dict[str, float], in_pytest: float, plug: PluginTimes) -> None:
     print(f"\n{name}: ms per case")
     rows = [
         ("bare loop, sequential", bare["sequential"]),
         ("bare loop, concurrent (gather)", bare["concurrent"]),
+        ("bare loop as a pytest test, marginal", in_pytest),
         ("plugin, whole process / case", plug.whole),
         ("plugin, process - collect-only", plug.minus_collect),
         (f"plugin, marginal ({plug.copies}x cases)", plug.marginal),
@@ -534,8 +601,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"{len(paths)} cases from {CASES_DIR}; median of {repeat} runs")
 
     bare = bare_loop(None, paths, repeat * 4)
+    in_pytest = bare_in_pytest(None, paths, repeat, copies)
     plug = plugin_times((), len(paths), repeat, copies)
-    print_target("in-process (ASGI)", bare, plug)
+    print_target("in-process (ASGI)", bare, in_pytest, plug)
     if not args.no_stages:
         print_stages("in-process stages", stage_times((), copies))
 
@@ -543,8 +611,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         with uvicorn_server() as url:
             target = (f"--dual-read-legacy-url={url}", f"--dual-read-adapter-url={url}")
             bare = bare_loop(url, paths, repeat * 4)
+            in_pytest = bare_in_pytest(url, paths, repeat, copies)
             plug = plugin_times(target, len(paths), repeat, copies)
-            print_target(f"uvicorn ({url})", bare, plug)
+            print_target(f"uvicorn ({url})", bare, in_pytest, plug)
             if not args.no_stages:
                 print_stages("uvicorn stages", stage_times(target, copies))
 
