@@ -137,6 +137,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Run a deterministic PCT %% of dual-read items (chosen by a hash of their id).",
     )
     group.addoption(
+        "--dual-read-metrics",
+        dest="dual_read_metrics",
+        metavar="PATH",
+        default=None,
+        help="Also write Prometheus metrics of the run to PATH (labelled with $METRIC_ENV).",
+    )
+    group.addoption(
         "--dual-read-artifacts",
         dest="dual_read_artifacts",
         choices=("all", "failed", "none"),
@@ -1387,6 +1394,7 @@ class ReportWriter:
         self._browser: str | None = None
         self._engine: str | None = None
         self.last_report: Report | None = None
+        self.html_path: Path | None = None
 
     # -- feeding -------------------------------------------------------------------------------
 
@@ -1603,8 +1611,17 @@ class ReportWriter:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        from pytest_dualread.html import write_html
+        from pytest_dualread.metrics import write_metrics
+
         reason = _incomplete_reason(session, exitstatus)
-        self.write(complete=reason is None, reason=reason)
+        report = self.write(complete=reason is None, reason=reason)
+        output = self.settings.output_path(self.config.rootpath)
+        self.html_path = output / "report.html"
+        write_html(report, self.html_path, base_dir=output)
+        metrics = self.config.getoption("dual_read_metrics")
+        if metrics:
+            write_metrics(report, Path(metrics), env_name=None)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         report = self.last_report
@@ -1625,6 +1642,9 @@ class ReportWriter:
         if len(report.stale) > 20:
             terminalreporter.write_line(f"  … and {len(report.stale) - 20} more stale entries")
         terminalreporter.write_line(f"report: {where}")
+        if self.html_path is not None:
+            html = os.path.relpath(self.html_path, self.config.invocation_params.dir)
+            terminalreporter.write_line(f"html: {html}")
 
 
 def _incomplete_reason(session: pytest.Session, exitstatus: int) -> str | None:

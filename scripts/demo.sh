@@ -17,6 +17,7 @@ status=$?
 report=dual-read-results/report.json
 if [ -f "$report" ]; then
     echo "demo: JSON report: $report"
-    [ -f dual-read-results/report.html ] && echo "demo: HTML report: dual-read-results/report.html"
+    [ -f dual-read-results/report.html ] && echo "demo: HTML report: dual-read-results/report.html (open it in a browser)"
+    .venv/bin/dualread gate "$report" || true
 fi
 exit $status

@@ -6,7 +6,7 @@ white only, so it is compared with ``checkerboard=False``. Tests that run the JS
 need ``node`` (skipped without it) and ``benchmarks/js/node_modules`` (installed on demand).
 
 Recorded counts of the rendered screenshots live in ``imagediff_data/expected.json``; run
-with ``DUALREAD_REGENERATE_PIXEL_GOLDENS=1`` (and node) to rewrite them from pixelmatch JS.
+with ``REGENERATE_PIXEL_GOLDENS=1`` (and node) to rewrite them from pixelmatch JS.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ U8 = npt.NDArray[np.uint8]
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).with_name("imagediff_data")
 JS_DIR = ROOT / "benchmarks" / "js"
-REGENERATE = os.environ.get("DUALREAD_REGENERATE_PIXEL_GOLDENS") == "1"
+REGENERATE = os.environ.get("REGENERATE_PIXEL_GOLDENS") == "1"
 
 THRESHOLDS = (0.0, 0.05, 0.1, 0.5)
 
