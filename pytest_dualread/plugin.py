@@ -816,12 +816,12 @@ class DualRead:
                         + result.failure_text()
                     )
                 else:
-                    with judging(lambda _stored, _new: legacy_matches_golden):
+                    with judging(legacy_matches_golden):
                         snapshot(extension_class=ext, name=golden_index or None) == candidate  # noqa: B015
                     data["golden_written"] = not legacy_matches_golden
                     outcome, message = "passed", ""
             else:
-                with judging(lambda _stored, _new: legacy_matches_golden):
+                with judging(legacy_matches_golden):
                     snapshot(extension_class=ext, name=golden_index or None) == candidate  # noqa: B015
                 if golden_body is None:
                     outcome = "failed"
@@ -1240,7 +1240,7 @@ class _VisualRecorder:
                     for c in result.comparisons
                     if c.expected_role == "baseline" and c.actual_role in ("legacy", "actual")
                 )
-                with judging(lambda _stored, _new: legacy_matches):
+                with judging(legacy_matches):
                     snapshot(extension_class=ext, name=index or None) == write_baseline  # noqa: B015
                 if not legacy_matches or note:
                     _sidecar(baseline_file).parent.mkdir(parents=True, exist_ok=True)
@@ -1259,14 +1259,14 @@ class _VisualRecorder:
                 )
                 if not update:
                     snapshot = self.request.getfixturevalue("snapshot")
-                    with judging(lambda _stored, _new: False):
+                    with judging(False):
                         snapshot(extension_class=ext, name=index or None) == b""  # noqa: B015
             else:
                 snapshot = self.request.getfixturevalue("snapshot")
                 legacy_ok = all(
                     c.passed for c in result.comparisons if c.name.endswith("_vs_baseline")
                 )
-                with judging(lambda _stored, _new: legacy_ok):
+                with judging(legacy_ok):
                     snapshot(extension_class=ext, name=index or None) == baseline  # noqa: B015
             if keep_artifacts(self.settings.artifacts, outcome):
                 for c in result.comparisons:

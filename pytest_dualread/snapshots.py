@@ -3,8 +3,9 @@
 syrupy owns the snapshot lifecycle (``--snapshot-update``, its summary); this module only says
 where goldens live, how they are written, and when a stored golden still *matches*: within the
 case's tolerances, so a golden is neither reported as failed nor rewritten for a difference the
-rules allow. The comparison rule is handed in through :func:`judging` around each assertion
-(syrupy creates extension instances itself, so they cannot take arguments).
+rules allow. The check has already compared the stored snapshot with the new data under those
+rules, so it hands syrupy the answer through :func:`judging` around each assertion (syrupy
+creates extension instances itself, so they cannot take arguments).
 
 Baselines (PNG) live under ``<snapshot_dir>/visual/<file stem>/``; pages declared in
 ``[tool.dualread.visual] pages`` under ``<snapshot_dir>/visual/pyproject/<name>.png``.
@@ -17,7 +18,7 @@ A collected case ``fixtures/dual_read/cases.json::log-42`` keeps its golden at
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
@@ -42,8 +43,7 @@ __all__ = [
     "read_golden",
 ]
 
-Judge = Callable[[Any, Any], bool]
-_JUDGE: ContextVar[Judge | None] = ContextVar("dualread_golden_judge", default=None)
+_JUDGED: ContextVar[bool | None] = ContextVar("dualread_snapshot_matches", default=None)
 
 
 def dump_golden(data: Any) -> str:
@@ -71,13 +71,14 @@ def read_golden(path: Path) -> Any | None:
 
 
 @contextmanager
-def judging(judge: Judge) -> Iterator[None]:
-    """Within this block, a stored golden matches new data when ``judge(golden, new)``."""
-    token = _JUDGE.set(judge)
+def judging(matches: bool) -> Iterator[None]:
+    """Within this block, the stored snapshot counts as matching the new data iff ``matches``
+    (what the check found under its tolerances)."""
+    token = _JUDGED.set(matches)
     try:
         yield
     finally:
-        _JUDGE.reset(token)
+        _JUDGED.reset(token)
 
 
 class GoldenExtension(SingleFileSnapshotExtension):
@@ -102,14 +103,8 @@ class GoldenExtension(SingleFileSnapshotExtension):
         return dump_golden(data)
 
     def matches(self, *, serialized_data: SerializedData, snapshot_data: SerializedData) -> bool:
-        judge = _JUDGE.get()
-        if judge is None:
-            return bool(serialized_data == snapshot_data)
-        try:
-            stored = json.loads(str(snapshot_data))
-        except json.JSONDecodeError:
-            return False
-        return judge(stored, json.loads(str(serialized_data)))
+        judged = _JUDGED.get()
+        return bool(serialized_data == snapshot_data) if judged is None else judged
 
 
 @cache
@@ -136,10 +131,8 @@ class BaselineExtension(SingleFileSnapshotExtension):
         return str(cls.snapshot_root / "visual" / test_location.basename)
 
     def matches(self, *, serialized_data: SerializedData, snapshot_data: SerializedData) -> bool:
-        judge = _JUDGE.get()
-        if judge is None:
-            return bool(serialized_data == snapshot_data)
-        return judge(snapshot_data, serialized_data)
+        judged = _JUDGED.get()
+        return bool(serialized_data == snapshot_data) if judged is None else judged
 
 
 @cache
