@@ -78,3 +78,32 @@ def test_the_html_report_shows_the_failing_checks_and_their_images(bug_run: Path
         if os.environ.get("REPORT_SCREENSHOT"):
             page.screenshot(path=os.environ["REPORT_SCREENSHOT"], full_page=True)
         browser.close()
+
+
+@pytest.mark.parametrize(
+    ("bug", "box_rows"),
+    [
+        pytest.param("css_color", (500, 700), id="css_color"),  # the total row
+        pytest.param("layout_shift", (0, 10_000), id="layout_shift"),
+    ],
+)
+def test_dashboard_only_bugs_fail_the_page_with_diff_artifacts(
+    tmp_path: Path, bug: str, box_rows: tuple[int, int]
+) -> None:
+    env = {**os.environ, "MEAL_LOG_ADAPTER_BUG": bug}
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "pytest", "--dual-read", "-p", "no:cacheprovider",
+            f"--dual-read-output={tmp_path}", SELECTION[2],
+        ],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    (check,) = load_report(tmp_path / "report.json").checks
+    assert check.outcome == "failed"
+    adapter = next(f for f in check.findings if f.comparison == "adapter_vs_legacy")
+    assert adapter.detail["mismatch_pixels"] > 0
+    top = min(box[1] for box in adapter.detail["boxes"])
+    assert box_rows[0] <= top <= box_rows[1], adapter.detail["boxes"]
+    for role in ("expected", "actual", "diff"):
+        assert (tmp_path / check.artifacts[f"adapter_vs_legacy.{role}"]).is_file()
