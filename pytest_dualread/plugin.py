@@ -25,23 +25,23 @@ import sys
 import time
 import types
 from collections.abc import Generator, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from pytest_dualread.capture import CaptureOptions
     from pytest_dualread.cases import Case, CaseFile
+    from pytest_dualread.checks import CheckContext
     from pytest_dualread.config import DualReadSettings, PageSpec
     from pytest_dualread.dto import DtoResult
     from pytest_dualread.fetch import PairFetcher, ResponsePair, Side
-    from pytest_dualread.normalize import DiffRules
     from pytest_dualread.report import Check, Report, StaleEntry
-    from pytest_dualread.visual import PixelBudget, VisualResult
+    from pytest_dualread.visual import VisualResult
 
 __all__ = [
     "CHECK_PROPERTY",
@@ -188,9 +188,10 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = load_settings(config.rootpath, flags=_flag_overrides(config))
     except ConfigError as exc:
         raise pytest.UsageError(f"pytest-dualread: {exc}") from None
+    from pytest_dualread.checks import global_rules
+
     try:
-        dto = settings.dto
-        _rules_from(dto.tolerances, dto.ignore, dto.list_keys, dto.coerce_numbers)
+        global_rules(settings)
     except ValueError as exc:
         raise pytest.UsageError(
             f"pytest-dualread: {config.rootpath / 'pyproject.toml'}, [tool.dualread.dto]: {exc}"
@@ -480,36 +481,49 @@ def dual_read(request: pytest.FixtureRequest, dual_read_fetcher: PairFetcher) ->
 # the DTO check pipeline
 
 
-def _rules_from(
-    tolerances: Mapping[str, Any] | None,
-    ignore: Sequence[str] | None,
-    list_keys: Mapping[str, str] | None,
-    coerce_numbers: Sequence[str] | None,
-) -> DiffRules:
-    from pytest_dualread.normalize import DiffRules
+def _record(item: pytest.Item, data: dict[str, Any]) -> None:
+    """Keep a finished check on its item (for the report) and its key figures as properties
+    (``record_property``, so ``--junitxml`` carries them)."""
+    item.stash.setdefault(_checks_key, []).append(data)
+    prefix = "dualread" if data["id"] == item.nodeid else f"dualread[{data['id']}]"
+    item.user_properties.append((f"{prefix}.outcome", data["outcome"]))
+    figures = data.get("data", {})
+    for key in ("fields_compared", "fields_differing", "mismatch_ratio"):
+        if key in figures:
+            item.user_properties.append((f"{prefix}.{key}", figures[key]))
 
-    return DiffRules(
-        ignore=tuple(ignore or ()),
-        list_keys=dict(list_keys or {}),
-        tolerances={
-            k: (v.model_dump(exclude_none=True) if hasattr(v, "model_dump") else v)
-            for k, v in (tolerances or {}).items()
-        },
-        coerce_numbers=tuple(coerce_numbers or ()),
+
+def _context(request: pytest.FixtureRequest, settings: DualReadSettings) -> CheckContext:
+    from syrupy.location import PyTestLocation
+
+    from pytest_dualread.checks import CheckContext
+
+    item = request.node
+    return CheckContext(
+        settings=settings,
+        rootdir=request.config.rootpath,
+        nodeid=item.nodeid,
+        update=bool(request.config.getoption("update_snapshots", default=False)),
+        location=PyTestLocation(item),
+        snapshot=lambda: request.getfixturevalue("snapshot"),
+        record=lambda data: _record(item, data),
     )
 
 
-def _redact_finding(finding: dict[str, Any], fields: frozenset[str]) -> dict[str, Any]:
-    from pytest_dualread.fetch import REDACTED
+@contextmanager
+def _failing() -> Iterator[None]:
+    """A failed check fails the test with its own report, without a traceback."""
+    __tracebackhide__ = True
+    from pytest_dualread.checks import CheckFailed
 
-    last = finding.get("path", "").rsplit(".", 1)[-1].split("[", 1)[0]
-    if last in fields:
-        finding["values"] = dict.fromkeys(finding.get("values", {}), REDACTED)
-    return finding
+    try:
+        yield
+    except CheckFailed as exc:
+        pytest.fail(exc.message, pytrace=False)
 
 
 class DualRead:
-    """The ``dual_read`` fixture: ``fetch`` a pair, ``check`` a pair or a path."""
+    """The ``dual_read`` fixture: ``fetch`` a pair, ``check`` a pair or a path, ``check_page``."""
 
     def __init__(
         self, request: pytest.FixtureRequest, settings: DualReadSettings, fetcher: PairFetcher
@@ -518,10 +532,13 @@ class DualRead:
         self.settings = settings
         self.fetcher = fetcher
         self._count = 0
+        self._ctx: CheckContext | None = None
 
     @property
-    def update(self) -> bool:
-        return bool(self.request.config.getoption("update_snapshots", default=False))
+    def ctx(self) -> CheckContext:
+        if self._ctx is None:
+            self._ctx = _context(self.request, self.settings)
+        return self._ctx
 
     def fetch(
         self,
@@ -536,6 +553,13 @@ class DualRead:
         return self.fetcher.fetch(
             path, method=method, params=params, headers=headers, json_body=json
         )
+
+    def _next_id(self, name: str | None) -> tuple[str, int | str]:
+        nodeid = self.request.node.nodeid
+        self._count += 1
+        if name is not None:
+            return f"{nodeid}::{name}", name
+        return (nodeid if self._count == 1 else f"{nodeid}#{self._count}"), self._count - 1
 
     def check(
         self,
@@ -556,76 +580,85 @@ class DualRead:
         differ beyond tolerance. ``tolerances`` / ``ignore`` / ``list_keys`` are merged over
         ``[tool.dualread.dto]`` (the ones given here win for the same pattern)."""
         __tracebackhide__ = True
-        nodeid = self.request.node.nodeid
-        self._count += 1
-        if name is not None:
-            check_id = f"{nodeid}::{name}"
-        else:
-            check_id = nodeid if self._count == 1 else f"{nodeid}#{self._count}"
-        local = _rules_from(tolerances, ignore, list_keys, coerce_numbers)
+        from pytest_dualread.checks import rules_from, run_dto
+
+        check_id, index = self._next_id(name)
         request = {"method": method, "path": target} if isinstance(target, str) else None
-        return self._run(
-            check_id=check_id,
-            target=target,
-            model=model,
-            golden=golden,
-            golden_index=name if name is not None else (self._count - 1 or 0),
-            local_rules=local,
-            fetch_kwargs={"method": method, "params": params, "headers": headers},
-            request_info=request,
-            extra={},
-        )
+        with _failing():
+            return run_dto(
+                self.ctx,
+                self.fetch,
+                check_id=check_id,
+                target=target,
+                model=model,
+                golden=golden,
+                golden_index=index,
+                local_rules=rules_from(tolerances, ignore, list_keys, coerce_numbers),
+                fetch_kwargs={"method": method, "params": params, "headers": headers},
+                request_info=request,
+                extra={},
+            )
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def run_case(self, case_file: CaseFile, case: Case) -> None:
         """Run one collected case."""
         __tracebackhide__ = True
         from pytest_dualread.cases import import_model
+        from pytest_dualread.checks import record_error, rules_from, run_dto
         from pytest_dualread.errors import CaseError
 
+        nodeid = self.request.node.nodeid
         line = case_file.lines.get(case.id)
         spec = case_file.model_path(case)
-        try:
-            model = (
-                import_model(spec, path=case_file.path, case_id=case.id, line=line)
-                if spec
-                else None
+        with _failing():
+            try:
+                model = (
+                    import_model(spec, path=case_file.path, case_id=case.id, line=line)
+                    if spec
+                    else None
+                )
+                file_rules = rules_from(
+                    case_file.tolerances,
+                    case_file.ignore,
+                    case_file.list_keys,
+                    case_file.coerce_numbers,
+                )
+                try:
+                    own = rules_from(
+                        case.tolerances, case.ignore, case.list_keys, case.coerce_numbers
+                    )
+                    local = own.merged_over(file_rules)
+                except ValueError as exc:
+                    raise CaseError(
+                        str(exc), path=case_file.path, line=line, case_id=case.id
+                    ) from None
+            except CaseError as exc:
+                record_error(self.ctx, nodeid, exc, {"case": case.id}, started=time.perf_counter())
+            req = case.request
+            run_dto(
+                self.ctx,
+                self.fetch,
+                check_id=nodeid,
+                target=req.path,
+                model=model,
+                golden=True,
+                golden_index=0,
+                local_rules=local,
+                fetch_kwargs={
+                    "method": req.method,
+                    "params": dict(req.params) or None,
+                    "headers": dict(req.headers) or None,
+                    "json": req.json_body,
+                },
+                request_info={"method": req.method, "path": req.path, "params": dict(req.params)},
+                extra={
+                    "case": case.id,
+                    "case_file": os.path.relpath(case_file.path, self.request.config.rootpath),
+                    "case_rules": own.to_json(),
+                    "file_rules": file_rules.to_json(),
+                    "tags": list(case.tags),
+                },
             )
-        except CaseError as exc:
-            self._record_error(
-                self.request.node.nodeid, exc, {"case": case.id}, started=time.perf_counter()
-            )
-        file_rules = _rules_from(
-            case_file.tolerances, case_file.ignore, case_file.list_keys, case_file.coerce_numbers
-        )
-        try:
-            own = _rules_from(case.tolerances, case.ignore, case.list_keys, case.coerce_numbers)
-            local = own.merged_over(file_rules)
-        except ValueError as exc:
-            error = CaseError(str(exc), path=case_file.path, line=line, case_id=case.id)
-            self._record_error(self.request.node.nodeid, error, {}, started=time.perf_counter())
-        req = case.request
-        self._run(
-            check_id=self.request.node.nodeid,
-            target=req.path,
-            model=model,
-            golden=True,
-            golden_index=0,
-            local_rules=local,
-            fetch_kwargs={
-                "method": req.method,
-                "params": dict(req.params) or None,
-                "headers": dict(req.headers) or None,
-                "json": req.json_body,
-            },
-            request_info={"method": req.method, "path": req.path, "params": dict(req.params)},
-            extra={
-                "case": case.id,
-                "case_file": os.path.relpath(case_file.path, self.request.config.rootpath),
-                "case_rules": own.to_json(),
-                "file_rules": file_rules.to_json(),
-                "tags": list(case.tags),
-            },
-        )
 
     def check_page(
         self,
@@ -644,24 +677,18 @@ class DualRead:
         ``mask`` selectors must match something on the page."""
         __tracebackhide__ = True
         from pytest_dualread.capture import font_fingerprint
+        from pytest_dualread.checks import VisualRecorder, budget, side_headers, visual_options
         from pytest_dualread.errors import DualReadError
         from pytest_dualread.fetch import SIDES
         from pytest_dualread.visual import run_page_check
 
         started = time.perf_counter()
-        nodeid = self.request.node.nodeid
-        self._count += 1
-        index: int | str
-        if name is not None:
-            check_id, index = f"{nodeid}::{name}", name
-        else:
-            check_id = nodeid if self._count == 1 else f"{nodeid}#{self._count}"
-            index = self._count - 1
-        recorder = _VisualRecorder(self.request, self.settings)
+        check_id, index = self._next_id(name)
+        recorder = VisualRecorder(self.ctx)
         ext, baseline_file = recorder.baseline_path(index)
         baseline = baseline_file.read_bytes() if baseline_file.is_file() else None
-        options = _visual_options(self.settings, mask=mask, full_page=full_page, element=element)
-        budget = _budget(self.settings, threshold, max_diff_pixels, max_diff_ratio)
+        options = visual_options(self.settings, mask=mask, full_page=full_page, element=element)
+        pixels = budget(self.settings, threshold, max_diff_pixels, max_diff_ratio)
         result: VisualResult | None = None
         error: Exception | None = None
         urls: dict[str, str] = {}
@@ -679,232 +706,27 @@ class DualRead:
                 for side in SIDES
             }
             headers: dict[str, dict[str, str]] = {
-                side: _side_headers(self.settings, side) for side in SIDES
+                side: side_headers(self.settings, side) for side in SIDES
             }
-            result = run_page_check(browser, urls, headers, options, budget, baseline)
+            result = run_page_check(browser, urls, headers, options, pixels, baseline)
         except DualReadError as exc:
             error = exc
-        recorder.finish(
-            check_id=check_id,
-            page_name=name or self.request.node.name,
-            url=urls.get("legacy", path),
-            result=result,
-            error=error,
-            baseline_file=baseline_file,
-            baseline=baseline,
-            write_baseline=result.shots["legacy"].png if (self.update and result) else None,
-            ext=ext,
-            index=index,
-            fingerprint=fingerprint,
-            budget=budget,
-            started=started,
-        )
-
-    # -- internals -----------------------------------------------------------------------------
-
-    def _global_rules(self) -> DiffRules:
-        dto = self.settings.dto
-        return _rules_from(dto.tolerances, dto.ignore, dto.list_keys, dto.coerce_numbers)
-
-    def _output_dir(self) -> Path:
-        return self.settings.output_path(self.request.config.rootpath)
-
-    def _record(self, data: dict[str, Any]) -> None:
-        item = self.request.node
-        item.stash.setdefault(_checks_key, []).append(data)
-        # Key figures for --junitxml (record_property).
-        prefix = "dualread" if data["id"] == item.nodeid else f"dualread[{data['id']}]"
-        item.user_properties.append((f"{prefix}.outcome", data["outcome"]))
-        figures = data.get("data", {})
-        for key in ("fields_compared", "fields_differing"):
-            if key in figures:
-                item.user_properties.append((f"{prefix}.{key}", figures[key]))
-
-    def _record_error(
-        self, check_id: str, exc: Exception, extra: dict[str, Any], *, started: float
-    ) -> NoReturn:
-        __tracebackhide__ = True
-        message = f"{type(exc).__name__}: {exc}"
-        self._record(
-            {
-                "id": check_id,
-                "nodeid": self.request.node.nodeid,
-                "kind": "dto",
-                "outcome": "error",
-                "duration_s": round(time.perf_counter() - started, 6),
-                "message": message,
-                "data": extra,
-            }
-        )
-        pytest.fail(f"dual-read error: {message}", pytrace=False)
-
-    def _run(
-        self,
-        *,
-        check_id: str,
-        target: ResponsePair | str,
-        model: type[BaseModel] | None,
-        golden: bool,
-        golden_index: int | str,
-        local_rules: DiffRules,
-        fetch_kwargs: dict[str, Any],
-        request_info: dict[str, Any] | None,
-        extra: dict[str, Any],
-    ) -> DtoResult:
-        __tracebackhide__ = True
-        from syrupy.location import PyTestLocation
-
-        from pytest_dualread.artifacts import ArtifactDir, keep_artifacts
-        from pytest_dualread.dto import compare_dto
-        from pytest_dualread.errors import DualReadError
-        from pytest_dualread.fetch import redact_json
-        from pytest_dualread.snapshots import golden_extension, judging, read_golden
-
-        started = time.perf_counter()
-        data: dict[str, Any] = {**extra}
-        if request_info is not None:
-            data["request"] = request_info
-        redact_fields = frozenset(self.settings.fetch.redact_fields)
-        rootdir = self.request.config.rootpath
-        try:
-            rules = local_rules.merged_over(self._global_rules())
-        except ValueError as exc:
-            self._record_error(check_id, exc, data, started=started)
-        try:
-            pair = target if not isinstance(target, str) else self.fetch(target, **fetch_kwargs)
-            legacy_body = pair.legacy.json()
-            adapter_body = pair.adapter.json()
-            data["urls"] = {"legacy": pair.legacy.url, "adapter": pair.adapter.url}
-            golden_path: Path | None = None
-            golden_body: Any = None
-            if golden:
-                snapshot_dir = self.settings.snapshot_dir
-                root = snapshot_dir if snapshot_dir.is_absolute() else rootdir / snapshot_dir
-                ext = golden_extension(root)
-                location = PyTestLocation(self.request.node)
-                golden_path = Path(ext.get_location(test_location=location, index=golden_index))
-                golden_body = read_golden(golden_path)
-                data["golden_path"] = os.path.relpath(golden_path, rootdir)
-        except DualReadError as exc:
-            self._record_error(check_id, exc, data, started=started)
-        result = compare_dto(legacy_body, adapter_body, golden_body, model=model, rules=rules)
-        data.update(result.to_data())
-        data["headroom"] = _headroom(result)
-        outcome = "passed" if result.passed else "failed"
-        message = "" if result.passed else result.failure_text()
-        if golden and golden_path is not None:
-            legacy_matches_golden = golden_body is not None and not any(
-                f.comparison == "legacy_vs_golden" for f in result.findings
+        with _failing():
+            recorder.finish(
+                check_id=check_id,
+                page_name=name or self.request.node.name,
+                url=urls.get("legacy", path),
+                result=result,
+                error=error,
+                baseline_file=baseline_file,
+                baseline=baseline,
+                write_baseline=result.shots["legacy"].png if (self.ctx.update and result) else None,
+                ext=ext,
+                index=index,
+                fingerprint=fingerprint,
+                budget=pixels,
+                started=started,
             )
-            side_problems = [
-                f
-                for f in result.findings
-                if f.comparison in ("adapter_vs_legacy", "legacy", "adapter")
-            ]
-            candidate = _golden_candidate(legacy_body, model, rules)
-            snapshot = self.request.getfixturevalue("snapshot")
-            rel = data["golden_path"]
-            if self.update:
-                if side_problems:
-                    outcome = "failed"
-                    paths = sorted({f.path or f.comparison for f in side_problems})
-                    message = (
-                        f"refusing to write the golden {rel}: legacy and adapter disagree beyond "
-                        f"tolerance at {', '.join(paths[:10])}"
-                        + (f" and {len(paths) - 10} more" if len(paths) > 10 else "")
-                        + "\n"
-                        + result.failure_text()
-                    )
-                else:
-                    with judging(legacy_matches_golden):
-                        snapshot(extension_class=ext, name=golden_index or None) == candidate  # noqa: B015
-                    data["golden_written"] = not legacy_matches_golden
-                    outcome, message = "passed", ""
-            else:
-                with judging(legacy_matches_golden):
-                    snapshot(extension_class=ext, name=golden_index or None) == candidate  # noqa: B015
-                if golden_body is None:
-                    outcome = "failed"
-                    message = (
-                        f"no golden at {rel}: run `pytest --dual-read --snapshot-update` to create "
-                        "it from the legacy response"
-                        + ("" if result.passed else "\n" + result.failure_text())
-                    )
-        findings = [_redact_finding(f, redact_fields) for f in result.to_findings_json()]
-        artifacts = ArtifactDir(self._output_dir(), check_id)
-        if keep_artifacts(self.settings.artifacts, outcome):
-            if message:
-                artifacts.write_text("diff", "dto-diff.txt", message + "\n")
-            artifacts.write_json("legacy", "legacy.json", redact_json(legacy_body, redact_fields))
-            artifacts.write_json(
-                "adapter", "adapter.json", redact_json(adapter_body, redact_fields)
-            )
-            if golden_body is not None:
-                artifacts.write_json(
-                    "golden", "golden.json", redact_json(golden_body, redact_fields)
-                )
-        else:
-            artifacts.discard()
-        record = {
-            "id": check_id,
-            "nodeid": self.request.node.nodeid,
-            "kind": "dto",
-            "outcome": outcome,
-            "duration_s": round(time.perf_counter() - started, 6),
-            "message": _cap(message),
-            "findings": findings[:500],
-            "artifacts": artifacts.written,
-            "data": data,
-        }
-        self._record(record)
-        if outcome != "passed":
-            where = ""
-            if artifacts.written:
-                where = f"\nartifacts: {artifacts.path}"
-            pytest.fail(f"{message}{where}", pytrace=False)
-        return result
-
-
-def _side_headers(settings: DualReadSettings, side: str) -> dict[str, str]:
-    side_settings = getattr(settings, side)
-    headers = dict(side_settings.headers)
-    if side_settings.bearer_token:
-        headers["Authorization"] = f"Bearer {side_settings.bearer_token}"
-    return headers
-
-
-def _cap(text: str, limit: int = 8000) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _golden_candidate(legacy_body: Any, model: type[BaseModel] | None, rules: DiffRules) -> Any:
-    """What a golden stores: legacy's body as the model dumps it, ignored fields left out."""
-    from pytest_dualread.normalize import DiffRules, denormalize, normalize
-
-    body = legacy_body
-    if model is not None:
-        try:
-            body = model.model_validate(legacy_body).model_dump(mode="json", by_alias=True)
-        except ValueError:
-            body = legacy_body
-    masked = normalize(body, DiffRules(ignore=rules.ignore))
-    return denormalize(masked.value)
-
-
-def _headroom(result: DtoResult) -> dict[str, Any]:
-    """Per tolerance rule, the adapter-vs-legacy deltas (what threshold suggestions read)."""
-    out: dict[str, Any] = {}
-    for pattern, by in result.tolerance_stats.items():
-        stats = by.get("adapter_vs_legacy")
-        if stats is not None:
-            data = stats.to_json()
-            out[pattern] = {
-                "count": data.get("count", 0),
-                "max_delta": data.get("max_delta"),
-                "max_headroom": data.get("max_headroom"),
-                "deltas": data.get("deltas", []),
-            }
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1044,48 +866,6 @@ class PageItem(pytest.Function):
         return super().repr_failure(excinfo)
 
 
-def _visual_options(
-    settings: DualReadSettings,
-    *,
-    mask: Sequence[str] = (),
-    full_page: bool | None = None,
-    element: str | None = None,
-) -> CaptureOptions:
-    from pytest_dualread.capture import CaptureOptions, masks_of
-
-    visual = settings.visual
-    return CaptureOptions(
-        viewport=(visual.viewport.width, visual.viewport.height),
-        device_scale_factor=visual.device_scale_factor,
-        full_page=visual.full_page if full_page is None else full_page,
-        mask=masks_of(visual.mask, mask),
-        required_mask=tuple(mask),
-        mask_color=visual.mask_color,
-        navigation_timeout_s=visual.navigation_timeout_s,
-        stabilize_timeout_s=visual.stabilize_timeout_s,
-        freeze_clock=visual.freeze_clock,
-        element=element,
-    )
-
-
-def _budget(
-    settings: DualReadSettings,
-    threshold: float | None,
-    max_diff_pixels: int | None,
-    max_diff_ratio: float | None,
-) -> PixelBudget:
-    from pytest_dualread.visual import PixelBudget
-
-    visual = settings.visual
-    return PixelBudget(
-        threshold=visual.threshold if threshold is None else threshold,
-        max_diff_pixels=visual.max_diff_pixels if max_diff_pixels is None else max_diff_pixels,
-        max_diff_ratio=visual.max_diff_ratio if max_diff_ratio is None else max_diff_ratio,
-        include_aa=visual.include_aa,
-        engine=visual.engine,
-    )
-
-
 def _fingerprint(
     request: pytest.FixtureRequest, browser: Any, settings: DualReadSettings
 ) -> dict[str, Any]:
@@ -1098,219 +878,10 @@ def _fingerprint(
     return fingerprint
 
 
-def _fingerprint_note(stored: dict[str, Any] | None, current: dict[str, Any]) -> str:
-    if not stored:
-        return ""
-    changes = [
-        f"{key}: baseline made with {stored.get(key)!r}, this run {current.get(key)!r}"
-        for key in ("browser", "fonts", "device_scale_factor", "viewport")
-        if stored.get(key) != current.get(key)
-    ]
-    return "environment changed since the baseline: " + "; ".join(changes) if changes else ""
-
-
-def _sidecar(baseline: Path) -> Path:
-    return baseline.with_name(baseline.stem + ".env.json")
-
-
-def _read_sidecar(baseline: Path) -> dict[str, Any] | None:
-    import json
-
-    try:
-        data = json.loads(_sidecar(baseline).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-class _VisualRecorder:
-    """Shared by page checks and visual snapshots: baselines, artifacts, the check record."""
-
-    def __init__(self, request: pytest.FixtureRequest, settings: DualReadSettings) -> None:
-        self.request = request
-        self.settings = settings
-
-    def baseline_path(self, index: int | str) -> tuple[type[Any], Path]:
-        from syrupy.location import PyTestLocation
-
-        from pytest_dualread.snapshots import baseline_extension
-
-        snapshot_dir = self.settings.snapshot_dir
-        root = (
-            snapshot_dir
-            if snapshot_dir.is_absolute()
-            else self.request.config.rootpath / snapshot_dir
-        )
-        ext = baseline_extension(root)
-        location = PyTestLocation(self.request.node)
-        return ext, Path(ext.get_location(test_location=location, index=index))
-
-    def finish(
-        self,
-        *,
-        check_id: str,
-        page_name: str,
-        url: str,
-        result: VisualResult | None,
-        error: Exception | None,
-        baseline_file: Path,
-        baseline: bytes | None,
-        write_baseline: bytes | None,
-        ext: type[Any],
-        index: int | str,
-        fingerprint: dict[str, Any],
-        budget: PixelBudget,
-        started: float,
-    ) -> None:
-        __tracebackhide__ = True
-        import json
-
-        from pytest_dualread.artifacts import ArtifactDir, keep_artifacts
-        from pytest_dualread.imagediff import engine_info
-        from pytest_dualread.snapshots import judging
-
-        rootdir = self.request.config.rootpath
-        rel_baseline = os.path.relpath(baseline_file, rootdir)
-        engine = " ".join(engine_info(budget.engine))
-        data: dict[str, Any] = {
-            "page": page_name,
-            "url": url,
-            "baseline_path": rel_baseline,
-            "budget": budget.to_json(),
-            "fingerprint": fingerprint,
-            "browser": f"{fingerprint['browser']} ({fingerprint['executable']})",
-            "pixel_engine": engine,
-        }
-        findings: list[dict[str, Any]] = []
-        artifacts = ArtifactDir(self.settings.output_path(rootdir), check_id)
-        update = bool(self.request.config.getoption("update_snapshots", default=False))
-        messages: list[str] = []
-        if error is not None:
-            outcome = "error"
-            reason = getattr(error, "reason", None)
-            data["error_reason"] = reason
-            messages.append(f"{type(error).__name__}: {error}")
-        else:
-            assert result is not None
-            outcome = "passed" if result.passed else "failed"
-            data["captures"] = result.captures
-            data["settled"] = result.settled
-            data["comparisons"] = [c.to_json() for c in result.comparisons]
-            data["mismatch_ratio"] = max(
-                (c.diff.mismatch_ratio for c in result.comparisons), default=0.0
-            )
-            unmatched = sorted({m for s in result.shots.values() for m in s.unmatched_masks})
-            if unmatched:
-                data["unmatched_masks"] = unmatched
-            failing = [c for c in result.comparisons if not c.passed]
-            if failing:
-                messages.append(
-                    f"{len(failing)} of {len(result.comparisons)} comparisons of page "
-                    f"{page_name} ({url}) differ"
-                )
-            for c in result.comparisons:
-                if not c.passed:
-                    messages.append("  " + c.summary())
-                    boxes = ", ".join(
-                        f"{b.width}x{b.height} at ({b.x},{b.y})" for b in c.diff.boxes[:5]
-                    )
-                    if boxes:
-                        messages.append(f"    where: {boxes}")
-                    findings.append(
-                        {
-                            "comparison": c.name,
-                            "path": page_name,
-                            "category": "size" if c.diff.size_mismatch else "pixels",
-                            "delta": c.diff.mismatch_ratio,
-                            "message": c.summary(),
-                            "detail": c.to_json(),
-                        }
-                    )
-            if unmatched and failing:
-                messages.append(f"  note: mask selectors that matched nothing: {unmatched}")
-            note = _fingerprint_note(_read_sidecar(baseline_file), fingerprint)
-            if note:
-                data["fingerprint_mismatch"] = note
-                if failing:
-                    messages.append("  " + note)
-            if write_baseline is not None:
-                snapshot = self.request.getfixturevalue("snapshot")
-                legacy_matches = baseline is not None and all(
-                    c.passed
-                    for c in result.comparisons
-                    if c.expected_role == "baseline" and c.actual_role in ("legacy", "actual")
-                )
-                with judging(legacy_matches):
-                    snapshot(extension_class=ext, name=index or None) == write_baseline  # noqa: B015
-                if not legacy_matches or note:
-                    _sidecar(baseline_file).parent.mkdir(parents=True, exist_ok=True)
-                    _sidecar(baseline_file).write_text(
-                        json.dumps(fingerprint, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-                    )
-                    data["baseline_written"] = True
-                if outcome == "failed" and all(c.name != "adapter_vs_legacy" for c in failing):
-                    outcome, messages = "passed", []  # only the stale baseline differed
-            elif baseline is None:
-                outcome = "failed"
-                messages.insert(
-                    0,
-                    f"no baseline at {rel_baseline}: run `pytest --dual-read --snapshot-update` "
-                    "to create it from the legacy render",
-                )
-                if not update:
-                    snapshot = self.request.getfixturevalue("snapshot")
-                    with judging(False):
-                        snapshot(extension_class=ext, name=index or None) == b""  # noqa: B015
-            else:
-                snapshot = self.request.getfixturevalue("snapshot")
-                legacy_ok = all(
-                    c.passed for c in result.comparisons if c.name.endswith("_vs_baseline")
-                )
-                with judging(legacy_ok):
-                    snapshot(extension_class=ext, name=index or None) == baseline  # noqa: B015
-            if keep_artifacts(self.settings.artifacts, outcome):
-                for c in result.comparisons:
-                    group = c.name.removesuffix("_vs_baseline")
-                    artifacts.write_bytes(f"{group}.expected", f"{group}/expected.png", c.expected)
-                    artifacts.write_bytes(f"{group}.actual", f"{group}/actual.png", c.actual)
-                    diff_png = result.diff_png(c)
-                    if diff_png is not None:
-                        artifacts.write_bytes(f"{group}.diff", f"{group}/diff.png", diff_png)
-                for side, shot in result.shots.items():
-                    if not any(
-                        c.actual_role == side or c.expected_role == side for c in result.comparisons
-                    ):
-                        artifacts.write_bytes(f"{side}.actual", f"{side}/actual.png", shot.png)
-            else:
-                artifacts.discard()
-        message = "\n".join(messages)
-        record = {
-            "id": check_id,
-            "nodeid": self.request.node.nodeid,
-            "kind": "visual",
-            "outcome": outcome,
-            "duration_s": round(time.perf_counter() - started, 6),
-            "message": _cap(message),
-            "findings": findings,
-            "artifacts": artifacts.written,
-            "data": data,
-        }
-        item = self.request.node
-        item.stash.setdefault(_checks_key, []).append(record)
-        prefix = "dualread" if check_id == item.nodeid else f"dualread[{check_id}]"
-        item.user_properties.append((f"{prefix}.outcome", outcome))
-        if "mismatch_ratio" in data:
-            item.user_properties.append((f"{prefix}.mismatch_ratio", data["mismatch_ratio"]))
-        if outcome != "passed":
-            where = f"\nartifacts: {artifacts.path}" if artifacts.written else ""
-            pytest.fail(f"{message}{where}", pytrace=False)
-
-
 class VisualSnapshot:
     """The ``visual_snapshot`` fixture's callable."""
 
     def __init__(self, request: pytest.FixtureRequest, settings: DualReadSettings) -> None:
-        self._recorder = _VisualRecorder(request, settings)
         self.settings = settings
         self.request = request
 
@@ -1327,36 +898,39 @@ class VisualSnapshot:
         max_diff_ratio: float | None = None,
     ) -> None:
         __tracebackhide__ = True
+        from pytest_dualread.checks import VisualRecorder, budget, visual_options
         from pytest_dualread.errors import CaptureError
         from pytest_dualread.visual import run_snapshot_check
 
         started = time.perf_counter()
-        options = _visual_options(self.settings, mask=mask, full_page=full_page, element=element)
-        budget = _budget(self.settings, threshold, max_diff_pixels, max_diff_ratio)
-        ext, baseline_file = self._recorder.baseline_path(name)
+        ctx = _context(self.request, self.settings)
+        recorder = VisualRecorder(ctx)
+        options = visual_options(self.settings, mask=mask, full_page=full_page, element=element)
+        pixels = budget(self.settings, threshold, max_diff_pixels, max_diff_ratio)
+        ext, baseline_file = recorder.baseline_path(name)
         baseline = baseline_file.read_bytes() if baseline_file.is_file() else None
-        update = bool(self.request.config.getoption("update_snapshots", default=False))
         result = None
         error: Exception | None = None
         try:
-            result = run_snapshot_check(page, options, budget, baseline)
+            result = run_snapshot_check(page, options, pixels, baseline)
         except CaptureError as exc:
             error = exc
-        self._recorder.finish(
-            check_id=f"{self.request.node.nodeid}::{name}",
-            page_name=name,
-            url=page.url,
-            result=result,
-            error=error,
-            baseline_file=baseline_file,
-            baseline=baseline,
-            write_baseline=result.shots["actual"].png if (update and result) else None,
-            ext=ext,
-            index=name,
-            fingerprint=_fingerprint(self.request, page.context.browser, self.settings),
-            budget=budget,
-            started=started,
-        )
+        with _failing():
+            recorder.finish(
+                check_id=f"{ctx.nodeid}::{name}",
+                page_name=name,
+                url=page.url,
+                result=result,
+                error=error,
+                baseline_file=baseline_file,
+                baseline=baseline,
+                write_baseline=result.shots["actual"].png if (ctx.update and result) else None,
+                ext=ext,
+                index=name,
+                fingerprint=_fingerprint(self.request, page.context.browser, self.settings),
+                budget=pixels,
+                started=started,
+            )
 
 
 # ---------------------------------------------------------------------------------------------
