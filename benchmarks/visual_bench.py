@@ -29,7 +29,7 @@ pytest plugin, ``visual_bench/profile_plugin.py``, wraps the plugin's functions 
 Every pytest run gets ``-p no:cacheprovider -p no:hypothesispytest`` and, unless
 ``--no-pyc-cache``, a bytecode cache under the scratch folder (``PYTHONPYCACHEPREFIX``): without
 one, as with ``PYTHONDONTWRITEBYTECODE=1``, every process recompiles (and assertion-rewrites)
-each module it imports, and modules only the comparison run imports count as assertion time.
+each module it imports: seconds of CPU per process on a busy 2-core machine, i.e. noise.
 
 Scratch (pages, work folders, node_modules, logs) lives in ``$DUALREAD_VISUAL_BENCH_SCRATCH``
 (default ``/tmp/dualread-visual-bench``). Raw numbers go to ``benchmarks/results/
@@ -39,6 +39,7 @@ visual_bench.json``; the tables are printed.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib.metadata
 import json
 import os
@@ -277,6 +278,14 @@ def versions(node_dir: Path) -> dict[str, Any]:
     }
 
 
+def git_state() -> dict[str, str]:
+    """pytest_dualread/'s committed tree and a hash of its uncommitted changes: the plugin
+    under test is this checkout, which others may change while the bench runs."""
+    diff = sh(["git", "-C", str(ROOT), "diff", "HEAD", "--", "pytest_dualread"])
+    tree = sh(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD:pytest_dualread"])
+    return {"tree": tree, "uncommitted_sha1": hashlib.sha1(diff.encode()).hexdigest()[:12]}
+
+
 def _cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -490,9 +499,21 @@ def mismatch_reported(kind: str, log: str) -> str | None:
     return None
 
 
+ATTEMPTS = 3
+
+
+def valid(scen: Scenario, run: dict[str, Any], *, empty: bool) -> bool:
+    """Did every test end as it must (all passed; all failed in the changed scenario)?"""
+    want = "failed" if scen.changed and not empty else "passed"
+    counts = run["counts"]
+    return bool(counts.get(want) == scen.assertions and sum(counts.values()) == scen.assertions)
+
+
 def measure(bench: Bench, cs: list[Contender]) -> dict[str, dict[str, Any]]:
     """Every scenario, ``runs`` rounds; in each round every contender's empty run then its
-    comparison run (the order rotates between rounds, so drifting load hits all alike)."""
+    comparison run (the order rotates between rounds, so drifting load hits all alike). A pair
+    with an unexpected outcome (e.g. the checkout changed under the run) is retried, at most
+    ``ATTEMPTS`` times; the invalid pairs are kept in the results but not in the statistics."""
     out: dict[str, dict[str, Any]] = {c.id: {} for c in cs}
     for scen in bench.scen.values():
         bench.server.serve_changed(scen.changed)
@@ -500,28 +521,43 @@ def measure(bench: Bench, cs: list[Contender]) -> dict[str, dict[str, Any]]:
             c.id: {"runs": [], "empties": []} for c in cs
         }
         artifacts: dict[str, list[str]] = {}
+        invalid: dict[str, list[dict[str, Any]]] = {c.id: [] for c in cs}
         try:
             for i in range(bench.runs):
                 order = cs[i % len(cs) :] + cs[: i % len(cs)]
                 for c in order:
-                    empty = bench.run_once(c, scen, f"{scen.name}-empty-{i}", empty=True)
-                    before = listing(bench.workdir(c))
-                    run = bench.run_once(c, scen, f"{scen.name}-run-{i}")
-                    if i == 0:
+                    for attempt in range(ATTEMPTS):
+                        tag = f"{scen.name}-{i}" + (f"-retry{attempt}" if attempt else "")
+                        empty = bench.run_once(c, scen, f"{tag}-empty", empty=True)
+                        before = listing(bench.workdir(c))
+                        run = bench.run_once(c, scen, f"{tag}-run")
                         after = listing(bench.workdir(c))
+                        ok = valid(scen, empty, empty=True) and valid(scen, run, empty=False)
+                        print(
+                            f"  {scen.name:9s} round {i + 1}/{bench.runs} {c.id:16s} "
+                            f"empty {empty['wall_s']:6.2f}s run {run['wall_s']:6.2f}s "
+                            f"rc={run['rc']} {run['counts']}{'' if ok else ' INVALID'}",
+                            flush=True,
+                        )
+                        if ok:
+                            break
+                        invalid[c.id].append({"empty": _brief(empty), "run": _brief(run)})
+                    if ok and c.id not in artifacts:
                         artifacts[c.id] = sorted(k for k in after if before.get(k) != after[k])
-                    raw[c.id]["empties"].append(empty)
-                    raw[c.id]["runs"].append(run)
-                    print(
-                        f"  {scen.name:9s} round {i + 1}/{bench.runs} {c.id:16s} "
-                        f"empty {empty['wall_s']:6.2f}s run {run['wall_s']:6.2f}s "
-                        f"rc={run['rc']} {run['counts']}",
-                        flush=True,
-                    )
+                    if ok:
+                        raw[c.id]["empties"].append(empty)
+                        raw[c.id]["runs"].append(run)
         finally:
             bench.server.serve_changed(False)
         for c in cs:
             runs, empties = raw[c.id]["runs"], raw[c.id]["empties"]
+            if not runs:
+                out[c.id][scen.name] = {
+                    "measured": False,
+                    "error": f"no valid pair in {bench.runs} rounds",
+                    "invalid_pairs": invalid[c.id],
+                }
+                continue
             rw = [r["wall_s"] for r in runs]
             ew = [r["wall_s"] for r in empties]
             n = scen.assertions
@@ -543,6 +579,7 @@ def measure(bench: Bench, cs: list[Contender]) -> dict[str, dict[str, Any]]:
                 "loadavg_1m": [r["loadavg_1m"] for r in runs],
                 "in_test_ms_all": in_test,
                 "artifacts_first_run": artifacts.get(c.id, []),
+                "invalid_pairs": invalid[c.id],
                 "mismatch_reported": mismatch_reported(c.kind, runs[0]["log_tail"])
                 if scen.changed
                 else None,
@@ -575,7 +612,7 @@ def goals(result: dict[str, Any]) -> dict[str, Any]:
     for name, limit in GOALS.items():
         ours = cs[OURS]["scenarios"].get(name)
         ref = cs[REF]["scenarios"].get(name)
-        if not ours or not ref:
+        if not ours or not ref or "per_assert_ms" not in ours or "per_assert_ms" not in ref:
             continue
         ratio = ours["per_assert_ms"]["median"] / ref["per_assert_ms"]["median"]
         in_test = None
@@ -612,7 +649,7 @@ def tables(result: dict[str, Any], scen: dict[str, Scenario]) -> str:
         ]
         for c in cs.values():
             d = c["scenarios"].get(name)
-            if d is None:
+            if d is None or "per_assert_ms" not in d:
                 continue
             pa, it = d["per_assert_ms"], d.get("in_test_ms") or {}
             ratio = f"{pa['median'] / ref_ms:.2f}x" if ref_ms else "n/a"
@@ -639,7 +676,7 @@ def tables(result: dict[str, Any], scen: dict[str, Scenario]) -> str:
             ]
             for c in cs.values():
                 d = c["scenarios"].get(name)
-                if d is None or not d.get("measured"):
+                if d is None or not d.get("measured") or "per_assert_ms" not in d:
                     continue
                 arts = d["artifacts_first_run"]
                 shown = ", ".join(f"`{a}`" for a in arts[:4])
@@ -726,6 +763,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "versions": versions(node_dir),
         "playwright_test_install": pw_status,
         "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+        "git_start": git_state(),
         "contenders": {},
     }
     work = SCRATCH / "work"
@@ -761,6 +799,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
     result["goals"] = goals(result)
     result["bench_wall_s"] = round(time.time() - t0, 1)
+    result["git_end"] = git_state()
+    result["pytest_dualread_changed_during_run"] = result["git_end"] != result["git_start"]
     result["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=1) + "\n")

@@ -11,6 +11,7 @@ pytest spent on it outside those phases; one ``session`` line holds the per-sess
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import os
 import time
@@ -19,24 +20,18 @@ from typing import Any
 
 import pytest
 
-import pytest_dualread.artifacts as artifacts_mod
-import pytest_dualread.capture as capture_mod
-import pytest_dualread.imagediff as imagediff_mod
-import pytest_dualread.plugin as plugin_mod
-
 _T0 = time.perf_counter()
 _stages: dict[str, float] = {}
 _session: dict[str, float] = {}
 _item_start: dict[str, float] = {}
 _phases: dict[str, dict[str, float]] = {}
 _imported: dict[str, float] = {}
+_settling = [0]
+_patched: dict[str, str] = {}
 
 
 def _add(bucket: dict[str, float], stage: str, ms: float) -> None:
     bucket[stage] = bucket.get(stage, 0.0) + ms
-
-
-_settling = [0]
 
 
 def _timed(
@@ -58,8 +53,24 @@ def _timed(
     return wrapper
 
 
-def _patch(owner: Any, name: str, stage: str | Callable[[], str], *, session: bool = False) -> None:
-    setattr(owner, name, _timed(stage, getattr(owner, name), session=session))
+def _patch(stage: str | Callable[[], str], *where: str, session: bool = False) -> None:
+    """Wrap the first of ``where`` ("module:attr" or "module:Class.attr") that exists: the
+    plugin's internals move between modules, the profile follows them."""
+    label = stage if isinstance(stage, str) else stage.__name__
+    for spec in where:
+        module_name, _, path = spec.partition(":")
+        try:
+            owner: Any = importlib.import_module(module_name)
+            *parents, attr = path.split(".")
+            for part in parents:
+                owner = getattr(owner, part)
+            fn = getattr(owner, attr)
+        except (ImportError, AttributeError):
+            continue
+        setattr(owner, attr, _timed(stage, fn, session=session))
+        _patched[label] = spec
+        return
+    _patched[label] = "not found"
 
 
 def _shot_stage() -> str:
@@ -69,37 +80,35 @@ def _shot_stage() -> str:
 def _lazy_modules() -> None:
     """Import what the first assertion would import, timed once (a per-session cost)."""
     t0 = time.perf_counter()
-    import pytest_dualread.snapshots
-    import pytest_dualread.visual  # noqa: F401  (numpy, Pillow, the engine)
-
+    for name in ("pytest_dualread.visual", "pytest_dualread.snapshots", "pytest_dualread.checks"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            continue
     _imported["lazy_imports_ms"] = (time.perf_counter() - t0) * 1000
 
 
 _lazy_modules()
 
-from syrupy.assertion import SnapshotAssertion  # noqa: E402
-from syrupy.session import SnapshotSession  # noqa: E402
-
-import pytest_dualread.visual as visual_mod  # noqa: E402
-
-_patch(plugin_mod.VisualSnapshot, "__call__", "call_total")
-_patch(plugin_mod._VisualRecorder, "baseline_path", "baseline_path")
-_patch(plugin_mod._VisualRecorder, "finish", "finish")
-_patch(plugin_mod, "_fingerprint", "fingerprint")
-_patch(visual_mod, "run_snapshot_check", "check")
-_patch(capture_mod.SideCapturer, "first", "capture_first")
-_patch(capture_mod.SideCapturer, "_shoot", _shot_stage)
-_patch(capture_mod.SideCapturer, "settle", "settle")
-_patch(visual_mod, "compare_images", "compare")
-_patch(imagediff_mod, "decode_png", "decode")
-_patch(imagediff_mod, "_run", "engine")
-_patch(visual_mod, "encode_png", "encode_diff")
-_patch(artifacts_mod.ArtifactDir, "write_bytes", "artifacts_write")
-_patch(artifacts_mod.ArtifactDir, "discard", "artifacts_discard")
-_patch(SnapshotAssertion, "__eq__", "syrupy_assert")
-_patch(SnapshotSession, "finish", "syrupy_session_finish", session=True)
-_patch(plugin_mod.ReportWriter, "write", "report_write", session=True)
-_patch(plugin_mod.ReportWriter, "pytest_runtest_logreport", "report_feed")
+P, C, V = "pytest_dualread.plugin", "pytest_dualread.checks", "pytest_dualread.visual"
+_patch("call_total", f"{P}:VisualSnapshot.__call__")
+_patch("baseline_path", f"{C}:VisualRecorder.baseline_path", f"{P}:_VisualRecorder.baseline_path")
+_patch("finish", f"{C}:VisualRecorder.finish", f"{P}:_VisualRecorder.finish")
+_patch("fingerprint", f"{P}:_fingerprint", f"{C}:fingerprint")
+_patch("check", f"{V}:run_snapshot_check")
+_patch("capture_first", "pytest_dualread.capture:SideCapturer.first")
+_patch(_shot_stage, "pytest_dualread.capture:SideCapturer._shoot")
+_patch("settle", "pytest_dualread.capture:SideCapturer.settle")
+_patch("compare", f"{V}:compare_images")
+_patch("decode", "pytest_dualread.imagediff:decode_png")
+_patch("engine", "pytest_dualread.imagediff:_run")
+_patch("encode_diff", f"{V}:encode_png")
+_patch("artifacts_write", "pytest_dualread.artifacts:ArtifactDir.write_bytes")
+_patch("artifacts_discard", "pytest_dualread.artifacts:ArtifactDir.discard")
+_patch("syrupy_assert", "syrupy.assertion:SnapshotAssertion.__eq__")
+_patch("syrupy_session_finish", "syrupy.session:SnapshotSession.finish", session=True)
+_patch("report_write", f"{P}:ReportWriter.write", session=True)
+_patch("report_feed", f"{P}:ReportWriter.pytest_runtest_logreport")
 
 
 def _emit(record: dict[str, Any]) -> None:
@@ -144,6 +153,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
             "kind": "session",
             "session_ms": {k: round(v, 3) for k, v in _session.items()},
             **{k: round(v, 3) for k, v in _imported.items()},
+            "patched": _patched,
             "process_ms": round((time.perf_counter() - _T0) * 1000, 1),
         }
     )
