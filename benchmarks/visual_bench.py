@@ -33,7 +33,7 @@ each module it imports: seconds of CPU per process on a busy 2-core machine, i.e
 
 Scratch (pages, work folders, node_modules, logs) lives in ``$DUALREAD_VISUAL_BENCH_SCRATCH``
 (default ``/tmp/dualread-visual-bench``). Raw numbers go to ``benchmarks/results/
-visual_bench.json``; the tables are printed.
+visual_bench.json`` (``--quick``: to the scratch folder); the tables are printed.
 """
 
 from __future__ import annotations
@@ -707,7 +707,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="1 round, fewer repeats")
     parser.add_argument("--profile", action="store_true", help="add pytest-dualread's breakdown")
     parser.add_argument("--only", default="", help="comma-separated contender ids")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="raw JSON results")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="raw JSON results (default: benchmarks/results/visual_bench.json; with --quick, "
+        "the scratch folder, so a quick look never replaces the committed results)",
+    )
     parser.add_argument(
         "--no-pyc-cache",
         action="store_true",
@@ -715,6 +721,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     runs = args.runs if args.runs is not None else (1 if args.quick else 3)
+    if args.output is None:
+        args.output = SCRATCH / "visual_bench.quick.json" if args.quick else DEFAULT_OUTPUT
     if runs < 1:
         parser.error("--runs must be at least 1")
     if not (SHARED / "pages").is_dir():
