@@ -1,10 +1,11 @@
 """Page captures: the only Playwright user.
 
 A capture is one screenshot of one side's page, made the way that gives byte-identical PNGs
-run after run on the same Chromium and fonts (see ``docs/visual.md``): a fresh browser context
-per side (that side's headers, fixed viewport and device scale factor), wait for the load event
-and ``document.fonts.ready``, optional frozen clock, ``animations="disabled"``,
-``caret="hide"``, masks painted over by selector.
+run after run on the same Chromium and fonts (see ``docs/visual-checks.md``): a fresh browser
+context per side (that side's headers, fixed viewport and device scale factor), wait for the
+load event and web fonts (Playwright's screenshot waits for ``document.fonts.ready``),
+optional frozen clock, ``animations="disabled"``, ``caret="hide"``, masks painted over by
+selector.
 
 :class:`SideCapturer` retakes captures on request until two consecutive ones are identical
 (:meth:`SideCapturer.settle`), the way Playwright Test stabilises ``toHaveScreenshot``: a page
@@ -186,7 +187,7 @@ class SideCapturer:
         return self._after_load(page, status)
 
     def _after_load(self, page: Page, status: int | None) -> Shot:
-        page.evaluate("document.fonts.ready.then(() => true)")
+        # No explicit document.fonts.ready wait: Playwright's screenshot waits for it itself.
         unmatched = tuple(sel for sel in self.options.mask if page.locator(sel).count() == 0)
         required = [sel for sel in unmatched if sel in self.options.required_mask]
         if required:

@@ -360,6 +360,14 @@ def read_sidecar(baseline: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+# Artifact folder per comparison: the side compared with its baseline, or the pair.
+_ARTIFACT_GROUP = {
+    "legacy_vs_baseline": "legacy",
+    "adapter_vs_baseline": "adapter",
+    "actual_vs_baseline": "page",
+}
+
+
 class VisualRecorder:
     """Shared by page checks and visual snapshots: baselines, artifacts, the check record."""
 
@@ -501,7 +509,7 @@ class VisualRecorder:
                     snapshot(extension_class=ext, name=index or None) == baseline  # noqa: B015
             if keep_artifacts(self.settings.artifacts, outcome):
                 for c in result.comparisons:
-                    group = c.name.removesuffix("_vs_baseline")
+                    group = _ARTIFACT_GROUP.get(c.name, c.name)
                     artifacts.write_bytes(f"{group}.expected", f"{group}/expected.png", c.expected)
                     artifacts.write_bytes(f"{group}.actual", f"{group}/actual.png", c.actual)
                     diff_png = result.diff_png(c)

@@ -98,7 +98,10 @@ def evaluate(checks: Sequence[Check], policy: GateSettings, *, complete: bool = 
         reasons.append(
             f"{_plural(len(checks), 'check')} ran; the policy requires at least {policy.min_checks}"
         )
-    if policy.require_visual and not any(c.kind == "visual" for c in checks):
+    # A visual check counts only if it compared pixels: a test marked visual that never took a
+    # screenshot must not satisfy the policy.
+    compared = [c for c in checks if c.kind == "visual" and c.data.get("comparisons")]
+    if policy.require_visual and not compared:
         reasons.append("no visual check ran; the policy requires visual checks")
     blockers = [c for c in checks if blocking(c, policy)]
     if len(blockers) > policy.allowed_failures:

@@ -135,6 +135,16 @@ def test_evaluate_names_blockers_and_notes_drift() -> None:
     assert evaluate(checks, GateSettings(allowed_failures=1)).status == "pass"
 
 
+def test_a_visual_check_that_compared_nothing_does_not_satisfy_require_visual() -> None:
+    policy = GateSettings(require_visual=True)
+    empty = check("marked-visual-but-no-screenshot", kind="visual")
+    assert evaluate([empty], policy).reasons == [
+        "no visual check ran; the policy requires visual checks"
+    ]
+    compared = check("page", kind="visual", data={"comparisons": [{"name": "adapter_vs_legacy"}]})
+    assert evaluate([compared], policy).status == "pass"
+
+
 def test_evaluate_policy_minimum_and_visual() -> None:
     verdict = evaluate([check("a")], GateSettings(min_checks=2, require_visual=True))
     assert verdict.reasons == [
