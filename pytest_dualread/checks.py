@@ -252,10 +252,20 @@ def run_dto(
 
 
 def side_headers(settings: DualReadSettings, side: str) -> dict[str, str]:
+    """The headers a side's browser context sends: its headers, cookies and credentials
+    (the same a DTO fetch of that side sends; query ``params`` apply to DTO fetches only)."""
+    import base64
+
     side_settings = getattr(settings, side)
     headers = dict(side_settings.headers)
+    if side_settings.cookies:
+        headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in side_settings.cookies.items())
     if side_settings.bearer_token:
         headers["Authorization"] = f"Bearer {side_settings.bearer_token}"
+    elif side_settings.basic_auth:
+        user, password = side_settings.basic_auth
+        token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        headers["Authorization"] = f"Basic {token}"
     return headers
 
 

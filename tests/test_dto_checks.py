@@ -508,3 +508,23 @@ def test_over_real_http(
     run.result.assert_outcomes(passed=2)
     check = checks_by_name(run)["log-1"]
     assert check.data["urls"]["adapter"] == f"{http_service}/logs/1"  # type: ignore[attr-defined]
+
+
+def test_a_side_sends_the_same_credentials_to_the_browser() -> None:
+    from pytest_dualread.checks import side_headers
+    from pytest_dualread.config import DualReadSettings
+
+    settings = DualReadSettings.model_validate(
+        {
+            "legacy": {"headers": {"X-Side": "legacy"}, "basic_auth": ["ann", "pw"]},
+            "adapter": {"cookies": {"flag": "v2", "ab": "1"}, "bearer_token": "t"},
+        }
+    )
+    assert side_headers(settings, "legacy") == {
+        "X-Side": "legacy",
+        "Authorization": "Basic YW5uOnB3",
+    }
+    assert side_headers(settings, "adapter") == {
+        "Cookie": "flag=v2; ab=1",
+        "Authorization": "Bearer t",
+    }
