@@ -389,17 +389,17 @@ def _install_timers() -> _Timers:
     import pytest
     from syrupy.assertion import SnapshotAssertion
 
-    from pytest_dualread import artifacts, dto, fetch, plugin, snapshots
+    from pytest_dualread import artifacts, checks, dto, fetch, plugin, snapshots
 
     timers = _Timers()
-    timers.wrap(plugin.DualRead, "_run", "check (DualRead._run)")
+    timers.wrap(checks, "run_dto", "check (checks.run_dto)")
     timers.wrap(fetch.PairFetcher, "fetch", "fetch pair")
     timers.wrap(dto, "compare_dto", "compare_dto")
     timers.wrap(dto, "_validate", "  validate (pydantic)")
     timers.wrap(dto, "normalize_sides", "  normalize")
     timers.wrap(dto, "_diff", "  diff (deepdiff)")
     timers.wrap(snapshots, "read_golden", "golden read")
-    timers.wrap(plugin, "_golden_candidate", "golden candidate")
+    timers.wrap(checks, "golden_candidate", "golden candidate")
     timers.wrap(
         pytest.FixtureRequest,
         "getfixturevalue",
@@ -470,13 +470,13 @@ def print_stages(title: str, stages: dict[str, dict[str, float]]) -> None:
         return stages.get(name, {}).get("first", 0.0) * 1000
 
     item = warm("pytest item (whole protocol)")
-    check = warm("check (DualRead._run)")
+    check = warm("check (checks.run_dto)")
     compare = warm("compare_dto")
     inner = sum(warm(n) for n in ("  validate (pydantic)", "  normalize", "  diff (deepdiff)"))
     print(f"\n{title}: warm ms per case (first call left out; its cost in brackets)")
     order = [
         "pytest item (whole protocol)",
-        "check (DualRead._run)",
+        "check (checks.run_dto)",
         "fetch pair",
         "compare_dto",
         "  validate (pydantic)",

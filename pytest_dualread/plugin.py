@@ -70,6 +70,7 @@ _KINDS = ("dto", "visual")
 settings_key = pytest.StashKey["DualReadSettings"]()
 report_writer_key = pytest.StashKey["ReportWriter"]()
 _checks_key = pytest.StashKey[list[dict[str, Any]]]()
+_next_key = pytest.StashKey["pytest.Item | None"]()
 _expect_key = pytest.StashKey[dict[str, Any]]()
 
 
@@ -302,6 +303,17 @@ def pytest_runtest_makereport(
         checks: list[dict[str, Any]] = item.stash.get(_checks_key, [])
         setattr(report, CHECK_PROPERTY, list(checks))
     return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(
+    item: pytest.Item, nextitem: pytest.Item | None
+) -> Generator[None, object, object]:
+    # A case knows the item that runs after it on this process, so it can start that case's
+    # requests while it compares its own (see DualRead.run_case).
+    if isinstance(item, CaseItem):
+        item.stash[_next_key] = nextitem
+    return (yield)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -635,9 +647,22 @@ class DualRead:
             except CaseError as exc:
                 record_error(self.ctx, nodeid, exc, {"case": case.id}, started=time.perf_counter())
             req = case.request
+
+            def fetch_this_case(path: str, **kwargs: Any) -> ResponsePair:
+                pair = self.fetcher.fetch(
+                    path,
+                    method=kwargs["method"],
+                    params=kwargs["params"],
+                    headers=kwargs["headers"],
+                    json_body=kwargs["json"],
+                    key=nodeid,
+                )
+                self._prefetch_next()
+                return pair
+
             run_dto(
                 self.ctx,
-                self.fetch,
+                fetch_this_case,
                 check_id=nodeid,
                 target=req.path,
                 model=model,
@@ -658,6 +683,18 @@ class DualRead:
                     "file_rules": file_rules.to_json(),
                     "tags": list(case.tags),
                 },
+            )
+
+    def _prefetch_next(self) -> None:
+        following = self.request.node.stash.get(_next_key, None)
+        if isinstance(following, CaseItem):
+            req = following.case.request
+            self.fetcher.prefetch(
+                following.nodeid,
+                req.path,
+                method=req.method,
+                params=dict(req.params) or None,
+                headers=dict(req.headers) or None,
             )
 
     def check_page(

@@ -528,3 +528,46 @@ def test_a_side_sends_the_same_credentials_to_the_browser() -> None:
         "Cookie": "flag=v2; ab=1",
         "Authorization": "Bearer t",
     }
+
+
+def test_a_prefetched_request_is_fetched_once(tmp_path: Path) -> None:
+    from pytest_dualread.config import DualReadSettings
+    from pytest_dualread.fetch import PairFetcher
+
+    hits: list[str] = []
+
+    async def app(scope: dict[str, object], receive: object, send: object) -> None:
+        assert callable(send)
+        hits.append(str(scope["path"]))
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b'{"n": 1}'})
+
+    module = tmp_path / "prefetch_app.py"
+    module.write_text("app = None\n")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("prefetch_app", module)
+    assert spec is not None
+    assert spec.loader is not None
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    loaded.app = app
+    import sys
+
+    sys.modules["prefetch_app"] = loaded
+    try:
+        settings = DualReadSettings.model_validate(
+            {"legacy_url": "prefetch_app:app", "adapter_url": "prefetch_app:app"}
+        )
+        fetcher = PairFetcher(settings)
+        fetcher.prefetch("case-2", "/two")
+        pair = fetcher.fetch("/two", key="case-2")
+        assert pair.legacy.json() == pair.adapter.json() == {"n": 1}
+        assert hits == ["/two", "/two"], "one request per side, made by the prefetch"
+        fetcher.prefetch("case-3", "/three")
+        other = fetcher.fetch("/other", key="case-3")  # a different request never takes it
+        assert other.legacy.url.endswith("/other")
+        assert hits.count("/other") == 2
+        fetcher.close()
+    finally:
+        del sys.modules["prefetch_app"]
