@@ -6,13 +6,24 @@ against the report model on every call (a report that does not load fails the te
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any, Literal
 
 import pytest
 
-from pytest_dualread.report import Report, load_report
+from pytest_dualread.report import (
+    Check,
+    Environment,
+    Report,
+    RunInfo,
+    ToolInfo,
+    Verdict,
+    load_report,
+    summarize,
+)
 
 # pytest-playwright 0.10's `base_url` fixture warning under pytest 9.2 (not ours), as in our
 # own pyproject.toml; the TOML text holds a regex, so its newline is written as backslash-n.
@@ -70,3 +81,42 @@ def add_dualread_table(pytester: pytest.Pytester, table: str) -> None:
     """Append TOML (``[tool.dualread]`` sections) to the inner pyproject.toml."""
     path = pytester.path / "pyproject.toml"
     path.write_text(path.read_text() + "\n" + table, encoding="utf-8")
+
+
+def synthetic_report(
+    checks: Sequence[Check],
+    *,
+    started: datetime | None = None,
+    run_minutes: float | None = None,
+    duration_s: float = 0.0,
+    complete: bool = True,
+    incomplete_reason: str | None = None,
+    config_hash: str = "sha256:abc",
+    status: Literal["pass", "fail"] = "pass",
+    reasons: Sequence[str] = (),
+    browser: str | None = None,
+) -> Report:
+    """A report as pytest-dualread 0.1.0 would write it, for tests of the report's readers.
+
+    ``run_minutes`` sets ``finished_at``; the summary is computed from
+    ``checks``, the verdict is taken as given."""
+    started = started or datetime(2026, 11, 14, 10, tzinfo=timezone.utc)
+    run: dict[str, Any] = {}
+    if run_minutes is not None:
+        run["finished_at"] = started + timedelta(minutes=run_minutes)
+    return Report(
+        tool=ToolInfo(version="0.1.0"),
+        run=RunInfo(
+            started_at=started,
+            duration_s=duration_s,
+            complete=complete,
+            incomplete_reason=incomplete_reason,
+            argv=["pytest", "--dual-read"],
+            environment=Environment(python="3.11.7", pytest="9.2.0", browser=browser),
+            config_hash=config_hash,
+            **run,
+        ),
+        summary=summarize(checks),
+        verdict=Verdict(status=status, reasons=list(reasons)),
+        checks=list(checks),
+    )

@@ -16,16 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import synthetic_report
 
 from pytest_dualread.report import (
     Check,
-    Environment,
     Report,
-    RunInfo,
-    ToolInfo,
-    Verdict,
     load_report,
-    summarize,
     write_report,
 )
 
@@ -81,20 +77,8 @@ def make(
     started: datetime | None = None,
     config_hash: str = "sha256:abc",
 ) -> Report:
-    started = started or datetime(2026, 11, 14, 10, tzinfo=timezone.utc)
-    return Report(
-        tool=ToolInfo(version="0.1.0"),
-        run=RunInfo(
-            started_at=started,
-            finished_at=started + timedelta(minutes=1),
-            complete=complete,
-            argv=["pytest", "--dual-read"],
-            environment=Environment(python="3.11.7", pytest="9.2.0"),
-            config_hash=config_hash,
-        ),
-        summary=summarize(checks),
-        verdict=Verdict(status="pass"),
-        checks=list(checks),
+    return synthetic_report(
+        checks, started=started, run_minutes=1, complete=complete, config_hash=config_hash
     )
 
 

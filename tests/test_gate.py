@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from conftest import synthetic_report
 
 from pytest_dualread.config import GateSettings, ToleranceSetting
 from pytest_dualread.errors import ReportError
@@ -23,14 +24,9 @@ from pytest_dualread.gate import (
 )
 from pytest_dualread.report import (
     Check,
-    Environment,
     Report,
-    RunInfo,
     StaleEntry,
-    ToolInfo,
-    Verdict,
     merge_reports,
-    summarize,
 )
 
 POLICY = GateSettings()
@@ -82,22 +78,15 @@ def report(
     config_hash: str = "sha256:abc",
     status: str = "pass",
 ) -> Report:
-    started = started or datetime(2026, 11, 14, 10, tzinfo=timezone.utc)
-    return Report(
-        tool=ToolInfo(version="0.1.0"),
-        run=RunInfo(
-            started_at=started,
-            finished_at=started + timedelta(minutes=2),
-            duration_s=120.0,
-            complete=complete,
-            incomplete_reason=None if complete else "interrupted",
-            argv=["pytest", "--dual-read"],
-            environment=Environment(python="3.11.7", pytest="9.2.0"),
-            config_hash=config_hash,
-        ),
-        summary=summarize(checks),
-        verdict=Verdict(status=status),  # type: ignore[arg-type]
-        checks=list(checks),
+    return synthetic_report(
+        checks,
+        started=started,
+        run_minutes=2,
+        duration_s=120.0,
+        complete=complete,
+        incomplete_reason=None if complete else "interrupted",
+        config_hash=config_hash,
+        status=status,  # type: ignore[arg-type]
     )
 
 

@@ -10,22 +10,17 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from conftest import synthetic_report
 
 from pytest_dualread.html import render_html, write_html
 from pytest_dualread.report import (
     Check,
-    Environment,
     Report,
-    RunInfo,
-    ToolInfo,
-    Verdict,
     dump_report,
-    summarize,
 )
 
 if TYPE_CHECKING:
@@ -122,18 +117,11 @@ def build(root: Path) -> Report:
         visual_check(root, "summary", "passed"),
     ]
     checks.sort(key=lambda c: c.id)
-    return Report(
-        tool=ToolInfo(version="0.1.0"),
-        run=RunInfo(
-            started_at=datetime(2026, 11, 14, 10, tzinfo=timezone.utc),
-            complete=True,
-            argv=["pytest", "--dual-read"],
-            environment=Environment(python="3.11.7", pytest="9.2.0", browser="chromium 156"),
-            config_hash="sha256:abc",
-        ),
-        summary=summarize(checks),
-        verdict=Verdict(status="fail", reasons=["2 failed and 1 errored checks (allowed: 0)"]),
-        checks=checks,
+    return synthetic_report(
+        checks,
+        status="fail",
+        reasons=["2 failed and 1 errored checks (allowed: 0)"],
+        browser="chromium 156",
     )
 
 

@@ -7,17 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import synthetic_report
 from prometheus_client.parser import text_string_to_metric_families
 
 from pytest_dualread.metrics import write_metrics
 from pytest_dualread.report import (
     Check,
-    Environment,
-    Report,
-    RunInfo,
-    ToolInfo,
-    Verdict,
-    summarize,
 )
 
 
@@ -31,18 +26,9 @@ def kcal(path: str, delta: float, category: str = "value") -> dict[str, Any]:
     return {"comparison": "adapter_vs_legacy", "path": path, "category": category, "delta": delta}
 
 
-REPORT = Report(
-    tool=ToolInfo(version="0.1.0"),
-    run=RunInfo(
-        started_at=datetime(2026, 11, 14, 10, tzinfo=timezone.utc),
-        duration_s=42.5,
-        complete=True,
-        argv=["pytest", "--dual-read"],
-        environment=Environment(python="3.11.7", pytest="9.2.0"),
-        config_hash="sha256:abc",
-    ),
-    summary=summarize([]),
-    verdict=Verdict(status="fail"),
+REPORT = synthetic_report(
+    duration_s=42.5,
+    status="fail",
     checks=[
         check(
             "cases/a",

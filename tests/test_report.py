@@ -7,15 +7,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from conftest import synthetic_report
 
 from pytest_dualread.errors import ReportError
 from pytest_dualread.report import (
     Check,
-    Environment,
     Report,
-    RunInfo,
-    ToolInfo,
-    Verdict,
     dump_report,
     load_report,
     summarize,
@@ -24,19 +21,8 @@ from pytest_dualread.report import (
 
 
 def make_report(*checks: Check, complete: bool = True) -> Report:
-    return Report(
-        tool=ToolInfo(version="0.1.0"),
-        run=RunInfo(
-            started_at=datetime(2026, 11, 1, tzinfo=timezone.utc),
-            complete=complete,
-            argv=["pytest", "--dual-read"],
-            environment=Environment(python="3.11.7", pytest="9.2.0"),
-            config_hash="sha256:0",
-        ),
-        summary=summarize(checks),
-        verdict=Verdict(status="pass"),
-        checks=list(checks),
-    )
+    started = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    return synthetic_report(checks, started=started, complete=complete, config_hash="sha256:0")
 
 
 def check(outcome: str = "passed", kind: str = "dto", cid: str = "cases/log-42") -> Check:

@@ -5,19 +5,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from conftest import synthetic_report
 
 from pytest_dualread.report import (
     Check,
-    Environment,
     Report,
-    RunInfo,
-    ToolInfo,
-    Verdict,
-    summarize,
     write_report,
 )
 
@@ -73,20 +69,7 @@ def run(day: int, kcal: list[float], protein: list[float], complete: bool = True
               outcome="passed", data=data),
     ]  # fmt: skip
     started = datetime(2026, 11, day, 6, tzinfo=timezone.utc)
-    return Report(
-        tool=ToolInfo(version="0.1.0"),
-        run=RunInfo(
-            started_at=started,
-            finished_at=started + timedelta(minutes=1),
-            complete=complete,
-            argv=["pytest", "--dual-read"],
-            environment=Environment(python="3.11.7", pytest="9.2.0"),
-            config_hash="sha256:abc",
-        ),
-        summary=summarize(checks),
-        verdict=Verdict(status="pass"),
-        checks=checks,
-    )
+    return synthetic_report(checks, started=started, run_minutes=1, complete=complete)
 
 
 @pytest.fixture
