@@ -44,6 +44,7 @@ __all__ = [
     "redact_headers",
     "redact_json",
     "resolve_target",
+    "side_target",
 ]
 
 Side = Literal["legacy", "adapter"]
@@ -101,6 +102,18 @@ def resolve_target(spec: str, *, side: str) -> Target:
         raise FetchError(f"{spec!r} is not an ASGI or WSGI app (not callable)", side=side)
     protocol: Literal["asgi", "wsgi"] = "asgi" if _is_asgi(app) else "wsgi"
     return Target(spec=spec, base_url=f"http://{side}.in-process", app=app, protocol=protocol)
+
+
+def side_target(settings: DualReadSettings, side: Side) -> Target:
+    """The configured target of ``side``; a :class:`FetchError` saying how to set it if none."""
+    spec = getattr(settings, f"{side}_url")
+    if spec is None:
+        raise FetchError(
+            f"no target: set {side}_url in [tool.dualread] "
+            f"(or --dual-read-{side}-url, or DUALREAD_{side.upper()}_URL)",
+            side=side,
+        )
+    return resolve_target(spec, side=side)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -415,14 +428,7 @@ class PairFetcher:
             if self._clients is None or self._loop is None:
                 clients: dict[Side, _SideClient] = {}
                 for side in SIDES:
-                    spec = getattr(self.settings, f"{side}_url")
-                    if spec is None:
-                        raise FetchError(
-                            f"no target: set {side}_url in [tool.dualread] "
-                            f"(or --dual-read-{side}-url, or DUALREAD_{side.upper()}_URL)",
-                            side=side,
-                        )
-                    target = resolve_target(spec, side=side)
+                    target = side_target(self.settings, side)
                     clients[side] = _SideClient(
                         side,
                         target,

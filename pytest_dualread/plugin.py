@@ -814,27 +814,19 @@ def dual_read_page_urls(request: pytest.FixtureRequest) -> Iterator[dict[Side, s
     if settings is None or not _enabled(request.config):
         pytest.skip(SKIP_REASON)
     from pytest_dualread.capture import AppServer
-    from pytest_dualread.errors import FetchError
-    from pytest_dualread.fetch import SIDES, resolve_target
+    from pytest_dualread.fetch import SIDES, side_target
 
     servers: dict[int, AppServer] = {}
     urls: dict[Side, str] = {}
     try:
         for side in SIDES:
-            spec = getattr(settings, f"{side}_url")
-            if spec is None:
-                raise FetchError(
-                    f"no target: set {side}_url in [tool.dualread] "
-                    f"(or --dual-read-{side}-url, or DUALREAD_{side.upper()}_URL)",
-                    side=side,
-                )
-            target = resolve_target(spec, side=side)
+            target = side_target(settings, side)
             if target.protocol == "http":
                 urls[side] = target.base_url
                 continue
             server = servers.get(id(target.app))
             if server is None:
-                server = servers[id(target.app)] = AppServer(target.app, name=spec)
+                server = servers[id(target.app)] = AppServer(target.app, name=target.spec)
                 server.start()
             urls[side] = server.base_url
         yield urls
