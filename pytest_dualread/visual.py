@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from pytest_dualread.capture import CaptureOptions, Shot, SideCapturer
-from pytest_dualread.imagediff import ImageDiff, compare_png, encode_png
+from pytest_dualread.imagediff import ImageDiff, compare, compare_png, decode_png, encode_png
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -109,6 +109,19 @@ class VisualComparison:
         }
 
 
+class _Decoded:
+    """Each PNG of a check decoded once, however many comparisons and rounds use it."""
+
+    def __init__(self) -> None:
+        self._arrays: dict[bytes, Any] = {}
+
+    def __call__(self, png: bytes) -> Any:
+        array = self._arrays.get(png)
+        if array is None:
+            array = self._arrays[png] = decode_png(png)
+        return array
+
+
 def compare_images(
     name: str,
     expected_role: str,
@@ -118,15 +131,18 @@ def compare_images(
     budget: PixelBudget,
     *,
     diff_image: bool,
+    decoded: _Decoded | None = None,
 ) -> VisualComparison:
-    diff = compare_png(
-        expected,
-        actual,
-        threshold=budget.threshold,
-        include_aa=budget.include_aa,
-        engine=budget.engine,
-        diff_image=diff_image,
-    )
+    options: dict[str, Any] = {
+        "threshold": budget.threshold,
+        "include_aa": budget.include_aa,
+        "engine": budget.engine,
+        "diff_image": diff_image,
+    }
+    if decoded is None or (expected == actual and not diff_image):
+        diff = compare_png(expected, actual, **options)
+    else:
+        diff = compare(decoded(expected), decoded(actual), **options)
     allowed = budget.allowed(diff.width, diff.height)
     return VisualComparison(name, expected_role, actual_role, expected, actual, diff, allowed)
 
@@ -150,13 +166,20 @@ class VisualResult:
 
 
 def _compare_all(
-    shots: Mapping[str, Shot], baseline: bytes | None, budget: PixelBudget, *, diff_image: bool
+    shots: Mapping[str, Shot],
+    baseline: bytes | None,
+    budget: PixelBudget,
+    *,
+    diff_image: bool,
+    decoded: _Decoded,
 ) -> list[VisualComparison]:
     images: dict[str, bytes] = {side: shot.png for side, shot in shots.items()}
     if baseline is not None:
         images["baseline"] = baseline
     return [
-        compare_images(name, exp, act, images[exp], images[act], budget, diff_image=diff_image)
+        compare_images(
+            name, exp, act, images[exp], images[act], budget, diff_image=diff_image, decoded=decoded
+        )
         for name, exp, act in COMPARISONS
         if exp in images and act in images
     ]
@@ -177,8 +200,9 @@ def run_page_check(
         for side, url in urls.items()
     }
     try:
+        decoded = _Decoded()
         shots = {side: capturer.first() for side, capturer in capturers.items()}
-        comparisons = _compare_all(shots, baseline, budget, diff_image=False)
+        comparisons = _compare_all(shots, baseline, budget, diff_image=False, decoded=decoded)
         if all(c.passed for c in comparisons):
             return VisualResult(shots, comparisons)
         involved = {
@@ -190,7 +214,7 @@ def run_page_check(
         }
         for side in sorted(involved):
             shots[side] = capturers[side].settle(shots[side])
-        comparisons = _compare_all(shots, baseline, budget, diff_image=True)
+        comparisons = _compare_all(shots, baseline, budget, diff_image=True, decoded=decoded)
         return VisualResult(shots, comparisons, settled=True)
     finally:
         for capturer in capturers.values():
@@ -208,9 +232,18 @@ def run_snapshot_check(
     if baseline is None:
         return VisualResult({"actual": shot})
 
+    decoded = _Decoded()
+
     def against(png: bytes, diff_image: bool) -> VisualComparison:
         return compare_images(
-            "actual_vs_baseline", "baseline", "actual", baseline, png, budget, diff_image=diff_image
+            "actual_vs_baseline",
+            "baseline",
+            "actual",
+            baseline,
+            png,
+            budget,
+            diff_image=diff_image,
+            decoded=decoded,
         )
 
     first = against(shot.png, False)
