@@ -21,9 +21,11 @@ import asyncio
 import importlib
 import inspect
 import json
+import math
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
@@ -193,6 +195,10 @@ class ResponsePair:
         return self.legacy if side == "legacy" else self.adapter
 
 
+def _moving(average: float | None, sample: float, weight: float = 0.2) -> float:
+    return sample if average is None else average + weight * (sample - average)
+
+
 def _frozen(mapping: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((str(k), str(v)) for k, v in (mapping or {}).items()))
 
@@ -206,23 +212,40 @@ def _head(body: bytes, limit: int = 200) -> str:
 
 
 class _LoopThread:
-    """A private event loop in a daemon thread; coroutines are submitted from any thread."""
+    """A private event loop in a daemon thread; coroutines are submitted from any thread.
+
+    The loop runs one long-lived task for its whole life. anyio (and so Starlette and FastAPI,
+    for their sync endpoints and dependencies) ties its worker threads to the outermost task
+    it finds; with a bare ``run_forever`` that would be each submitted request, and every
+    request would start and stop new threads."""
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
+        self._stop: asyncio.Event | None = None
+        ready = threading.Event()
         self._thread = threading.Thread(
-            target=self.loop.run_forever, name="dualread-fetch", daemon=True
+            target=self._main, args=(ready,), name="dualread-fetch", daemon=True
         )
         self._thread.start()
+        ready.wait()
+
+    def _main(self, ready: threading.Event) -> None:
+        async def serve() -> None:
+            self._stop = asyncio.Event()
+            ready.set()
+            await self._stop.wait()
+
+        self.loop.run_until_complete(serve())
 
     def run(self, coro: Coroutine[Any, Any, _T]) -> _T:
         future: Future[_T] = asyncio.run_coroutine_threadsafe(coro, self.loop)
         return future.result()
 
     def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
+        if self._stop is not None:
+            self.loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(timeout=5)
-        if not self.loop.is_running():
+        if not self._thread.is_alive():
             self.loop.close()
 
 
@@ -422,6 +445,11 @@ class PairFetcher:
         self._loop: _LoopThread | None = None
         self._lock = threading.Lock()
         self._pending: dict[str, tuple[tuple[Any, ...], Future[Any]]] = {}
+        # Behind ``window``: seconds the recent pairs took, and (a moving average) between
+        # two fetches.
+        self._latencies: deque[float] = deque(maxlen=32)
+        self._interval: float | None = None
+        self._last_fetch: float | None = None
 
     def _ensure(self) -> tuple[_LoopThread, dict[Side, _SideClient]]:
         with self._lock:
@@ -439,6 +467,25 @@ class PairFetcher:
                 self._loop = _LoopThread()
                 self._clients = clients
             return self._loop, self._clients
+
+    @property
+    def window(self) -> int:
+        """How many cases ahead :meth:`prefetch` is worth using, at most ``fetch.prefetch``.
+
+        For servers, enough to cover the network: the time a pair takes to arrive divided by
+        the time between two cases (Little's law), plus one. The time a pair takes is the
+        fastest of the recent ones, as requests that queued behind others say more about
+        the window than about the network. A server on this machine needs one or two; one
+        20 ms away, several. For an in-process app at most one: its requests share this
+        process's CPU, so more in flight only adds contention."""
+        depth = self.settings.fetch.prefetch
+        if depth == 0:
+            return 0
+        if any(t.protocol != "http" for t in self.targets().values()):
+            return 1
+        if len(self._latencies) < 8 or not self._interval:
+            return depth  # until there is enough to go on: a slow network costs most
+        return max(1, min(depth, math.ceil(min(self._latencies) / self._interval) + 1))
 
     def targets(self) -> dict[Side, Target]:
         _, clients = self._ensure()
@@ -488,7 +535,16 @@ class PairFetcher:
             future = self._submit(path, method, params, headers, None, None)
         except FetchError:
             return  # reported when the case itself fetches
+        limit = max(2 * self.settings.fetch.prefetch, 2)
+        while len(self._pending) >= limit:  # results nobody took: the oldest go first
+            self.discard(next(iter(self._pending)))
         self._pending[key] = ((path, method.upper(), _frozen(params), _frozen(headers)), future)
+
+    def discard(self, key: str) -> None:
+        """Drop (and cancel, if still running) what :meth:`prefetch` started under ``key``."""
+        pending = self._pending.pop(key, None)
+        if pending is not None:
+            pending[1].cancel()
 
     def fetch(
         self,
@@ -511,6 +567,7 @@ class PairFetcher:
         else:
             future = self._submit(path, method, params, headers, json_body, side_headers)
         results = future.result()
+        self._observe(results)
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors:
             first = errors[0]
@@ -525,6 +582,15 @@ class PairFetcher:
         assert isinstance(legacy, SideResponse)
         assert isinstance(adapter, SideResponse)
         return ResponsePair(legacy=legacy, adapter=adapter)
+
+    def _observe(self, results: Sequence[SideResponse | BaseException]) -> None:
+        now = time.perf_counter()
+        if self._last_fetch is not None:
+            self._interval = _moving(self._interval, now - self._last_fetch)
+        self._last_fetch = now
+        took = [r.elapsed_s for r in results if isinstance(r, SideResponse)]
+        if took:
+            self._latencies.append(max(took))
 
     def close(self) -> None:
         for _, future in self._pending.values():

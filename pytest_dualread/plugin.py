@@ -70,7 +70,8 @@ _KINDS = ("dto", "visual")
 settings_key = pytest.StashKey["DualReadSettings"]()
 report_writer_key = pytest.StashKey["ReportWriter"]()
 _checks_key = pytest.StashKey[list[dict[str, Any]]]()
-_next_key = pytest.StashKey["pytest.Item | None"]()
+_ahead_key = pytest.StashKey[list[pytest.Item]]()
+_order_key = pytest.StashKey[tuple[list[pytest.Item], dict[int, int]]]()
 _expect_key = pytest.StashKey[dict[str, Any]]()
 
 
@@ -309,11 +310,30 @@ def pytest_runtest_makereport(
 def pytest_runtest_protocol(
     item: pytest.Item, nextitem: pytest.Item | None
 ) -> Generator[None, object, object]:
-    # A case knows the item that runs after it on this process, so it can start that case's
+    # A case knows the items that run after it on this process, so it can start their
     # requests while it compares its own (see DualRead.run_case).
     if isinstance(item, CaseItem):
-        item.stash[_next_key] = nextitem
+        item.stash[_ahead_key] = _items_ahead(item, nextitem)
     return (yield)
+
+
+def _items_ahead(item: pytest.Item, nextitem: pytest.Item | None) -> list[pytest.Item]:
+    """Up to ``fetch.prefetch`` items that run after ``item``, in order. pytest runs
+    ``session.items`` in order; when the next item is not the following one there (a pytest-xdist
+    worker, a plugin with its own run loop), only ``nextitem`` is known."""
+    settings = item.config.stash.get(settings_key, None)
+    depth = settings.fetch.prefetch if settings is not None else 0
+    if nextitem is None or depth == 0:
+        return []
+    items = item.session.items
+    order = item.config.stash.get(_order_key, None)
+    if order is None or order[0] is not items:
+        order = (items, {id(x): i for i, x in enumerate(items)})
+        item.config.stash[_order_key] = order
+    at = order[1].get(id(item))
+    if at is None or at + 1 >= len(items) or items[at + 1] is not nextitem:
+        return [nextitem]
+    return items[at + 1 : at + 1 + depth]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -405,7 +425,10 @@ def _run_case(dual_read: DualRead) -> None:
     __tracebackhide__ = True
     item = dual_read.request.node
     assert isinstance(item, CaseItem)
-    dual_read.run_case(item.case_file, item.case)
+    try:
+        dual_read.run_case(item.case_file, item.case)
+    finally:
+        dual_read.fetcher.discard(item.nodeid)  # started ahead, never taken (a broken case)
 
 
 class CaseItem(pytest.Function):
@@ -616,7 +639,7 @@ class DualRead:
         """Run one collected case."""
         __tracebackhide__ = True
         from pytest_dualread.cases import import_model
-        from pytest_dualread.checks import record_error, rules_from, run_dto
+        from pytest_dualread.checks import record_error, rules_from, rules_of, run_dto
         from pytest_dualread.errors import CaseError
 
         nodeid = self.request.node.nodeid
@@ -629,11 +652,14 @@ class DualRead:
                     if spec
                     else None
                 )
-                file_rules = rules_from(
-                    case_file.tolerances,
-                    case_file.ignore,
-                    case_file.list_keys,
-                    case_file.coerce_numbers,
+                file_rules = rules_of(
+                    case_file,
+                    lambda: rules_from(
+                        case_file.tolerances,
+                        case_file.ignore,
+                        case_file.list_keys,
+                        case_file.coerce_numbers,
+                    ),
                 )
                 try:
                     own = rules_from(
@@ -649,7 +675,14 @@ class DualRead:
             req = case.request
 
             def fetch_this_case(path: str, **kwargs: Any) -> ResponsePair:
-                pair = self.fetcher.fetch(
+                # This case's requests first (unless already started), then the window ahead,
+                # so the cases that follow are fetched while this one is compared.
+                window = self.fetcher.window
+                if window:
+                    self._prefetch(self.request.node)
+                    for following in self.request.node.stash.get(_ahead_key, [])[:window]:
+                        self._prefetch(following)
+                return self.fetcher.fetch(
                     path,
                     method=kwargs["method"],
                     params=kwargs["params"],
@@ -657,8 +690,6 @@ class DualRead:
                     json_body=kwargs["json"],
                     key=nodeid,
                 )
-                self._prefetch_next()
-                return pair
 
             run_dto(
                 self.ctx,
@@ -685,12 +716,11 @@ class DualRead:
                 },
             )
 
-    def _prefetch_next(self) -> None:
-        following = self.request.node.stash.get(_next_key, None)
-        if isinstance(following, CaseItem):
-            req = following.case.request
+    def _prefetch(self, item: pytest.Item) -> None:
+        if isinstance(item, CaseItem):
+            req = item.case.request
             self.fetcher.prefetch(
-                following.nodeid,
+                item.nodeid,
                 req.path,
                 method=req.method,
                 params=dict(req.params) or None,

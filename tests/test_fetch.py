@@ -1,0 +1,279 @@
+"""The fetcher's pipelining: cases fetched ahead of the running one (over a real HTTP server on
+127.0.0.1 and in-process), each request made once, and in-process apps that keep their worker
+threads."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import uvicorn
+from conftest import RunDualRead, add_dualread_table
+
+from pytest_dualread.config import DualReadSettings
+from pytest_dualread.fetch import PairFetcher
+
+
+@dataclass
+class Recorder:
+    """What a test server saw: requests per (side, path), and the most in flight at once."""
+
+    delay_s: float = 0.0
+    hits: Counter[tuple[str, str]] = field(default_factory=Counter)
+    in_flight: int = 0
+    most_in_flight: int = 0
+
+    async def app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        side = headers.get("x-side", "?")
+        self.hits[(side, scope["path"])] += 1
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(self.delay_s)
+        finally:
+            self.in_flight -= 1
+        body = json.dumps({"path": scope["path"], "n": 1}).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+@pytest.fixture(autouse=True)
+def _importable(inner_project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(inner_project.path))
+
+
+@pytest.fixture
+def slow_server() -> Iterator[tuple[str, Recorder]]:
+    """A server 30 ms away (each request sleeps 30 ms), on 127.0.0.1."""
+    recorder = Recorder(delay_s=0.03)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            recorder.app,
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            lifespan="off",
+            interface="asgi3",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the test server did not start"
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}", recorder
+    server.should_exit = True
+    thread.join(timeout=5)
+
+
+def _project(pytester: pytest.Pytester, url: str, cases: int, fetch: str = "") -> None:
+    add_dualread_table(
+        pytester,
+        f"""
+[tool.dualread]
+legacy_url = "{url}"
+adapter_url = "{url}"
+cases_dir = "cases"
+
+[tool.dualread.legacy]
+headers = {{ "X-Side" = "legacy" }}
+
+[tool.dualread.adapter]
+headers = {{ "X-Side" = "adapter" }}
+
+[tool.dualread.fetch]
+retries = 0
+{fetch}
+""",
+    )
+    pytester.makepyfile(
+        fetch_models="from pydantic import BaseModel\n\n"
+        "class Item(BaseModel):\n    path: str\n    n: int\n"
+    )
+    pytester.mkdir("cases")
+    listed = [{"id": f"c{i}", "request": {"path": f"/items/{i}"}} for i in range(cases)]
+    (pytester.path / "cases" / "items.json").write_text(
+        json.dumps({"model": "fetch_models:Item", "cases": listed})
+    )
+
+
+def test_cases_ahead_are_fetched_while_one_runs_each_request_once(
+    inner_project: pytest.Pytester,
+    run_dualread: RunDualRead,
+    slow_server: tuple[str, Recorder],
+) -> None:
+    url, recorder = slow_server
+    _project(inner_project, url, cases=12)
+
+    run = run_dualread("--dual-read", "--snapshot-update")
+
+    run.result.assert_outcomes(passed=12)
+    expected = {(side, f"/items/{i}"): 1 for i in range(12) for side in ("legacy", "adapter")}
+    assert dict(recorder.hits) == expected, "every request made once, none repeated or lost"
+    assert recorder.most_in_flight > 2, "later cases' requests overlapped the running one's"
+
+
+def test_prefetch_zero_fetches_one_case_at_a_time(
+    inner_project: pytest.Pytester,
+    run_dualread: RunDualRead,
+    slow_server: tuple[str, Recorder],
+) -> None:
+    url, recorder = slow_server
+    _project(inner_project, url, cases=6, fetch="prefetch = 0")
+
+    run = run_dualread("--dual-read", "--snapshot-update")
+
+    run.result.assert_outcomes(passed=6)
+    assert sum(recorder.hits.values()) == 12
+    assert recorder.most_in_flight == 2, "only the running case's pair, both sides at once"
+
+
+def test_a_case_that_breaks_before_fetching_leaves_the_next_ones_alone(
+    inner_project: pytest.Pytester,
+    run_dualread: RunDualRead,
+    slow_server: tuple[str, Recorder],
+) -> None:
+    url, recorder = slow_server
+    _project(inner_project, url, cases=0)
+    cases = [
+        {"id": "a", "request": {"path": "/items/a"}},
+        {"id": "b", "model": "nowhere:Model", "request": {"path": "/items/b"}},
+        {"id": "c", "request": {"path": "/items/c"}},
+    ]
+    (inner_project.path / "cases" / "items.json").write_text(
+        json.dumps({"model": "fetch_models:Item", "cases": cases})
+    )
+
+    run = run_dualread("--dual-read", "--snapshot-update")
+
+    run.result.assert_outcomes(passed=2, failed=1)
+    assert "nowhere" in run.result.stdout.str()
+    assert recorder.hits[("legacy", "/items/c")] == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# the fetcher on its own
+
+
+def _settings(**fetch: Any) -> DualReadSettings:
+    return DualReadSettings.model_validate(
+        {"legacy_url": "http://127.0.0.1:9", "adapter_url": "http://127.0.0.1:9", "fetch": fetch}
+    )
+
+
+def test_a_discarded_prefetch_is_fetched_again(slow_server: tuple[str, Recorder]) -> None:
+    url, recorder = slow_server
+    settings = DualReadSettings.model_validate({"legacy_url": url, "adapter_url": url})
+    fetcher = PairFetcher(settings)
+    try:
+        fetcher.prefetch("k", "/items/x")
+        time.sleep(0.3)  # the prefetch is answered
+        assert recorder.hits[("?", "/items/x")] == 2
+        fetcher.discard("k")
+        pair = fetcher.fetch("/items/x", key="k")
+        assert pair.legacy.json() == {"path": "/items/x", "n": 1}
+        assert recorder.hits[("?", "/items/x")] == 4, "the dropped result was not taken"
+    finally:
+        fetcher.close()
+
+
+def test_prefetched_results_nobody_takes_are_bounded(slow_server: tuple[str, Recorder]) -> None:
+    url, _ = slow_server
+    settings = DualReadSettings.model_validate(
+        {"legacy_url": url, "adapter_url": url, "fetch": {"prefetch": 2}}
+    )
+    fetcher = PairFetcher(settings)
+    try:
+        for i in range(10):
+            fetcher.prefetch(f"k{i}", f"/items/{i}")
+        assert len(fetcher._pending) == 4, "at most twice the window is kept"
+        assert "k9" in fetcher._pending
+        assert "k0" not in fetcher._pending, "the oldest went first"
+    finally:
+        fetcher.close()
+
+
+@pytest.mark.parametrize(
+    ("latencies_ms", "interval_ms", "expected"),
+    [
+        ([], None, 8),  # nothing measured yet: the whole window
+        ([30.0] * 8, 4.0, 8),  # far away: capped at fetch.prefetch
+        ([12.0] * 8, 4.0, 4),  # 3 cases in flight cover it, plus one
+        ([1.0] * 8, 4.0, 2),  # on this machine
+        ([40.0] * 7 + [2.0], 4.0, 2),  # the fastest recent pair counts, not the queued ones
+    ],
+)
+def test_the_window_covers_the_network_and_no_more(
+    latencies_ms: list[float], interval_ms: float | None, expected: int
+) -> None:
+    fetcher = PairFetcher(_settings(prefetch=8))
+    fetcher._latencies.extend(x / 1000 for x in latencies_ms)
+    fetcher._interval = None if interval_ms is None else interval_ms / 1000
+    try:
+        assert fetcher.window == expected
+    finally:
+        fetcher.close()
+
+
+def test_the_window_is_one_in_process_and_zero_when_turned_off() -> None:
+    in_process = DualReadSettings.model_validate(
+        {"legacy_url": "json:dumps", "adapter_url": "json:dumps"}
+    )
+    fetcher = PairFetcher(in_process)
+    off = PairFetcher(_settings(prefetch=0))
+    try:
+        assert fetcher.window == 1
+        assert off.window == 0
+    finally:
+        fetcher.close()
+        off.close()
+
+
+def test_an_in_process_app_keeps_its_worker_threads_between_requests() -> None:
+    """Starlette runs sync endpoints in anyio worker threads, which live as long as the task
+    anyio takes for the outermost one; the fetcher's loop must not make each request that."""
+    import sys
+    import types
+
+    from fastapi import FastAPI
+
+    app = FastAPI()
+    threads: set[threading.Thread] = set()
+
+    @app.get("/t")
+    def where() -> dict[str, int]:
+        threads.add(threading.current_thread())  # kept alive here, so never confused
+        return {"n": len(threads)}
+
+    module = types.ModuleType("worker_threads_app")
+    module.app = app  # type: ignore[attr-defined]
+    sys.modules["worker_threads_app"] = module
+    settings = DualReadSettings.model_validate(
+        {"legacy_url": "worker_threads_app:app", "adapter_url": "worker_threads_app:app"}
+    )
+    fetcher = PairFetcher(settings)
+    try:
+        for _ in range(20):
+            fetcher.fetch("/t")
+        assert len(threads) <= 4, f"{len(threads)} worker threads for 40 requests"
+    finally:
+        fetcher.close()
+        del sys.modules["worker_threads_app"]
