@@ -9,6 +9,7 @@ handed to ``ctx.record``.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -40,6 +41,7 @@ __all__ = [
     "record_error",
     "redact_finding",
     "rules_from",
+    "rules_of",
     "run_dto",
     "side_headers",
     "sidecar",
@@ -72,9 +74,26 @@ class CheckContext:
     """Records one finished check (a plain-JSON ``Check``)."""
 
 
+_RULES_OF: dict[int, tuple[object, DiffRules]] = {}
+
+
+def rules_of(owner: object, make: Callable[[], DiffRules]) -> DiffRules:
+    """``make()``, built once per ``owner`` (the settings, a case file), not once per check."""
+    hit = _RULES_OF.get(id(owner))
+    if hit is not None and hit[0] is owner:
+        return hit[1]
+    if len(_RULES_OF) >= 64:
+        _RULES_OF.clear()
+    rules = make()
+    _RULES_OF[id(owner)] = (owner, rules)  # the owner is kept, so its id is not reused
+    return rules
+
+
 def global_rules(settings: DualReadSettings) -> DiffRules:
     dto = settings.dto
-    return rules_from(dto.tolerances, dto.ignore, dto.list_keys, dto.coerce_numbers)
+    return rules_of(
+        settings, lambda: rules_from(dto.tolerances, dto.ignore, dto.list_keys, dto.coerce_numbers)
+    )
 
 
 def record_error(
@@ -150,7 +169,13 @@ def run_dto(
     from pytest_dualread.dto import compare_dto
     from pytest_dualread.errors import DualReadError
     from pytest_dualread.fetch import redact_json
-    from pytest_dualread.snapshots import golden_extension, judging, read_golden
+    from pytest_dualread.snapshots import (
+        StoredText,
+        golden_extension,
+        judging,
+        parse_golden,
+        read_golden_text,
+    )
 
     started = time.perf_counter()
     data: dict[str, Any] = {**extra}
@@ -168,6 +193,7 @@ def run_dto(
         adapter_body = pair.adapter.json()
         data["urls"] = {"legacy": pair.legacy.url, "adapter": pair.adapter.url}
         golden_path: Path | None = None
+        golden_text: str | None = None
         golden_body: Any = None
         if golden:
             snapshot_dir = ctx.settings.snapshot_dir
@@ -175,8 +201,10 @@ def run_dto(
             ext = golden_extension(root)
             location = ctx.location
             golden_path = Path(ext.get_location(test_location=location, index=golden_index))
-            golden_body = read_golden(golden_path)
             data["golden_path"] = os.path.relpath(golden_path, rootdir)
+            golden_text = read_golden_text(golden_path)
+            if golden_text is not None:
+                golden_body = parse_golden(golden_text, golden_path)
     except DualReadError as exc:
         record_error(ctx, check_id, exc, data, started=started)
     result = compare_dto(legacy_body, adapter_body, golden_body, model=model, rules=rules)
@@ -191,9 +219,11 @@ def run_dto(
         side_problems = [
             f for f in result.findings if f.comparison in ("adapter_vs_legacy", "legacy", "adapter")
         ]
-        candidate = golden_candidate(legacy_body, model, rules)
         snapshot = ctx.snapshot()
         rel = data["golden_path"]
+        judged = functools.partial(
+            judging, legacy_matches_golden, stored_at=golden_path, stored=golden_text
+        )
         if ctx.update:
             if side_problems:
                 outcome = "failed"
@@ -206,13 +236,16 @@ def run_dto(
                     + result.failure_text()
                 )
             else:
-                with judging(legacy_matches_golden):
+                candidate = golden_candidate(legacy_body, model, rules)
+                with judged():
                     snapshot(extension_class=ext, name=golden_index or None) == candidate  # noqa: B015
                 data["golden_written"] = not legacy_matches_golden
                 outcome, message = "passed", ""
         else:
-            with judging(legacy_matches_golden):
-                snapshot(extension_class=ext, name=golden_index or None) == candidate  # noqa: B015
+            # Nothing is written: syrupy only learns the golden was used and whether it held.
+            with judged():
+                stored = StoredText(golden_text or "")
+                snapshot(extension_class=ext, name=golden_index or None) == stored  # noqa: B015
             if golden_body is None:
                 outcome = "failed"
                 message = (
@@ -489,7 +522,7 @@ class VisualRecorder:
                     for c in result.comparisons
                     if c.expected_role == "baseline" and c.actual_role in ("legacy", "actual")
                 )
-                with judging(legacy_matches):
+                with judging(legacy_matches, stored_at=baseline_file, stored=baseline):
                     snapshot(extension_class=ext, name=index or None) == write_baseline  # noqa: B015
                 if not legacy_matches or note:
                     sidecar(baseline_file).parent.mkdir(parents=True, exist_ok=True)
@@ -508,14 +541,14 @@ class VisualRecorder:
                 )
                 if not update:
                     snapshot = self.ctx.snapshot()
-                    with judging(False):
+                    with judging(False, stored_at=baseline_file, stored=None):
                         snapshot(extension_class=ext, name=index or None) == b""  # noqa: B015
             else:
                 snapshot = self.ctx.snapshot()
                 legacy_ok = all(
                     c.passed for c in result.comparisons if c.name.endswith("_vs_baseline")
                 )
-                with judging(legacy_ok):
+                with judging(legacy_ok, stored_at=baseline_file, stored=baseline):
                     snapshot(extension_class=ext, name=index or None) == baseline  # noqa: B015
             if keep_artifacts(self.settings.artifacts, outcome):
                 for c in result.comparisons:

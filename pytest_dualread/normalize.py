@@ -230,12 +230,25 @@ class DiffRules:
     def merged_over(self, base: DiffRules) -> DiffRules:
         """These rules (a case's) over ``base`` (the global ones): for the same pattern this side
         wins; ignores and coercions are the union, ``base`` first."""
-        return DiffRules(
-            ignore=(*base.ignore, *self.ignore),
-            list_keys={**base.list_keys, **self.list_keys},
-            tolerances={**base.tolerances, **self.tolerances},
-            coerce_numbers=(*base.coerce_numbers, *self.coerce_numbers),
-        )
+        if self.empty:
+            return base
+        if base.empty:
+            return self
+        # Both sides are validated and canonical already: build the union without re-parsing.
+        merged = object.__new__(DiffRules)
+        for name, value in (
+            ("ignore", tuple(dict.fromkeys((*base.ignore, *self.ignore)))),
+            ("list_keys", MappingProxyType({**base.list_keys, **self.list_keys})),
+            ("tolerances", MappingProxyType({**base.tolerances, **self.tolerances})),
+            ("coerce_numbers", tuple(dict.fromkeys((*base.coerce_numbers, *self.coerce_numbers)))),
+        ):
+            object.__setattr__(merged, name, value)
+        return merged
+
+    @property
+    def empty(self) -> bool:
+        """No rule at all."""
+        return not (self.ignore or self.list_keys or self.tolerances or self.coerce_numbers)
 
     def patterns(self) -> dict[RuleKind, tuple[str, ...]]:
         """Every pattern by rule kind, in declaration order."""

@@ -18,9 +18,11 @@ A collected case ``fixtures/dual_read/cases.json::log-42`` keeps its golden at
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -36,14 +38,30 @@ if TYPE_CHECKING:
 __all__ = [
     "BaselineExtension",
     "GoldenExtension",
+    "StoredText",
     "baseline_extension",
     "dump_golden",
     "golden_extension",
     "judging",
+    "parse_golden",
     "read_golden",
+    "read_golden_text",
 ]
 
-_JUDGED: ContextVar[bool | None] = ContextVar("dualread_snapshot_matches", default=None)
+
+class StoredText(str):
+    """Golden text exactly as stored: handed to syrupy as already serialized data (a check
+    that is not updating goldens has nothing new to serialize)."""
+
+
+@dataclass(frozen=True)
+class _Judgement:
+    matches: bool
+    location: str | None
+    stored: str | bytes | None
+
+
+_JUDGED: ContextVar[_Judgement | None] = ContextVar("dualread_snapshot_judgement", default=None)
 
 
 def dump_golden(data: Any) -> str:
@@ -51,15 +69,18 @@ def dump_golden(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
-def read_golden(path: Path) -> Any | None:
-    """The golden at ``path``, or ``None`` when there is none. Raises :class:`SnapshotError`
-    for a file that exists but is not JSON."""
+def read_golden_text(path: Path) -> str | None:
+    """The stored text of the golden at ``path``, or ``None`` when there is none."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as exc:
         raise SnapshotError(f"cannot read the golden: {exc}", path=path) from None
+
+
+def parse_golden(text: str, path: Path) -> Any:
+    """A golden's text as JSON; a :class:`SnapshotError` naming ``path`` when it is not."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -70,18 +91,48 @@ def read_golden(path: Path) -> Any | None:
         ) from None
 
 
+def read_golden(path: Path) -> Any | None:
+    """The golden at ``path``, or ``None`` when there is none. Raises :class:`SnapshotError`
+    for a file that exists but is not JSON."""
+    text = read_golden_text(path)
+    return None if text is None else parse_golden(text, path)
+
+
 @contextmanager
-def judging(matches: bool) -> Iterator[None]:
+def judging(
+    matches: bool, *, stored_at: Path | None = None, stored: str | bytes | None = None
+) -> Iterator[None]:
     """Within this block, the stored snapshot counts as matching the new data iff ``matches``
-    (what the check found under its tolerances)."""
-    token = _JUDGED.set(matches)
+    (what the check found under its tolerances). With ``stored_at``, ``stored`` is what the
+    check already read from that file (``None``: no file), and syrupy takes it from here
+    instead of reading the file a second time."""
+    location = os.fspath(stored_at) if stored_at is not None else None
+    token = _JUDGED.set(_Judgement(matches, location, stored))
     try:
         yield
     finally:
         _JUDGED.reset(token)
 
 
-class GoldenExtension(SingleFileSnapshotExtension):
+class _Judged(SingleFileSnapshotExtension):
+    """What goldens and baselines share: the check's verdict, and the file it already read."""
+
+    def matches(self, *, serialized_data: SerializedData, snapshot_data: SerializedData) -> bool:
+        judged = _JUDGED.get()
+        return bool(serialized_data == snapshot_data) if judged is None else judged.matches
+
+    def read_snapshot_data_from_location(
+        self, *, snapshot_location: str, snapshot_name: str, session_id: str
+    ) -> SerializableData | None:
+        judged = _JUDGED.get()
+        if judged is not None and judged.location == snapshot_location:
+            return judged.stored
+        return super().read_snapshot_data_from_location(
+            snapshot_location=snapshot_location, snapshot_name=snapshot_name, session_id=session_id
+        )
+
+
+class GoldenExtension(_Judged):
     """Goldens as JSON files, one per check. Use :func:`golden_extension` for a project's class."""
 
     file_extension = "json"
@@ -100,11 +151,7 @@ class GoldenExtension(SingleFileSnapshotExtension):
         include: PropertyFilter | None = None,
         matcher: PropertyMatcher | None = None,
     ) -> SerializedData:
-        return dump_golden(data)
-
-    def matches(self, *, serialized_data: SerializedData, snapshot_data: SerializedData) -> bool:
-        judged = _JUDGED.get()
-        return bool(serialized_data == snapshot_data) if judged is None else judged
+        return str(data) if isinstance(data, StoredText) else dump_golden(data)
 
 
 @cache
@@ -118,7 +165,7 @@ def golden_extension(snapshot_root: Path) -> type[GoldenExtension]:
     )
 
 
-class BaselineExtension(SingleFileSnapshotExtension):
+class BaselineExtension(_Judged):
     """Baselines as PNG files, one per page check. Use :func:`baseline_extension`."""
 
     file_extension = "png"
@@ -129,10 +176,6 @@ class BaselineExtension(SingleFileSnapshotExtension):
     def dirname(cls, *, test_location: PyTestLocation) -> str:
         # syrupy relates a snapshot to its test by the folder name: it must be the basename.
         return str(cls.snapshot_root / "visual" / test_location.basename)
-
-    def matches(self, *, serialized_data: SerializedData, snapshot_data: SerializedData) -> bool:
-        judged = _JUDGED.get()
-        return bool(serialized_data == snapshot_data) if judged is None else judged
 
 
 @cache
