@@ -295,12 +295,12 @@ def _diff(
     stats: dict[str, ToleranceStats],
 ) -> list[_Raw]:
     t1, t2 = trees[reference], trees[other]
-    operator = _Operator(
-        compiled,
-        stats,
-        prune=not (t1.has_nan or t2.has_nan),
-        strict=t1.needs_strict_eq or t2.needs_strict_eq,
-    )
+    prune = not (t1.has_nan or t2.has_nan)
+    strict = t1.needs_strict_eq or t2.needs_strict_eq
+    a, b = t1.value, t2.value
+    if prune and type(a) is type(b) and a == b and (not strict or repr(a) == repr(b)):
+        return []  # what the operator's pruning would decide at the root, without DeepDiff
+    operator = _Operator(compiled, stats, prune=prune, strict=strict)
     result = DeepDiff(
         t1.value,
         t2.value,
