@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -75,5 +76,6 @@ class ArtifactDir:
 
     def discard(self) -> None:
         """Remove the folder (a passing check under retention ``failed``)."""
-        shutil.rmtree(self.path, ignore_errors=True)
+        if os.path.lexists(self.path):  # usually not there: a cheap look first
+            shutil.rmtree(self.path, ignore_errors=True)
         self.written.clear()

@@ -21,11 +21,9 @@ import asyncio
 import importlib
 import inspect
 import json
-import math
 import threading
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
@@ -195,8 +193,8 @@ class ResponsePair:
         return self.legacy if side == "legacy" else self.adapter
 
 
-def _moving(average: float | None, sample: float, weight: float = 0.2) -> float:
-    return sample if average is None else average + weight * (sample - average)
+_TUNE_SAMPLES = 16  # cases per step of the window's tuning
+_NO_WAIT_S = 0.0002  # a mean wait below this: nothing to hide
 
 
 def _frozen(mapping: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...]:
@@ -445,11 +443,12 @@ class PairFetcher:
         self._loop: _LoopThread | None = None
         self._lock = threading.Lock()
         self._pending: dict[str, tuple[tuple[Any, ...], Future[Any]]] = {}
-        # Behind ``window``: seconds the recent pairs took, and (a moving average) between
-        # two fetches.
-        self._latencies: deque[float] = deque(maxlen=32)
-        self._interval: float | None = None
-        self._last_fetch: float | None = None
+        # The window's tuning (see ``window``): its size, what cases waited at this size, and
+        # the size before with its mean wait.
+        self._window = 1
+        self._waits: list[float] = []
+        self._before: tuple[int, float] | None = None
+        self._settled = False
 
     def _ensure(self) -> tuple[_LoopThread, dict[Side, _SideClient]]:
         with self._lock:
@@ -470,22 +469,38 @@ class PairFetcher:
 
     @property
     def window(self) -> int:
-        """How many cases ahead :meth:`prefetch` is worth using, at most ``fetch.prefetch``.
+        """How many cases ahead :meth:`prefetch` is used now, at most ``fetch.prefetch``.
 
-        For servers, enough to cover the network: the time a pair takes to arrive divided by
-        the time between two cases (Little's law), plus one. The time a pair takes is the
-        fastest of the recent ones, as requests that queued behind others say more about
-        the window than about the network. A server on this machine needs one or two; one
-        20 ms away, several. For an in-process app at most one: its requests share this
-        process's CPU, so more in flight only adds contention."""
+        In process: one (the app shares this process's CPU; more in flight only adds
+        contention). Against a server the window starts at one, which lets the server work
+        while this process compares, and doubles while doing so cuts the time cases wait for
+        their pair by a fifth or more: a far server gets the whole window, a server that is
+        simply busy stays at one."""
         depth = self.settings.fetch.prefetch
         if depth == 0:
             return 0
         if any(t.protocol != "http" for t in self.targets().values()):
             return 1
-        if len(self._latencies) < 8 or not self._interval:
-            return depth  # until there is enough to go on: a slow network costs most
-        return max(1, min(depth, math.ceil(min(self._latencies) / self._interval) + 1))
+        return min(self._window, depth)
+
+    def _tune(self, waited: float) -> None:
+        """Feed the time a case waited for its pair; adjusts :attr:`window` (see there)."""
+        depth = self.settings.fetch.prefetch
+        if self._settled or depth <= 1:
+            return
+        self._waits.append(waited)
+        if len(self._waits) < _TUNE_SAMPLES:
+            return
+        mean = sum(self._waits) / len(self._waits)
+        self._waits.clear()
+        before = self._before
+        if before is not None and mean > 0.8 * before[1]:
+            self._window, self._settled = before[0], True  # no better: back, and stay
+        elif mean < _NO_WAIT_S or self._window >= depth:
+            self._settled = True  # nothing left to hide, or no room to grow
+        else:
+            self._before = (self._window, mean)
+            self._window = min(2 * self._window, depth)
 
     def targets(self) -> dict[Side, Target]:
         _, clients = self._ensure()
@@ -564,10 +579,12 @@ class PairFetcher:
         wanted = (path, method.upper(), _frozen(params), _frozen(headers))
         if pending is not None and pending[0] == wanted and json_body is None and not side_headers:
             future = pending[1]
+            started = time.perf_counter()
+            results = future.result()
+            self._tune(time.perf_counter() - started)
         else:
             future = self._submit(path, method, params, headers, json_body, side_headers)
-        results = future.result()
-        self._observe(results)
+            results = future.result()
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors:
             first = errors[0]
@@ -582,15 +599,6 @@ class PairFetcher:
         assert isinstance(legacy, SideResponse)
         assert isinstance(adapter, SideResponse)
         return ResponsePair(legacy=legacy, adapter=adapter)
-
-    def _observe(self, results: Sequence[SideResponse | BaseException]) -> None:
-        now = time.perf_counter()
-        if self._last_fetch is not None:
-            self._interval = _moving(self._interval, now - self._last_fetch)
-        self._last_fetch = now
-        took = [r.elapsed_s for r in results if isinstance(r, SideResponse)]
-        if took:
-            self._latencies.append(max(took))
 
     def close(self) -> None:
         for _, future in self._pending.values():

@@ -420,15 +420,9 @@ class CaseFileCollector(pytest.File):
             yield item
 
 
-def _run_case(dual_read: DualRead) -> None:
-    """The body of every collected case (syrupy needs a real function behind each item)."""
-    __tracebackhide__ = True
-    item = dual_read.request.node
-    assert isinstance(item, CaseItem)
-    try:
-        dual_read.run_case(item.case_file, item.case)
-    finally:
-        dual_read.fetcher.discard(item.nodeid)  # started ahead, never taken (a broken case)
+def _run_case() -> None:
+    """Stands behind every collected case: syrupy needs a real function for each item, and
+    :meth:`CaseItem.runtest` does the work."""
 
 
 class CaseItem(pytest.Function):
@@ -438,6 +432,17 @@ class CaseItem(pytest.Function):
         super().__init__(**kwargs)
         self.case_file = case_file
         self.case = case
+
+    def runtest(self) -> None:
+        # The pipeline directly, without a function-scoped fixture per case: what the
+        # ``dual_read`` fixture would give, from the session's fetcher.
+        __tracebackhide__ = True
+        fetcher: PairFetcher = self._request.getfixturevalue("dual_read_fetcher")
+        dual_read = DualRead(self._request, self.config.stash[settings_key], fetcher)
+        try:
+            dual_read.run_case(self.case_file, self.case)
+        finally:
+            fetcher.discard(self.nodeid)  # started ahead, never taken (a broken case)
 
     def reportinfo(self) -> tuple[Path, int, str]:
         line = self.case_file.lines.get(self.case.id, 1)

@@ -212,22 +212,20 @@ def test_prefetched_results_nobody_takes_are_bounded(slow_server: tuple[str, Rec
 
 
 @pytest.mark.parametrize(
-    ("latencies_ms", "interval_ms", "expected"),
+    ("waits_ms", "expected"),
     [
-        ([], None, 8),  # nothing measured yet: the whole window
-        ([30.0] * 8, 4.0, 8),  # far away: capped at fetch.prefetch
-        ([12.0] * 8, 4.0, 4),  # 3 cases in flight cover it, plus one
-        ([1.0] * 8, 4.0, 2),  # on this machine
-        ([40.0] * 7 + [2.0], 4.0, 2),  # the fastest recent pair counts, not the queued ones
+        ([], 1),  # it starts at one case ahead
+        ([30.0] * 16 + [15.0] * 16 + [7.0] * 16 + [3.0] * 16, 8),  # far away: the whole window
+        ([30.0] * 16 + [15.0] * 16 + [14.0] * 16, 2),  # back to where doubling stopped helping
+        ([2.0] * 16 + [2.0] * 16, 1),  # a busy server: waits that a window does not shorten
+        ([0.0] * 16 + [30.0] * 64, 1),  # nothing to hide at first: settled, stays
     ],
 )
-def test_the_window_covers_the_network_and_no_more(
-    latencies_ms: list[float], interval_ms: float | None, expected: int
-) -> None:
+def test_the_window_doubles_while_that_cuts_the_wait(waits_ms: list[float], expected: int) -> None:
     fetcher = PairFetcher(_settings(prefetch=8))
-    fetcher._latencies.extend(x / 1000 for x in latencies_ms)
-    fetcher._interval = None if interval_ms is None else interval_ms / 1000
     try:
+        for waited in waits_ms:
+            fetcher._tune(waited / 1000)
         assert fetcher.window == expected
     finally:
         fetcher.close()
