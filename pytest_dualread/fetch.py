@@ -380,6 +380,13 @@ class _SideClient:
                 raise FetchError(
                     f"request failed: {type(exc).__name__}: {exc}", side=self.side, url=url
                 ) from None
+            except FetchError:
+                raise
+            except Exception as exc:  # an in-process app that raised: its error, not ours
+                where = "the app raised" if self.target.protocol != "http" else "request failed:"
+                raise FetchError(
+                    f"{where} {type(exc).__name__}: {exc}", side=self.side, url=url
+                ) from None
             if response.status_code in RETRY_STATUSES and not last:
                 await asyncio.sleep(self.fetch.backoff_s * 2 ** (attempts - 1))
                 continue

@@ -6,12 +6,16 @@ against the report model on every call (a report that does not load fails the te
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Literal
 
+import httpcore  # noqa: F401  (see below)
 import pytest
 
 from pytest_dualread.report import (
@@ -24,6 +28,11 @@ from pytest_dualread.report import (
     load_report,
     summarize,
 )
+
+# httpx imports httpcore on first use and keeps its exception classes for mapping errors. A test
+# using pytester puts sys.modules back as it found them when it ends: had httpcore first been
+# imported in such a test, later runs would import a second copy whose connect errors httpx no
+# longer recognises. Imported here, it is there before any pytester test starts.
 
 # pytest-playwright 0.10's `base_url` fixture warning under pytest 9.2 (not ours), as in our
 # own pyproject.toml; the TOML text holds a regex, so its newline is written as backslash-n.
@@ -40,6 +49,35 @@ filterwarnings = [
     "{_BASE_URL_WARNING}",
 ]
 """
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """An ASGI 3 app served by uvicorn on 127.0.0.1 (a free port) in a thread; yields its URL."""
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            lifespan="off",
+            interface="asgi3",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the test server did not start"
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
 
 
 @dataclass

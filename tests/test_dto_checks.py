@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
-from conftest import RunDualRead, add_dualread_table
+from conftest import RunDualRead, add_dualread_table, serving
 
 SERVICE = '''
 """A tiny read service with a legacy and an adapter path, chosen by the X-Side header."""
@@ -480,19 +477,8 @@ def http_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    server = uvicorn.Server(
-        uvicorn.Config(module.app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "the test server did not start"
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serving(module.app) as url:
+        yield url
 
 
 def test_over_real_http(

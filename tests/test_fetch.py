@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-import uvicorn
-from conftest import RunDualRead, add_dualread_table
+from conftest import RunDualRead, add_dualread_table, serving
 
 from pytest_dualread.config import DualReadSettings
 from pytest_dualread.fetch import PairFetcher
@@ -53,35 +52,19 @@ class Recorder:
         await send({"type": "http.response.body", "body": body})
 
 
-@pytest.fixture(autouse=True)
-def _importable(inner_project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.syspath_prepend(str(inner_project.path))
-
-
 @pytest.fixture
 def slow_server() -> Iterator[tuple[str, Recorder]]:
     """A server 30 ms away (each request sleeps 30 ms), on 127.0.0.1."""
     recorder = Recorder(delay_s=0.03)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            recorder.app,
-            host="127.0.0.1",
-            port=0,
-            log_level="warning",
-            lifespan="off",
-            interface="asgi3",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "the test server did not start"
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}", recorder
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serving(recorder.app) as url:
+        yield url, recorder
+
+
+@pytest.fixture
+def inner(inner_project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """The inner project, importable (its models module) by in-process inner runs."""
+    monkeypatch.syspath_prepend(str(inner_project.path))
+    return inner_project
 
 
 def _project(pytester: pytest.Pytester, url: str, cases: int, fetch: str = "") -> None:
@@ -116,12 +99,12 @@ retries = 0
 
 
 def test_cases_ahead_are_fetched_while_one_runs_each_request_once(
-    inner_project: pytest.Pytester,
+    inner: pytest.Pytester,
     run_dualread: RunDualRead,
     slow_server: tuple[str, Recorder],
 ) -> None:
     url, recorder = slow_server
-    _project(inner_project, url, cases=12)
+    _project(inner, url, cases=12)
 
     run = run_dualread("--dual-read", "--snapshot-update")
 
@@ -132,12 +115,12 @@ def test_cases_ahead_are_fetched_while_one_runs_each_request_once(
 
 
 def test_prefetch_zero_fetches_one_case_at_a_time(
-    inner_project: pytest.Pytester,
+    inner: pytest.Pytester,
     run_dualread: RunDualRead,
     slow_server: tuple[str, Recorder],
 ) -> None:
     url, recorder = slow_server
-    _project(inner_project, url, cases=6, fetch="prefetch = 0")
+    _project(inner, url, cases=6, fetch="prefetch = 0")
 
     run = run_dualread("--dual-read", "--snapshot-update")
 
@@ -147,18 +130,18 @@ def test_prefetch_zero_fetches_one_case_at_a_time(
 
 
 def test_a_case_that_breaks_before_fetching_leaves_the_next_ones_alone(
-    inner_project: pytest.Pytester,
+    inner: pytest.Pytester,
     run_dualread: RunDualRead,
     slow_server: tuple[str, Recorder],
 ) -> None:
     url, recorder = slow_server
-    _project(inner_project, url, cases=0)
+    _project(inner, url, cases=0)
     cases = [
         {"id": "a", "request": {"path": "/items/a"}},
         {"id": "b", "model": "nowhere:Model", "request": {"path": "/items/b"}},
         {"id": "c", "request": {"path": "/items/c"}},
     ]
-    (inner_project.path / "cases" / "items.json").write_text(
+    (inner.path / "cases" / "items.json").write_text(
         json.dumps({"model": "fetch_models:Item", "cases": cases})
     )
 
@@ -275,3 +258,31 @@ def test_an_in_process_app_keeps_its_worker_threads_between_requests() -> None:
     finally:
         fetcher.close()
         del sys.modules["worker_threads_app"]
+
+
+def test_an_in_process_app_that_raises_is_a_fetch_error_naming_side_and_url() -> None:
+    import sys
+    import types
+
+    from pytest_dualread.errors import FetchError
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        raise RuntimeError("database is down")
+
+    module = types.ModuleType("raising_app")
+    module.app = app  # type: ignore[attr-defined]
+    sys.modules["raising_app"] = module
+    settings = DualReadSettings.model_validate(
+        {"legacy_url": "raising_app:app", "adapter_url": "raising_app:app"}
+    )
+    fetcher = PairFetcher(settings)
+    try:
+        with pytest.raises(FetchError) as caught:
+            fetcher.fetch("/logs/1")
+        text = str(caught.value)
+        assert "the app raised RuntimeError: database is down" in text
+        assert "legacy" in text
+        assert "/logs/1" in text
+    finally:
+        fetcher.close()
+        del sys.modules["raising_app"]
