@@ -456,7 +456,7 @@ def _install_timers() -> _Timers:
     timers.wrap(dto, "_validate", "  validate (pydantic)")
     timers.wrap(dto, "normalize_sides", "  normalize")
     timers.wrap(dto, "_diff", "  diff (deepdiff)")
-    timers.wrap(snapshots, "read_golden", "golden read")
+    timers.wrap(snapshots, "read_golden_text", "golden read")
     timers.wrap(checks, "golden_candidate", "golden candidate")
     timers.wrap(
         pytest.FixtureRequest,

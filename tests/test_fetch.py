@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import threading
 import time
+import types
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -156,10 +159,48 @@ def test_a_case_that_breaks_before_fetching_leaves_the_next_ones_alone(
 # the fetcher on its own
 
 
+@contextmanager
+def in_process(app: Any, **fetch: Any) -> Iterator[PairFetcher]:
+    """A fetcher whose two sides are ``app``, importable for the test as a module of its own."""
+    name = f"in_process_app_{id(app)}"
+    module = types.ModuleType(name)
+    module.app = app  # type: ignore[attr-defined]
+    sys.modules[name] = module
+    settings = DualReadSettings.model_validate(
+        {"legacy_url": f"{name}:app", "adapter_url": f"{name}:app", "fetch": fetch}
+    )
+    fetcher = PairFetcher(settings)
+    try:
+        yield fetcher
+    finally:
+        fetcher.close()
+        del sys.modules[name]
+
+
 def _settings(**fetch: Any) -> DualReadSettings:
     return DualReadSettings.model_validate(
         {"legacy_url": "http://127.0.0.1:9", "adapter_url": "http://127.0.0.1:9", "fetch": fetch}
     )
+
+
+def test_a_prefetched_request_is_fetched_once() -> None:
+    hits: list[str] = []
+
+    async def app(scope: dict[str, object], receive: object, send: object) -> None:
+        assert callable(send)
+        hits.append(str(scope["path"]))
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b'{"n": 1}'})
+
+    with in_process(app) as fetcher:
+        fetcher.prefetch("case-2", "/two")
+        pair = fetcher.fetch("/two", key="case-2")
+        assert pair.legacy.json() == pair.adapter.json() == {"n": 1}
+        assert hits == ["/two", "/two"], "one request per side, made by the prefetch"
+        fetcher.prefetch("case-3", "/three")
+        other = fetcher.fetch("/other", key="case-3")  # a different request never takes it
+        assert other.legacy.url.endswith("/other")
+        assert hits.count("/other") == 2
 
 
 def test_a_discarded_prefetch_is_fetched_again(slow_server: tuple[str, Recorder]) -> None:
@@ -215,10 +256,10 @@ def test_the_window_doubles_while_that_cuts_the_wait(waits_ms: list[float], expe
 
 
 def test_the_window_is_one_in_process_and_zero_when_turned_off() -> None:
-    in_process = DualReadSettings.model_validate(
+    app_settings = DualReadSettings.model_validate(
         {"legacy_url": "json:dumps", "adapter_url": "json:dumps"}
     )
-    fetcher = PairFetcher(in_process)
+    fetcher = PairFetcher(app_settings)
     off = PairFetcher(_settings(prefetch=0))
     try:
         assert fetcher.window == 1
@@ -231,9 +272,6 @@ def test_the_window_is_one_in_process_and_zero_when_turned_off() -> None:
 def test_an_in_process_app_keeps_its_worker_threads_between_requests() -> None:
     """Starlette runs sync endpoints in anyio worker threads, which live as long as the task
     anyio takes for the outermost one; the fetcher's loop must not make each request that."""
-    import sys
-    import types
-
     from fastapi import FastAPI
 
     app = FastAPI()
@@ -244,45 +282,21 @@ def test_an_in_process_app_keeps_its_worker_threads_between_requests() -> None:
         threads.add(threading.current_thread())  # kept alive here, so never confused
         return {"n": len(threads)}
 
-    module = types.ModuleType("worker_threads_app")
-    module.app = app  # type: ignore[attr-defined]
-    sys.modules["worker_threads_app"] = module
-    settings = DualReadSettings.model_validate(
-        {"legacy_url": "worker_threads_app:app", "adapter_url": "worker_threads_app:app"}
-    )
-    fetcher = PairFetcher(settings)
-    try:
+    with in_process(app) as fetcher:
         for _ in range(20):
             fetcher.fetch("/t")
-        assert len(threads) <= 4, f"{len(threads)} worker threads for 40 requests"
-    finally:
-        fetcher.close()
-        del sys.modules["worker_threads_app"]
+    assert len(threads) <= 4, f"{len(threads)} worker threads for 40 requests"
 
 
 def test_an_in_process_app_that_raises_is_a_fetch_error_naming_side_and_url() -> None:
-    import sys
-    import types
-
     from pytest_dualread.errors import FetchError
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         raise RuntimeError("database is down")
 
-    module = types.ModuleType("raising_app")
-    module.app = app  # type: ignore[attr-defined]
-    sys.modules["raising_app"] = module
-    settings = DualReadSettings.model_validate(
-        {"legacy_url": "raising_app:app", "adapter_url": "raising_app:app"}
-    )
-    fetcher = PairFetcher(settings)
-    try:
-        with pytest.raises(FetchError) as caught:
-            fetcher.fetch("/logs/1")
-        text = str(caught.value)
-        assert "the app raised RuntimeError: database is down" in text
-        assert "legacy" in text
-        assert "/logs/1" in text
-    finally:
-        fetcher.close()
-        del sys.modules["raising_app"]
+    with in_process(app) as fetcher, pytest.raises(FetchError) as caught:
+        fetcher.fetch("/logs/1")
+    text = str(caught.value)
+    assert "the app raised RuntimeError: database is down" in text
+    assert "legacy" in text
+    assert "/logs/1" in text
