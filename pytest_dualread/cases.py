@@ -21,6 +21,7 @@ naming the file, the line and the case. A case's own ``model`` overrides the fil
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import re
@@ -40,6 +41,7 @@ __all__ = [
     "find_case_files",
     "import_model",
     "load_case_file",
+    "sample_keeps",
 ]
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -238,3 +240,10 @@ def import_model(
             case_id=case_id,
         )
     return obj
+
+
+def sample_keeps(check_id: str, percent: float) -> bool:
+    """Whether a check is in the deterministic ``percent`` sample (stable across runs/machines)."""
+    digest = hashlib.sha256(check_id.encode("utf-8")).digest()
+    bucket = int.from_bytes(digest[:8], "big") % 10_000
+    return bucket < round(percent * 100)

@@ -22,7 +22,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -32,6 +32,7 @@ from pydantic_settings import (
 )
 
 from pytest_dualread.errors import ConfigError
+from pytest_dualread.tolerance import Tolerance
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -45,6 +46,7 @@ __all__ = [
     "DualReadSettings",
     "FetchSettings",
     "GateSettings",
+    "PageOptions",
     "PageSpec",
     "SideSettings",
     "ToleranceSetting",
@@ -63,17 +65,8 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ToleranceSetting(_Section):
-    """``{ abs = 80 }``, ``{ rel = 0.18 }`` or both (a pair passes if either holds)."""
-
-    abs: float | None = Field(None, ge=0)
-    rel: float | None = Field(None, ge=0)
-
-    @model_validator(mode="after")
-    def _one_bound(self) -> ToleranceSetting:
-        if self.abs is None and self.rel is None:
-            raise ValueError("a tolerance needs 'abs', 'rel' or both, e.g. { abs = 80 }")
-        return self
+ToleranceSetting = Tolerance
+"""A tolerance as configured: the one :class:`~pytest_dualread.tolerance.Tolerance` model."""
 
 
 class SideSettings(_Section):
@@ -94,6 +87,22 @@ class SideSettings(_Section):
                 f"expected '' or a path like '/v2' (leading '/', no trailing '/'), got {value!r}"
             )
         return value
+
+    def browser_headers(self) -> dict[str, str]:
+        """The headers this side's browser context sends: its headers, cookies and credentials
+        (the same a DTO fetch of the side sends; query ``params`` apply to DTO fetches only)."""
+        import base64
+
+        headers = dict(self.headers)
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if self.bearer_token:
+            headers["Authorization"] = f"Bearer {self.bearer_token}"
+        elif self.basic_auth:
+            user, password = self.basic_auth
+            token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+            headers["Authorization"] = f"Basic {token}"
+        return headers
 
 
 class FetchSettings(_Section):
@@ -120,14 +129,30 @@ class Viewport(_Section):
     height: int = Field(720, gt=0, le=10_000)
 
 
-class PageSpec(_Section):
-    name: str = Field(min_length=1)
-    path: str = Field(pattern=r"^/")
+class PageOptions(_Section):
+    """How one page is captured and judged: the same options in ``[tool.dualread.visual] pages``,
+    ``dual_read.check_page`` and ``visual_snapshot``. An option left unset falls back to
+    ``[tool.dualread.visual]``."""
+
     mask: list[str] = Field(default_factory=list)
+    """Selectors painted over, on top of the global ``mask``; each must match something."""
     full_page: bool | None = None
+    element: str | None = Field(None, min_length=1)
+    """Capture only this element (a selector)."""
     threshold: float | None = Field(None, ge=0, le=1)
     max_diff_pixels: int | None = Field(None, ge=0)
     max_diff_ratio: float | None = Field(None, ge=0, le=1)
+
+
+class PageSpec(PageOptions):
+    """A page declared in ``[tool.dualread.visual] pages``: a name, a path, its options."""
+
+    name: str = Field(min_length=1)
+    path: str = Field(pattern=r"^/")
+
+    @property
+    def options(self) -> PageOptions:
+        return PageOptions.model_validate(self.model_dump(include=set(PageOptions.model_fields)))
 
 
 class VisualSettings(_Section):

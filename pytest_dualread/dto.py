@@ -80,7 +80,7 @@ from pytest_dualread.normalize import (
     normalize_sides,
 )
 from pytest_dualread.paths import Index, Key, Keyed, Path, render_path
-from pytest_dualread.report import Finding, ToleranceSpec, Triage
+from pytest_dualread.report import Finding, Triage
 
 __all__ = [
     "COMPARISONS",
@@ -502,16 +502,11 @@ class DtoResult:
             return (
                 f"worst: {f.path} ({f.comparison}) differs by {_fmt(f.delta or 0.0)}, "
                 f"allowed {_fmt(allowed)} by {f.detail.get('rule')!r} "
-                f"({f.tolerance and _spec_text(f.tolerance)}): {f.headroom:.0%} of its tolerance"
+                f"({f.tolerance}): {f.headroom:.0%} of its tolerance"
             )
         f = max(numeric, key=lambda x: x.delta or 0.0)
         why = f.detail.get("exact") or "no tolerance rule"
         return f"worst: {f.path} ({f.comparison}) differs by {_fmt(f.delta or 0.0)} ({why})"
-
-
-def _spec_text(spec: ToleranceSpec) -> str:
-    parts = [f"{k} {v:g}" for k, v in (("abs", spec.abs), ("rel", spec.rel)) if v is not None]
-    return " or ".join(parts)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -672,7 +667,7 @@ def _finding(raw: _Raw, trees: Mapping[str, Normalized], triage: Triage) -> Find
             if value is not MISSING:
                 values[side] = denormalize(value)
     detail: dict[str, Any] = {}
-    tolerance: ToleranceSpec | None = None
+    tolerance: Tolerance | None = None
     headroom: float | None = None
     delta: float | None = None
     v = raw.verdict
@@ -680,7 +675,7 @@ def _finding(raw: _Raw, trees: Mapping[str, Normalized], triage: Triage) -> Find
         delta = v.delta
         if v.rule is not None:
             detail["rule"] = v.rule[0]
-            tolerance = ToleranceSpec(**v.rule[1].to_json())
+            tolerance = v.rule[1]
         if v.exact:
             detail["exact"] = v.exact
         elif v.allowed is not None:

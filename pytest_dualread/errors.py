@@ -21,6 +21,7 @@ from pathlib import Path
 __all__ = [
     "CaptureError",
     "CaseError",
+    "CheckFailed",
     "ConfigError",
     "DualReadError",
     "FetchError",
@@ -129,3 +130,15 @@ class ReportError(DualReadError):
         self.path = Path(path) if path is not None else None
         self.reason = reason
         super().__init__(f"{self.path}: {message}" if self.path is not None else message)
+
+
+class CheckFailed(Exception):
+    """Not an error of the tree above: how a check that failed or errored stops its test.
+
+    ``message`` is the check's report for people; the check is already recorded. The plugin
+    turns it into a test failure without a traceback.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

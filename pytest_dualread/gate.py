@@ -47,7 +47,7 @@ from typing import Any, Literal
 
 from pytest_dualread.config import GateSettings, ToleranceSetting
 from pytest_dualread.paths import PatternError, compile_pattern, parse_path
-from pytest_dualread.report import Check, Report, Verdict
+from pytest_dualread.report import Check, DtoData, Report, Verdict, VisualData
 
 __all__ = [
     "Change",
@@ -100,7 +100,7 @@ def evaluate(checks: Sequence[Check], policy: GateSettings, *, complete: bool = 
         )
     # A visual check counts only if it compared pixels: a test marked visual that never took a
     # screenshot must not satisfy the policy.
-    compared = [c for c in checks if c.kind == "visual" and c.data.get("comparisons")]
+    compared = [c for c in checks if isinstance(c.data, VisualData) and c.data.comparisons]
     if policy.require_visual and not compared:
         reasons.append("no visual check ran; the policy requires visual checks")
     blockers = [c for c in checks if blocking(c, policy)]
@@ -231,17 +231,11 @@ def _measures(check: Check) -> dict[str, float]:
             keep(f"mismatch_ratio {finding.comparison}", _number(finding.delta))
         else:
             keep(f"{finding.comparison} {finding.path}", _number(finding.delta))
-    headroom = check.data.get("headroom")
-    if isinstance(headroom, Mapping):
-        for rule, entry in headroom.items():
-            if isinstance(entry, Mapping):
-                keep(f"rule {rule}", _number(entry.get("max_delta")))
-    ratio = check.data.get("mismatch_ratio")
-    if isinstance(ratio, Mapping):
-        for comparison, value in ratio.items():
-            keep(f"mismatch_ratio {comparison}", _number(value))
+    if isinstance(check.data, DtoData):
+        for rule, entry in check.data.headroom.items():
+            keep(f"rule {rule}", _number(entry.max_delta))
     else:
-        keep("mismatch_ratio", _number(ratio))
+        keep("mismatch_ratio", _number(check.data.mismatch_ratio))
     return worst
 
 
@@ -430,33 +424,25 @@ def collect_deltas(reports: Iterable[Report], rules: Iterable[str] = ()) -> dict
     for report in reports:
         for check in report.checks:
             recorded: dict[str, list[float]] = {}
-            headroom = check.data.get("headroom")
-            if isinstance(headroom, Mapping):
-                for rule, entry in headroom.items():
-                    if not isinstance(entry, Mapping):
-                        continue
-                    deltas = entry.get("deltas")
-                    values = [
-                        v
-                        for v in (_number(d) for d in (deltas if isinstance(deltas, list) else []))
-                        if v is not None
-                    ]
-                    recorded[str(rule)] = values
-                    out.setdefault(str(rule), []).extend(values)
+            headroom = check.data.headroom if isinstance(check.data, DtoData) else {}
+            for rule, entry in headroom.items():
+                values = [v for v in map(_number, entry.deltas) if v is not None]
+                recorded[rule] = values
+                out.setdefault(rule, []).extend(values)
             unclaimed = {rule: list(values) for rule, values in recorded.items()}
             known = dict.fromkeys([*configured, *recorded])
             for finding in check.findings:
                 delta = _number(finding.delta)
                 if delta is None or finding.tolerance is None or finding.category == "pixels":
                     continue
-                rule = _rule_of(finding.path, known) if known else None
-                if rule is None:
+                owner = _rule_of(finding.path, known) if known else None
+                if owner is None:
                     continue
-                pool = unclaimed.get(rule, [])
+                pool = unclaimed.get(owner, [])
                 if delta in pool:
                     pool.remove(delta)
                 else:
-                    out.setdefault(rule, []).append(delta)
+                    out.setdefault(owner, []).append(delta)
     return out
 
 

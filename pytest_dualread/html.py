@@ -143,7 +143,8 @@ def _finding_row(finding: Finding) -> dict[str, Any]:
 
 def _check_view(check: Check, base_dir: Path, out_dir: Path, embed: bool) -> dict[str, Any]:
     triage = sorted({f.triage for f in check.findings if f.triage})
-    data = json.dumps(check.data, indent=2, ensure_ascii=False, sort_keys=True)
+    figures = check.data.model_dump(mode="json", exclude_unset=True)
+    data = json.dumps(figures, indent=2, ensure_ascii=False, sort_keys=True)
     if len(data) > _MAX_DATA_CHARS:
         data = data[:_MAX_DATA_CHARS] + f"\n… ({len(data) - _MAX_DATA_CHARS} more characters)"
     return {
@@ -154,7 +155,7 @@ def _check_view(check: Check, base_dir: Path, out_dir: Path, embed: bool) -> dic
         "findings": [_finding_row(f) for f in check.findings],
         "groups": _groups(check, base_dir, out_dir, embed),
         "links": _links(check, base_dir, out_dir),
-        "data": data if check.data else "",
+        "data": data if figures else "",
     }
 
 

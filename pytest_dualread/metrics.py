@@ -27,12 +27,11 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
 from datetime import timezone
 from pathlib import Path
 from typing import get_args
 
-from pytest_dualread.report import Check, CheckKind, Outcome, Report
+from pytest_dualread.report import Check, CheckKind, DtoData, Outcome, Report, VisualData
 
 __all__ = ["ABS_DIFF_BUCKETS", "ENV_VARIABLE", "write_metrics"]
 
@@ -53,13 +52,11 @@ def _number(value: object) -> float | None:
 
 def _page_ratios(check: Check) -> dict[str, float]:
     """Mismatch ratio per comparison of a visual check (``all`` when not split)."""
-    ratio = check.data.get("mismatch_ratio")
-    if isinstance(ratio, Mapping):
-        found = {str(k): v for k, v in ((k, _number(v)) for k, v in ratio.items()) if v is not None}
-        if found:
-            return found
-    elif (number := _number(ratio)) is not None:
-        return {"all": number}
+    data = check.data if isinstance(check.data, VisualData) else None
+    if data is not None and data.comparisons:
+        return {c.name: c.mismatch_ratio for c in data.comparisons}
+    if data is not None and data.mismatch_ratio is not None:
+        return {"all": data.mismatch_ratio}
     worst: dict[str, float] = {}
     for finding in check.findings:
         delta = _number(finding.delta)
@@ -129,17 +126,13 @@ def write_metrics(report: Report, path: Path, *, env_name: str | None) -> None:
                 delta = _number(finding.delta)
                 if delta is not None and finding.category != "pixels":
                     fields.labels(env, finding.path).observe(abs(delta))
-            headroom = check.data.get("headroom")
-            if isinstance(headroom, Mapping):
-                for rule, entry in headroom.items():
-                    deltas = entry.get("deltas") if isinstance(entry, Mapping) else None
-                    for value in deltas if isinstance(deltas, list) else []:
-                        number = _number(value)
-                        if number is not None:
-                            rules.labels(env, str(rule)).observe(abs(number))
+            headroom = check.data.headroom if isinstance(check.data, DtoData) else {}
+            for rule, entry in headroom.items():
+                for delta in entry.deltas:
+                    rules.labels(env, rule).observe(abs(delta))
         else:
-            page = check.data.get("page")
-            name = page if isinstance(page, str) and page else check.id
+            page = check.data.page if isinstance(check.data, VisualData) else None
+            name = page or check.id
             for comparison, ratio in sorted(_page_ratios(check).items()):
                 pages.labels(env, name, comparison).set(ratio)
 

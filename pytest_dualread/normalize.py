@@ -54,6 +54,7 @@ from pytest_dualread.paths import (
     compile_pattern,
     render_path,
 )
+from pytest_dualread.tolerance import Tolerance
 
 __all__ = [
     "MISSING",
@@ -124,63 +125,6 @@ class ListMap(dict[Any, Any]):
 
 # ---------------------------------------------------------------------------------------------
 # rules
-
-
-def _bound(name: str, value: object) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"tolerance {name} must be a number, got {value!r}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"tolerance {name} must be finite and >= 0, got {value!r}")
-    return float(value)
-
-
-@dataclass(frozen=True)
-class Tolerance:
-    """How far a number may move: passes when ``|a - b| <= abs`` or ``|a - b| <= rel * |ref|``.
-
-    At least one bound is required; both must be finite and non-negative.
-    """
-
-    abs: float | None = None
-    rel: float | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "abs", _bound("abs", self.abs))
-        object.__setattr__(self, "rel", _bound("rel", self.rel))
-        if self.abs is None and self.rel is None:
-            raise ValueError("a tolerance needs abs, rel or both")
-
-    @classmethod
-    def of(cls, value: Tolerance | Mapping[str, object]) -> Tolerance:
-        """A tolerance from itself or a plain mapping ``{"abs": 80}`` (unknown keys refused)."""
-        if isinstance(value, Tolerance):
-            return value
-        if not isinstance(value, Mapping):
-            raise ValueError(f"a tolerance must be a mapping with abs and/or rel, got {value!r}")
-        unknown = sorted(set(value) - {"abs", "rel"})
-        if unknown:
-            raise ValueError(f"unknown tolerance key(s) {unknown}; expected abs and/or rel")
-        return cls(abs=value.get("abs"), rel=value.get("rel"))  # type: ignore[arg-type]
-
-    def allowed(self, reference: float) -> float:
-        """The largest allowed ``|a - b|`` when the reference value is ``reference``."""
-        bounds = [self.abs or 0.0]
-        if self.rel is not None:
-            bounds.append(self.rel * abs(reference))
-        return max(bounds)
-
-    def to_json(self) -> dict[str, float]:
-        out: dict[str, float] = {}
-        if self.abs is not None:
-            out["abs"] = self.abs
-        if self.rel is not None:
-            out["rel"] = self.rel
-        return out
-
-    def __str__(self) -> str:
-        return " or ".join(f"{k} {v:g}" for k, v in self.to_json().items())
 
 
 def _canonical(kind: str, text: object) -> str:

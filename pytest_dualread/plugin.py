@@ -1,96 +1,112 @@
-"""The pytest glue: flags, the ``dual_read`` marker, skipping, and the controller's report writer.
+"""The pytest glue: flags, the ``dual_read`` marker, collection, skipping, fixtures, hooks.
 
-This is the only module that imports pytest. Everything heavy (pydantic, deepdiff, Playwright,
-NumPy) is imported inside hooks and fixtures, and only when ``--dual-read`` is given, so a plain
-``pytest`` run pays nothing for the plugin being installed.
+Everything heavy (pydantic models, deepdiff, Playwright, NumPy) is imported inside hooks and
+fixtures, and only with ``--dual-read``, so a plain ``pytest`` run pays nothing for the plugin
+being installed. The glue is split by what it serves: this module (options, hooks, fixtures),
+:mod:`~pytest_dualread.collect` (case and page items), :mod:`~pytest_dualread.browser`
+(pytest-playwright), :mod:`~pytest_dualread.session` (stash keys, a test's check context) and
+:mod:`~pytest_dualread.writer` (the report writer); the checks themselves know no pytest.
 
-How results travel (see ARCHITECTURE §5): a check keeps its result, plain JSON data, in the
-item's stash; a ``wrapper=True`` makereport hook copies the item's checks and its expectation (every
-dual-read item has one, so an item that never got to record a check — skipped, setup error,
-crash — still shows up in the report) onto the test report as the attributes
-:data:`CHECK_PROPERTY` and :data:`EXPECT_PROPERTY`. pytest-xdist carries report attributes from
-workers unchanged. The :class:`ReportWriter` exists only on the controller process (never on a
-worker) and reads them from the reports that reach it. Key figures of each check also go into
-``item.user_properties`` (``record_property``), so ``--junitxml`` carries them.
+How results travel (see ``docs/architecture.md``): a check keeps its result, a typed
+:class:`~pytest_dualread.report.Check`, in the item's stash; a ``wrapper=True`` makereport hook
+serialises the item's checks and its expectation (every dual-read item has one, so an item that
+never got to record a check still shows up in the report) onto the test report, which
+pytest-xdist carries from workers unchanged. The writer exists only on the controller and
+validates each check once, on arrival.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import importlib.metadata
 import os
-import platform
 import sys
-import time
-import types
-from collections.abc import Generator, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from datetime import datetime, timezone
+from collections.abc import Generator, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-if TYPE_CHECKING:
-    from pydantic import BaseModel
+from pytest_dualread.browser import browser_fixtures, dual_read_page_urls
+from pytest_dualread.collect import CaseItem, ahead_key, collect_file, declared_items
+from pytest_dualread.session import (
+    SKIP_REASON,
+    checks_key,
+    context_of,
+    enabled,
+    expect_key,
+    load_settings_of,
+    report_writer_key,
+    rules_key,
+    settings_key,
+)
+from pytest_dualread.writer import CHECK_PROPERTY, EXPECT_PROPERTY, ReportWriter
 
-    from pytest_dualread.cases import Case, CaseFile
-    from pytest_dualread.checks import CheckContext
-    from pytest_dualread.config import DualReadSettings, PageSpec
-    from pytest_dualread.dto import DtoResult
-    from pytest_dualread.fetch import PairFetcher, ResponsePair, Side
-    from pytest_dualread.report import Check, Report, StaleEntry
-    from pytest_dualread.visual import VisualResult
+if TYPE_CHECKING:
+    from pytest_dualread.api import DualRead, VisualSnapshot
+    from pytest_dualread.config import DualReadSettings
+    from pytest_dualread.fetch import PairFetcher, Side
 
 __all__ = [
-    "CHECK_PROPERTY",
-    "EXPECT_PROPERTY",
-    "CaseFileCollector",
-    "CaseItem",
-    "DualRead",
-    "PageItem",
-    "PagesCollector",
-    "ReportWriter",
-    "VisualSnapshot",
     "dual_read",
     "dual_read_client_args",
     "dual_read_fetcher",
     "dual_read_page_urls",
-    "report_writer_key",
-    "settings_key",
     "visual_snapshot",
 ]
 
-CHECK_PROPERTY = "dualread_check"
-EXPECT_PROPERTY = "dualread_expect"
-SKIP_REASON = "dual-read check: run pytest with --dual-read to enable it"
 _KINDS = ("dto", "visual")
-
-settings_key = pytest.StashKey["DualReadSettings"]()
-report_writer_key = pytest.StashKey["ReportWriter"]()
-_checks_key = pytest.StashKey[list[dict[str, Any]]]()
-_ahead_key = pytest.StashKey[list[pytest.Item]]()
 _order_key = pytest.StashKey[tuple[list[pytest.Item], dict[int, int]]]()
-_expect_key = pytest.StashKey[dict[str, Any]]()
-
-
-# ---------------------------------------------------------------------------------------------
-# options
 
 
 def _percent(value: str) -> float:
     try:
         number = float(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a percentage between 0 (exclusive) and 100, got {value!r}"
-        ) from None
+        number = -1.0
     if not 0 < number <= 100:
         raise argparse.ArgumentTypeError(
             f"expected a percentage between 0 (exclusive) and 100, got {value!r}"
         )
     return number
+
+
+_FLAGS: tuple[tuple[str, dict[str, Any], str], ...] = (
+    (
+        "--dual-read-output",
+        {"metavar": "DIR"},
+        "Folder for report.json, report.html and artifacts/ (default: dual-read-results).",
+    ),
+    (
+        "--dual-read-report",
+        {"metavar": "PATH"},
+        "Where to write the JSON report (default: <output>/report.json).",
+    ),
+    (
+        "--dual-read-legacy-url",
+        {"metavar": "URL"},
+        "Legacy target: an http(s) URL or 'module:app'; overrides legacy_url.",
+    ),
+    (
+        "--dual-read-adapter-url",
+        {"metavar": "URL"},
+        "Adapter target: an http(s) URL or 'module:app'; overrides adapter_url.",
+    ),
+    (
+        "--dual-read-sample",
+        {"metavar": "PCT", "type": _percent},
+        "Run a deterministic PCT %% of dual-read items (chosen by a hash of their id).",
+    ),
+    (
+        "--dual-read-metrics",
+        {"metavar": "PATH"},
+        "Also write Prometheus metrics of the run to PATH (labelled with $METRIC_ENV).",
+    ),
+    (
+        "--dual-read-artifacts",
+        {"choices": ("all", "failed", "none")},
+        "Which checks keep diff artifacts (default: failed).",
+    ),
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -102,118 +118,55 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="Run dual-read checks and write the gate report; without it they are skipped.",
     )
-    group.addoption(
-        "--dual-read-output",
-        dest="dual_read_output",
-        metavar="DIR",
-        default=None,
-        help="Folder for report.json, report.html and artifacts/ (default: dual-read-results).",
-    )
-    group.addoption(
-        "--dual-read-report",
-        dest="dual_read_report",
-        metavar="PATH",
-        default=None,
-        help="Where to write the JSON report (default: <output>/report.json).",
-    )
-    group.addoption(
-        "--dual-read-legacy-url",
-        dest="dual_read_legacy_url",
-        metavar="URL",
-        default=None,
-        help="Legacy target: an http(s) URL or 'module:app'; overrides legacy_url.",
-    )
-    group.addoption(
-        "--dual-read-adapter-url",
-        dest="dual_read_adapter_url",
-        metavar="URL",
-        default=None,
-        help="Adapter target: an http(s) URL or 'module:app'; overrides adapter_url.",
-    )
-    group.addoption(
-        "--dual-read-sample",
-        dest="dual_read_sample",
-        metavar="PCT",
-        type=_percent,
-        default=None,
-        help="Run a deterministic PCT %% of dual-read items (chosen by a hash of their id).",
-    )
-    group.addoption(
-        "--dual-read-metrics",
-        dest="dual_read_metrics",
-        metavar="PATH",
-        default=None,
-        help="Also write Prometheus metrics of the run to PATH (labelled with $METRIC_ENV).",
-    )
-    group.addoption(
-        "--dual-read-artifacts",
-        dest="dual_read_artifacts",
-        choices=("all", "failed", "none"),
-        default=None,
-        help="Which checks keep diff artifacts (default: failed).",
-    )
+    for flag, extra, text in _FLAGS:
+        group.addoption(flag, dest=flag[2:].replace("-", "_"), default=None, help=text, **extra)
 
 
 # ---------------------------------------------------------------------------------------------
 # configuration
 
 
-def _flag_overrides(config: pytest.Config) -> dict[str, Any]:
-    return {
-        "output_dir": config.getoption("dual_read_output"),
-        "report_path": config.getoption("dual_read_report"),
-        "legacy_url": config.getoption("dual_read_legacy_url"),
-        "adapter_url": config.getoption("dual_read_adapter_url"),
-        "sample": config.getoption("dual_read_sample"),
-        "artifacts": config.getoption("dual_read_artifacts"),
-    }
-
-
-def _enabled(config: pytest.Config) -> bool:
-    return bool(config.getoption("dual_read", default=False))
-
-
 def pytest_configure(config: pytest.Config) -> None:
-    if config.pluginmanager.has_plugin("playwright"):
-        config.pluginmanager.register(_browser_fixtures(), "dualread-browser")
     config.addinivalue_line(
         "markers",
         "dual_read(kind='dto'): a dual-read check (kind 'dto' or 'visual'); skipped without "
         "--dual-read, recorded in the dual-read report with it.",
     )
-    if not _enabled(config):
+    if not enabled(config):
         return
-    from pytest_dualread.config import load_settings
+    from pytest_dualread.dtocheck import rules_from
     from pytest_dualread.errors import ConfigError
 
     try:
-        settings = load_settings(config.rootpath, flags=_flag_overrides(config))
+        settings = load_settings_of(config)
+        dto = settings.dto
+        rules = rules_from(dto.tolerances, dto.ignore, dto.list_keys, dto.coerce_numbers)
     except ConfigError as exc:
         raise pytest.UsageError(f"pytest-dualread: {exc}") from None
-    from pytest_dualread.checks import global_rules
-
-    try:
-        global_rules(settings)
     except ValueError as exc:
-        raise pytest.UsageError(
-            f"pytest-dualread: {config.rootpath / 'pyproject.toml'}, [tool.dualread.dto]: {exc}"
-        ) from None
+        where = config.rootpath / "pyproject.toml"
+        raise pytest.UsageError(f"pytest-dualread: {where}, [tool.dualread.dto]: {exc}") from None
     config.stash[settings_key] = settings
-    cases_dir = (
-        settings.cases_dir
-        if settings.cases_dir.is_absolute()
-        else (config.rootpath / settings.cases_dir)
-    )
-    if config.args_source != pytest.Config.ArgsSource.ARGS:
-        # `pytest --dual-read` with no paths: collect the case files and the pages declared in
-        # pyproject.toml next to testpaths.
-        if cases_dir.is_dir():
-            config.args.append(str(cases_dir))
-        pages = _page_files(config, settings)
-        if pages is not None:
-            config.args.append(str(pages))
+    config.stash[rules_key] = rules
+    if config.pluginmanager.has_plugin("playwright"):
+        config.pluginmanager.register(browser_fixtures(), "dualread-browser")
     if not hasattr(config, "workerinput"):  # the controller, or a run without xdist
-        writer = ReportWriter(config, settings)
+        from pytest_dualread.outputs import OutputPlan
+
+        metrics = config.getoption("dual_read_metrics")
+        plan = OutputPlan(
+            report=settings.report_file(config.rootpath),
+            output_dir=settings.output_path(config.rootpath),
+            metrics=Path(metrics) if metrics else None,
+        )
+        argv = [Path(sys.argv[0]).name, *config.invocation_params.args]
+        writer = ReportWriter(
+            settings,
+            plan,
+            rootdir=config.rootpath,
+            argv=argv,
+            shown_from=config.invocation_params.dir,
+        )
         config.stash[report_writer_key] = writer
         config.pluginmanager.register(writer, "dualread-report-writer")
 
@@ -225,8 +178,21 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         config.pluginmanager.unregister(writer)
 
 
+def pytest_report_header(config: pytest.Config) -> str | None:
+    settings = config.stash.get(settings_key, None)
+    if settings is None or not enabled(config):
+        return None
+    report = os.path.relpath(settings.report_file(config.rootpath), config.invocation_params.dir)
+    legacy, adapter = (url or "(not set)" for url in (settings.legacy_url, settings.adapter_url))
+    return f"dual-read: legacy {legacy}, adapter {adapter}; report {report}"
+
+
 # ---------------------------------------------------------------------------------------------
-# collection: skip without the flag, mark expectations, sample
+# collection
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    return collect_file(file_path, parent)
 
 
 def _item_kind(item: pytest.Item) -> str | None:
@@ -241,56 +207,54 @@ def _item_kind(item: pytest.Item) -> str | None:
     return str(kind)
 
 
-def sample_keeps(check_id: str, percent: float) -> bool:
-    """Whether a check is in the deterministic ``percent`` sample (stable across runs/machines)."""
-    digest = hashlib.sha256(check_id.encode("utf-8")).digest()
-    bucket = int.from_bytes(digest[:8], "big") % 10_000
-    return bucket < round(percent * 100)
-
-
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    enabled = _enabled(config)
+    """Add the declared case files and pages, skip dual-read items without the flag, apply
+    the sample and give each dual-read item its expectation."""
     settings = config.stash.get(settings_key, None)
-    kept: list[pytest.Item] = []
-    dropped: list[pytest.Item] = []
-    for item in items:
-        kind = _item_kind(item)
-        if kind is None:
-            kept.append(item)
-            continue
-        if not enabled:
-            item.add_marker(pytest.mark.skip(reason=SKIP_REASON))
-            kept.append(item)
-            continue
-        check_id = item.nodeid
-        sample = settings.sample if settings is not None else None
-        if sample is not None and not sample_keeps(check_id, sample):
-            dropped.append(item)
-            continue
-        kept.append(item)
-    expected = [item for item in kept if _item_kind(item) is not None]
-    sample_info = None
-    if enabled and settings is not None and settings.sample is not None:
-        sample_info = {
-            "percent": settings.sample,
-            "selected": len(expected),
-            "total": len(expected) + len(dropped),
-        }
-    if enabled:
-        # Each expectation carries the sample figures: under xdist only the workers collect,
-        # and this is how the figures reach the controller's report writer.
-        for item in expected:
-            expect = {"id": item.nodeid, "kind": _item_kind(item), "sample": sample_info}
-            item.stash[_expect_key] = expect
+    if not enabled(config) or settings is None:
+        for item in items:
+            if _item_kind(item) is not None:
+                item.add_marker(pytest.mark.skip(reason=SKIP_REASON))
+        return
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        items.extend(declared_items(session, settings))
+    from pytest_dualread.cases import sample_keeps
+
+    dual = [item for item in items if _item_kind(item) is not None]
+    kept = (
+        dual
+        if settings.sample is None
+        else [i for i in dual if sample_keeps(i.nodeid, settings.sample)]
+    )
+    sample = None
+    if settings.sample is not None:
+        sample = {"percent": settings.sample, "selected": len(kept), "total": len(dual)}
+    # Each expectation carries the sample figures: under xdist only the workers collect, and
+    # this is how the figures reach the controller's report writer.
+    for item in kept:
+        item.stash[expect_key] = {"id": item.nodeid, "kind": _item_kind(item), "sample": sample}
+    dropped = [item for item in dual if expect_key not in item.stash]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-        items[:] = kept
+        gone = set(map(id, dropped))
+        items[:] = [item for item in items if id(item) not in gone]
 
 
 # ---------------------------------------------------------------------------------------------
-# results onto test reports (they cross the xdist boundary as report attributes)
+# running: failures, results onto test reports, cases ahead
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    from pytest_dualread.errors import CheckFailed
+
+    try:
+        return (yield)
+    except CheckFailed as exc:  # the check's own report, without a traceback
+        raise pytest.fail.Exception(exc.message, pytrace=False) from None
 
 
 @pytest.hookimpl(wrapper=True)
@@ -298,11 +262,11 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    expect = item.stash.get(_expect_key, None)
+    expect = item.stash.get(expect_key, None)
     if expect is not None:
         setattr(report, EXPECT_PROPERTY, expect)
-        checks: list[dict[str, Any]] = item.stash.get(_checks_key, [])
-        setattr(report, CHECK_PROPERTY, list(checks))
+        checks = item.stash.get(checks_key, [])
+        setattr(report, CHECK_PROPERTY, [c.model_dump(mode="json") for c in checks])
     return report
 
 
@@ -311,9 +275,9 @@ def pytest_runtest_protocol(
     item: pytest.Item, nextitem: pytest.Item | None
 ) -> Generator[None, object, object]:
     # A case knows the items that run after it on this process, so it can start their
-    # requests while it compares its own (see DualRead.run_case).
+    # requests while it compares its own.
     if isinstance(item, CaseItem):
-        item.stash[_ahead_key] = _items_ahead(item, nextitem)
+        item.stash[ahead_key] = _items_ahead(item, nextitem)
     return (yield)
 
 
@@ -337,155 +301,14 @@ def _items_ahead(item: pytest.Item, nextitem: pytest.Item | None) -> list[pytest
 
 
 # ---------------------------------------------------------------------------------------------
-# case files: every case is its own test item
-
-
-def _settings_for_collection(config: pytest.Config, file_path: Path) -> DualReadSettings | None:
-    settings = config.stash.get(settings_key, None)
-    if settings is not None:
-        return settings
-    # Without --dual-read, case files given on the command line still show up, as skipped
-    # items. Only a .json file in the cases folder pays for loading the settings, and a broken
-    # configuration must not break a run that does not use it.
-    if file_path.suffix != ".json" or not _in_cases_dir(config.rootpath, file_path):
-        return None
-    from pytest_dualread.config import load_settings
-    from pytest_dualread.errors import ConfigError
-
-    try:
-        settings = load_settings(config.rootpath, flags=_flag_overrides(config))
-    except ConfigError:
-        return None
-    config.stash[settings_key] = settings
-    return settings
-
-
-def _in_cases_dir(rootdir: Path, file_path: Path) -> bool:
-    """A cheap look at ``cases_dir`` (environment, then pyproject.toml) without the models."""
-    cases_dir = os.environ.get("DUALREAD_CASES_DIR")
-    if cases_dir is None:
-        cases_dir = "fixtures/dual_read"
-        try:
-            if sys.version_info >= (3, 11):
-                import tomllib
-            else:  # pragma: no cover - Python 3.10
-                import tomli as tomllib
-            with (rootdir / "pyproject.toml").open("rb") as handle:
-                table = tomllib.load(handle).get("tool", {}).get("dualread", {})
-            cases_dir = str(table.get("cases_dir", cases_dir))
-        except (OSError, ValueError, AttributeError):
-            pass
-    return file_path.parent.resolve() == (rootdir / cases_dir).resolve()
-
-
-def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if file_path.suffix not in (".json", ".toml"):
-        return None
-    settings = _settings_for_collection(parent.config, file_path)
-    if settings is None:
-        return None
-    if file_path.suffix == ".toml":
-        pages = _page_files(parent.config, settings)
-        if pages is None or file_path.resolve() != pages.resolve():
-            return None
-        pages_collector: PagesCollector = PagesCollector.from_parent(parent, path=file_path)
-        return pages_collector
-    cases_dir = parent.config.rootpath / settings.cases_dir
-    if file_path.parent.resolve() != cases_dir.resolve():
-        return None
-    collector: CaseFileCollector = CaseFileCollector.from_parent(parent, path=file_path)
-    return collector
-
-
-class CaseFileCollector(pytest.File):
-    """A case file; collects one :class:`CaseItem` per case. A file that does not load becomes
-    one item that errors with the reason, so the rest of the run goes on."""
-
-    def collect(self) -> Iterator[pytest.Item]:
-        from pytest_dualread.cases import load_case_file
-        from pytest_dualread.errors import CaseError
-
-        try:
-            case_file = load_case_file(self.path)
-        except CaseError as exc:
-            yield _BrokenCaseFile.from_parent(self, name=self.path.name, error=exc)
-            return
-        for case in case_file.cases:
-            item: CaseItem = CaseItem.from_parent(
-                self, name=case.id, callobj=_run_case, case_file=case_file, case=case
-            )
-            item.add_marker(pytest.mark.dual_read(kind="dto"))
-            for tag in case.tags:
-                item.extra_keyword_matches.add(tag)
-            yield item
-
-
-def _run_case() -> None:
-    """Stands behind every collected case: syrupy needs a real function for each item, and
-    :meth:`CaseItem.runtest` does the work."""
-
-
-class CaseItem(pytest.Function):
-    """One case of a case file, run through the same pipeline as ``dual_read.check``."""
-
-    def __init__(self, *, case_file: CaseFile, case: Case, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.case_file = case_file
-        self.case = case
-
-    def runtest(self) -> None:
-        # The pipeline directly, without a function-scoped fixture per case: what the
-        # ``dual_read`` fixture would give, from the session's fetcher.
-        __tracebackhide__ = True
-        fetcher: PairFetcher = self._request.getfixturevalue("dual_read_fetcher")
-        dual_read = DualRead(self._request, self.config.stash[settings_key], fetcher)
-        try:
-            dual_read.run_case(self.case_file, self.case)
-        finally:
-            fetcher.discard(self.nodeid)  # started ahead, never taken (a broken case)
-
-    def reportinfo(self) -> tuple[Path, int, str]:
-        line = self.case_file.lines.get(self.case.id, 1)
-        return self.path, max(line - 1, 0), f"case {self.case.id}"
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
-        from pytest_dualread.errors import DualReadError
-
-        if isinstance(excinfo.value, DualReadError):
-            return f"{self.path}: {excinfo.value}"
-        if isinstance(excinfo.value, pytest.fail.Exception) and not excinfo.value.pytrace:
-            return excinfo.value.msg  # the check's own report, without a traceback
-        return super().repr_failure(excinfo)
-
-
-class _BrokenCaseFile(pytest.Item):
-    def __init__(self, *, error: Exception, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.error = error
-        self.add_marker(pytest.mark.dual_read(kind="dto"))
-
-    def runtest(self) -> None:
-        self.stash.setdefault(_checks_key, []).append(
-            {
-                "id": self.nodeid,
-                "nodeid": self.nodeid,
-                "kind": "dto",
-                "outcome": "error",
-                "message": f"case file error: {self.error}",
-                "data": {"case_file": os.path.relpath(self.path, self.config.rootpath)},
-            }
-        )
-        raise self.error
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
-        return f"case file error: {excinfo.value}"
-
-    def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, 0, f"case file {self.path.name}"
-
-
-# ---------------------------------------------------------------------------------------------
 # fixtures
+
+
+def _require_enabled(request: pytest.FixtureRequest) -> DualReadSettings:
+    settings = request.config.stash.get(settings_key, None)
+    if settings is None or not enabled(request.config):
+        pytest.skip(SKIP_REASON)
+    return settings
 
 
 @pytest.fixture(scope="session")
@@ -500,9 +323,7 @@ def dual_read_fetcher(
     request: pytest.FixtureRequest, dual_read_client_args: Mapping[Side, Mapping[str, Any]]
 ) -> Iterator[PairFetcher]:
     """The session's pair fetcher: one keep-alive client per side, closed at the end."""
-    settings = request.config.stash.get(settings_key, None)
-    if settings is None or not _enabled(request.config):
-        pytest.skip(SKIP_REASON)
+    settings = _require_enabled(request)
     from pytest_dualread.fetch import PairFetcher
 
     fetcher = PairFetcher(settings, client_args=dual_read_client_args)
@@ -510,791 +331,26 @@ def dual_read_fetcher(
     fetcher.close()
 
 
+def _renderer(request: pytest.FixtureRequest, settings: DualReadSettings) -> Any:
+    from pytest_dualread.browser import FixtureRenderer
+
+    return lambda: FixtureRenderer(request, settings)
+
+
 @pytest.fixture
 def dual_read(request: pytest.FixtureRequest, dual_read_fetcher: PairFetcher) -> DualRead:
-    """Fetch both sides and run DTO checks from a test; each check lands in the report."""
-    settings = request.config.stash[settings_key]
-    return DualRead(request, settings, dual_read_fetcher)
+    """Fetch both sides and run DTO and page checks from a test; each lands in the report."""
+    from pytest_dualread.api import DualRead
 
-
-# ---------------------------------------------------------------------------------------------
-# the DTO check pipeline
-
-
-def _record(item: pytest.Item, data: dict[str, Any]) -> None:
-    """Keep a finished check on its item (for the report) and its key figures as properties
-    (``record_property``, so ``--junitxml`` carries them)."""
-    item.stash.setdefault(_checks_key, []).append(data)
-    prefix = "dualread" if data["id"] == item.nodeid else f"dualread[{data['id']}]"
-    item.user_properties.append((f"{prefix}.outcome", data["outcome"]))
-    figures = data.get("data", {})
-    for key in ("fields_compared", "fields_differing", "mismatch_ratio"):
-        if key in figures:
-            item.user_properties.append((f"{prefix}.{key}", figures[key]))
-
-
-def _context(request: pytest.FixtureRequest, settings: DualReadSettings) -> CheckContext:
-    from syrupy.location import PyTestLocation
-
-    from pytest_dualread.checks import CheckContext
-
-    item = request.node
-    return CheckContext(
-        settings=settings,
-        rootdir=request.config.rootpath,
-        nodeid=item.nodeid,
-        update=bool(request.config.getoption("update_snapshots", default=False)),
-        location=PyTestLocation(item),
-        snapshot=lambda: request.getfixturevalue("snapshot"),
-        record=lambda data: _record(item, data),
-    )
-
-
-@contextmanager
-def _failing() -> Iterator[None]:
-    """A failed check fails the test with its own report, without a traceback."""
-    __tracebackhide__ = True
-    from pytest_dualread.checks import CheckFailed
-
-    try:
-        yield
-    except CheckFailed as exc:
-        pytest.fail(exc.message, pytrace=False)
-
-
-class DualRead:
-    """The ``dual_read`` fixture: ``fetch`` a pair, ``check`` a pair or a path, ``check_page``."""
-
-    def __init__(
-        self, request: pytest.FixtureRequest, settings: DualReadSettings, fetcher: PairFetcher
-    ) -> None:
-        self.request = request
-        self.settings = settings
-        self.fetcher = fetcher
-        self._count = 0
-        self._ctx: CheckContext | None = None
-
-    @property
-    def ctx(self) -> CheckContext:
-        if self._ctx is None:
-            self._ctx = _context(self.request, self.settings)
-        return self._ctx
-
-    def fetch(
-        self,
-        path: str,
-        *,
-        method: str = "GET",
-        params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        json: Any = None,
-    ) -> ResponsePair:
-        """The legacy and the adapter response of one request, fetched concurrently."""
-        return self.fetcher.fetch(
-            path, method=method, params=params, headers=headers, json_body=json
-        )
-
-    def _next_id(self, name: str | None) -> tuple[str, int | str]:
-        nodeid = self.request.node.nodeid
-        self._count += 1
-        if name is not None:
-            return f"{nodeid}::{name}", name
-        return (nodeid if self._count == 1 else f"{nodeid}#{self._count}"), self._count - 1
-
-    def check(
-        self,
-        target: ResponsePair | str,
-        *,
-        model: type[BaseModel] | None = None,
-        golden: bool = True,
-        name: str | None = None,
-        tolerances: Mapping[str, Any] | None = None,
-        ignore: Sequence[str] | None = None,
-        list_keys: Mapping[str, str] | None = None,
-        coerce_numbers: Sequence[str] | None = None,
-        method: str = "GET",
-        params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> DtoResult:
-        """Compare adapter with legacy (and both with the golden); record it; fail if they
-        differ beyond tolerance. ``tolerances`` / ``ignore`` / ``list_keys`` are merged over
-        ``[tool.dualread.dto]`` (the ones given here win for the same pattern)."""
-        __tracebackhide__ = True
-        from pytest_dualread.checks import rules_from, run_dto
-
-        check_id, index = self._next_id(name)
-        request = {"method": method, "path": target} if isinstance(target, str) else None
-        with _failing():
-            return run_dto(
-                self.ctx,
-                self.fetch,
-                check_id=check_id,
-                target=target,
-                model=model,
-                golden=golden,
-                golden_index=index,
-                local_rules=rules_from(tolerances, ignore, list_keys, coerce_numbers),
-                fetch_kwargs={"method": method, "params": params, "headers": headers},
-                request_info=request,
-                extra={},
-            )
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def run_case(self, case_file: CaseFile, case: Case) -> None:
-        """Run one collected case."""
-        __tracebackhide__ = True
-        from pytest_dualread.cases import import_model
-        from pytest_dualread.checks import record_error, rules_from, rules_of, run_dto
-        from pytest_dualread.errors import CaseError
-
-        nodeid = self.request.node.nodeid
-        line = case_file.lines.get(case.id)
-        spec = case_file.model_path(case)
-        with _failing():
-            try:
-                model = (
-                    import_model(spec, path=case_file.path, case_id=case.id, line=line)
-                    if spec
-                    else None
-                )
-                file_rules = rules_of(
-                    case_file,
-                    lambda: rules_from(
-                        case_file.tolerances,
-                        case_file.ignore,
-                        case_file.list_keys,
-                        case_file.coerce_numbers,
-                    ),
-                )
-                try:
-                    own = rules_from(
-                        case.tolerances, case.ignore, case.list_keys, case.coerce_numbers
-                    )
-                    local = own.merged_over(file_rules)
-                except ValueError as exc:
-                    raise CaseError(
-                        str(exc), path=case_file.path, line=line, case_id=case.id
-                    ) from None
-            except CaseError as exc:
-                record_error(self.ctx, nodeid, exc, {"case": case.id}, started=time.perf_counter())
-            req = case.request
-
-            def fetch_this_case(path: str, **kwargs: Any) -> ResponsePair:
-                # This case's requests first (unless already started), then the window ahead,
-                # so the cases that follow are fetched while this one is compared.
-                window = self.fetcher.window
-                if window:
-                    self._prefetch(self.request.node)
-                    for following in self.request.node.stash.get(_ahead_key, [])[:window]:
-                        self._prefetch(following)
-                return self.fetcher.fetch(
-                    path,
-                    method=kwargs["method"],
-                    params=kwargs["params"],
-                    headers=kwargs["headers"],
-                    json_body=kwargs["json"],
-                    key=nodeid,
-                )
-
-            run_dto(
-                self.ctx,
-                fetch_this_case,
-                check_id=nodeid,
-                target=req.path,
-                model=model,
-                golden=True,
-                golden_index=0,
-                local_rules=local,
-                fetch_kwargs={
-                    "method": req.method,
-                    "params": dict(req.params) or None,
-                    "headers": dict(req.headers) or None,
-                    "json": req.json_body,
-                },
-                request_info={"method": req.method, "path": req.path, "params": dict(req.params)},
-                extra={
-                    "case": case.id,
-                    "case_file": os.path.relpath(case_file.path, self.request.config.rootpath),
-                    "case_rules": own.to_json(),
-                    "file_rules": file_rules.to_json(),
-                    "tags": list(case.tags),
-                },
-            )
-
-    def _prefetch(self, item: pytest.Item) -> None:
-        if isinstance(item, CaseItem):
-            req = item.case.request
-            self.fetcher.prefetch(
-                item.nodeid,
-                req.path,
-                method=req.method,
-                params=dict(req.params) or None,
-                headers=dict(req.headers) or None,
-            )
-
-    def check_page(
-        self,
-        path: str,
-        *,
-        name: str | None = None,
-        mask: Sequence[str] = (),
-        full_page: bool | None = None,
-        element: str | None = None,
-        threshold: float | None = None,
-        max_diff_pixels: int | None = None,
-        max_diff_ratio: float | None = None,
-    ) -> None:
-        """Render ``path`` on both sides and compare legacy vs baseline, adapter vs baseline
-        and adapter vs legacy; record it; fail when a comparison is over budget.
-        ``mask`` selectors must match something on the page."""
-        __tracebackhide__ = True
-        from pytest_dualread.capture import font_fingerprint
-        from pytest_dualread.checks import VisualRecorder, budget, side_headers, visual_options
-        from pytest_dualread.errors import DualReadError
-        from pytest_dualread.fetch import SIDES
-        from pytest_dualread.visual import run_page_check
-
-        started = time.perf_counter()
-        check_id, index = self._next_id(name)
-        recorder = VisualRecorder(self.ctx)
-        ext, baseline_file = recorder.baseline_path(index)
-        baseline = baseline_file.read_bytes() if baseline_file.is_file() else None
-        options = visual_options(self.settings, mask=mask, full_page=full_page, element=element)
-        pixels = budget(self.settings, threshold, max_diff_pixels, max_diff_ratio)
-        result: VisualResult | None = None
-        error: Exception | None = None
-        urls: dict[str, str] = {}
-        fingerprint: dict[str, Any] = {
-            "browser": "unavailable",
-            "executable": "-",
-            "fonts": font_fingerprint(),
-        }
-        try:
-            browser = self.request.getfixturevalue("browser")
-            fingerprint = _fingerprint(self.request, browser, self.settings)
-            bases = self.request.getfixturevalue("dual_read_page_urls")
-            urls = {
-                side: bases[side] + getattr(self.settings, side).path_prefix + path
-                for side in SIDES
-            }
-            headers: dict[str, dict[str, str]] = {
-                side: side_headers(self.settings, side) for side in SIDES
-            }
-            result = run_page_check(browser, urls, headers, options, pixels, baseline)
-        except DualReadError as exc:
-            error = exc
-        with _failing():
-            recorder.finish(
-                check_id=check_id,
-                page_name=name or self.request.node.name,
-                url=urls.get("legacy", path),
-                result=result,
-                error=error,
-                baseline_file=baseline_file,
-                baseline=baseline,
-                write_baseline=result.shots["legacy"].png if (self.ctx.update and result) else None,
-                ext=ext,
-                index=index,
-                fingerprint=fingerprint,
-                budget=pixels,
-                started=started,
-            )
-
-
-# ---------------------------------------------------------------------------------------------
-# visual checks: the browser (pytest-playwright's), in-process apps served for it, pages
-
-
-def _launch_args(
-    browser_type_launch_args: dict[str, Any],
-    browser_name: str | None,
-    playwright: Any,
-    pytestconfig: pytest.Config,
-) -> dict[str, Any]:
-    """pytest-playwright's launch arguments, plus a system Chromium when Playwright's own
-    browser is not installed (or ``browser_executable`` is set)."""
-    args = dict(browser_type_launch_args)
-    if browser_name not in (None, "chromium") or "executable_path" in args:
-        return args
-    from pytest_dualread.capture import find_chromium
-
-    settings = pytestconfig.stash.get(settings_key, None)
-    configured = settings.visual.browser_executable if settings is not None else None
-    if configured is None and (
-        "channel" in args or Path(playwright.chromium.executable_path).exists()
-    ):
-        return args
-    executable, how = find_chromium(configured)
-    args["executable_path"] = executable
-    pytestconfig.stash[_browser_key] = f"{executable} ({how})"
-    return args
-
-
-def _browser_fixtures() -> types.ModuleType:
-    """Fixtures registered in pytest_configure, after pytest-playwright's, so that ours wrap
-    theirs (a conftest override of the same name still wraps ours)."""
-    holder = types.ModuleType("pytest_dualread.browser_fixtures")
-    fixture = pytest.fixture(scope="session", name="browser_type_launch_args")(_launch_args)
-    holder.browser_type_launch_args = fixture  # type: ignore[attr-defined]
-    return holder
-
-
-_browser_key = pytest.StashKey[str]()
-
-
-@pytest.fixture(scope="session")
-def dual_read_page_urls(request: pytest.FixtureRequest) -> Iterator[dict[Side, str]]:
-    """Base URL of each side for the browser; an in-process app is served on 127.0.0.1."""
-    settings = request.config.stash.get(settings_key, None)
-    if settings is None or not _enabled(request.config):
-        pytest.skip(SKIP_REASON)
-    from pytest_dualread.capture import AppServer
-    from pytest_dualread.fetch import SIDES, side_target
-
-    servers: dict[int, AppServer] = {}
-    urls: dict[Side, str] = {}
-    try:
-        for side in SIDES:
-            target = side_target(settings, side)
-            if target.protocol == "http":
-                urls[side] = target.base_url
-                continue
-            server = servers.get(id(target.app))
-            if server is None:
-                server = servers[id(target.app)] = AppServer(target.app, name=target.spec)
-                server.start()
-            urls[side] = server.base_url
-        yield urls
-    finally:
-        for server in servers.values():
-            server.stop()
+    settings = _require_enabled(request)
+    return DualRead(lambda: context_of(request), dual_read_fetcher, _renderer(request, settings))
 
 
 @pytest.fixture
 def visual_snapshot(request: pytest.FixtureRequest) -> VisualSnapshot:
     """``visual_snapshot(page, "name")``: compare an open pytest-playwright page with its
     baseline (plain visual regression, no sides); recorded as a visual check."""
-    settings = request.config.stash.get(settings_key, None)
-    if settings is None or not _enabled(request.config):
-        pytest.skip(SKIP_REASON)
-    return VisualSnapshot(request, settings)
+    from pytest_dualread.api import VisualSnapshot
 
-
-def _page_files(config: pytest.Config, settings: DualReadSettings) -> Path | None:
-    pyproject = config.rootpath / "pyproject.toml"
-    return pyproject if settings.visual.pages and pyproject.is_file() else None
-
-
-class PagesCollector(pytest.File):
-    """``[tool.dualread.visual] pages`` of pyproject.toml: one :class:`PageItem` per page."""
-
-    def collect(self) -> Iterator[pytest.Item]:
-        settings = self.config.stash[settings_key]
-        for spec in settings.visual.pages:
-            item: PageItem = PageItem.from_parent(
-                self, name=spec.name, callobj=_run_page, page=spec
-            )
-            item.add_marker(pytest.mark.dual_read(kind="visual"))
-            yield item
-
-
-def _run_page(dual_read: DualRead) -> None:
-    """The body of every page declared in pyproject.toml."""
-    __tracebackhide__ = True
-    item = dual_read.request.node
-    assert isinstance(item, PageItem)
-    page = item.page
-    dual_read.check_page(
-        page.path,
-        mask=page.mask,
-        full_page=page.full_page,
-        threshold=page.threshold,
-        max_diff_pixels=page.max_diff_pixels,
-        max_diff_ratio=page.max_diff_ratio,
-    )
-
-
-class PageItem(pytest.Function):
-    """A page declared in ``[tool.dualread.visual] pages``."""
-
-    def __init__(self, *, page: PageSpec, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.page = page
-
-    def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, 0, f"page {self.page.name} ({self.page.path})"
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
-        if isinstance(excinfo.value, pytest.fail.Exception) and not excinfo.value.pytrace:
-            return excinfo.value.msg
-        return super().repr_failure(excinfo)
-
-
-def _fingerprint(
-    request: pytest.FixtureRequest, browser: Any, settings: DualReadSettings
-) -> dict[str, Any]:
-    from pytest_dualread.capture import browser_fingerprint
-
-    executable = request.config.stash.get(_browser_key, None)
-    fingerprint = browser_fingerprint(browser, executable)
-    fingerprint["device_scale_factor"] = settings.visual.device_scale_factor
-    fingerprint["viewport"] = [settings.visual.viewport.width, settings.visual.viewport.height]
-    return fingerprint
-
-
-class VisualSnapshot:
-    """The ``visual_snapshot`` fixture's callable."""
-
-    def __init__(self, request: pytest.FixtureRequest, settings: DualReadSettings) -> None:
-        self.settings = settings
-        self.request = request
-
-    def __call__(
-        self,
-        page: Any,
-        name: str,
-        *,
-        mask: Sequence[str] = (),
-        full_page: bool | None = None,
-        element: str | None = None,
-        threshold: float | None = None,
-        max_diff_pixels: int | None = None,
-        max_diff_ratio: float | None = None,
-    ) -> None:
-        __tracebackhide__ = True
-        from pytest_dualread.checks import VisualRecorder, budget, visual_options
-        from pytest_dualread.errors import CaptureError
-        from pytest_dualread.visual import run_snapshot_check
-
-        started = time.perf_counter()
-        ctx = _context(self.request, self.settings)
-        recorder = VisualRecorder(ctx)
-        options = visual_options(self.settings, mask=mask, full_page=full_page, element=element)
-        pixels = budget(self.settings, threshold, max_diff_pixels, max_diff_ratio)
-        ext, baseline_file = recorder.baseline_path(name)
-        baseline = baseline_file.read_bytes() if baseline_file.is_file() else None
-        result = None
-        error: Exception | None = None
-        try:
-            result = run_snapshot_check(page, options, pixels, baseline)
-        except CaptureError as exc:
-            error = exc
-        with _failing():
-            recorder.finish(
-                check_id=f"{ctx.nodeid}::{name}",
-                page_name=name,
-                url=page.url,
-                result=result,
-                error=error,
-                baseline_file=baseline_file,
-                baseline=baseline,
-                write_baseline=result.shots["actual"].png if (ctx.update and result) else None,
-                ext=ext,
-                index=name,
-                fingerprint=_fingerprint(self.request, page.context.browser, self.settings),
-                budget=pixels,
-                started=started,
-            )
-
-
-# ---------------------------------------------------------------------------------------------
-# the report writer (controller only)
-
-
-def _version(distribution: str) -> str | None:
-    try:
-        return importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def _short_text(report: pytest.TestReport, limit: int = 2000) -> str:
-    text = report.longreprtext or ""
-    if report.skipped and isinstance(report.longrepr, tuple):
-        text = str(report.longrepr[2])
-    text = text.strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-class ReportWriter:
-    """Collects checks from test reports and writes report.json at the end of the session."""
-
-    def __init__(self, config: pytest.Config, settings: DualReadSettings) -> None:
-        self.config = config
-        self.settings = settings
-        self.path = settings.report_file(config.rootpath)
-        self.started = datetime.now(timezone.utc)
-        self._t0 = time.perf_counter()
-        self._checks: dict[str, dict[str, Any]] = {}
-        self._expected: dict[str, dict[str, Any]] = {}
-        self._outcome: dict[str, tuple[str, str, float]] = {}
-        self._sample: dict[str, float] | None = None
-        self._browser: str | None = None
-        self._engine: str | None = None
-        self.last_report: Report | None = None
-        self.html_path: Path | None = None
-
-    # -- feeding -------------------------------------------------------------------------------
-
-    @pytest.hookimpl
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        for value in getattr(report, CHECK_PROPERTY, None) or ():
-            if isinstance(value, dict):
-                self._checks[str(value.get("id"))] = value
-        expect = getattr(report, EXPECT_PROPERTY, None)
-        if isinstance(expect, dict):
-            self._expected[report.nodeid] = expect
-            if expect.get("sample"):
-                self._sample = expect["sample"]
-        if report.nodeid not in self._expected:
-            return
-        previous = self._outcome.get(report.nodeid)
-        if previous is not None and previous[0] in ("error", "failed", "skipped"):
-            return
-        if report.skipped:
-            outcome = "skipped"
-        elif report.failed:
-            outcome = "failed" if report.when == "call" else "error"
-        else:
-            outcome = "passed"
-        spent = report.duration + (previous[2] if previous else 0.0)
-        self._outcome[report.nodeid] = (outcome, _short_text(report), spent)
-
-    # -- building ------------------------------------------------------------------------------
-
-    def _checks_of_run(self) -> list[Check]:
-        from pydantic import ValidationError
-
-        from pytest_dualread.report import Check, check_from_data
-
-        checks: dict[str, Check] = {}
-        owners: set[str] = set()
-        for check_id, data in self._checks.items():
-            try:
-                check = check_from_data(data)
-            except ValidationError as exc:
-                check = Check(
-                    id=check_id,
-                    nodeid=str(data.get("nodeid", check_id)),
-                    kind="dto",
-                    outcome="error",
-                    message=f"internal: the check's result did not validate: {exc}",
-                )
-            checks[check.id] = check
-            owners.add(check.nodeid)
-        for nodeid, expect in self._expected.items():
-            if nodeid in owners:
-                continue
-            outcome, text, duration = self._outcome.get(nodeid, ("error", "did not finish", 0.0))
-            checks[str(expect["id"])] = Check(
-                id=str(expect["id"]),
-                nodeid=nodeid,
-                kind=expect.get("kind", "dto"),
-                outcome=outcome,
-                duration_s=round(duration, 6),
-                message=text if outcome != "passed" else "",
-            )
-        return [checks[key] for key in sorted(checks)]
-
-    def build(self, *, complete: bool, reason: str | None) -> Report:
-        from pytest_dualread import __version__
-        from pytest_dualread.config import config_hash
-        from pytest_dualread.gate import evaluate
-        from pytest_dualread.report import (
-            Environment,
-            Report,
-            RunInfo,
-            SampleInfo,
-            ToolInfo,
-            summarize,
-        )
-
-        checks = self._checks_of_run()
-        for check in checks:
-            browser = check.data.get("browser")
-            if self._browser is None and isinstance(browser, str):
-                self._browser = browser
-            engine = check.data.get("pixel_engine")
-            if self._engine is None and isinstance(engine, str):
-                self._engine = engine
-        finished = datetime.now(timezone.utc)
-        run = RunInfo(
-            started_at=self.started,
-            finished_at=finished,
-            duration_s=round(time.perf_counter() - self._t0, 3),
-            complete=complete,
-            incomplete_reason=None if complete else reason,
-            argv=[Path(sys.argv[0]).name, *self.config.invocation_params.args],
-            environment=Environment(
-                python=platform.python_version(),
-                pytest=pytest.__version__,
-                platform=platform.platform(terse=True),
-                deepdiff=_version("deepdiff"),
-                playwright=_version("playwright"),
-                browser=self._browser,
-                pixel_engine=self._engine,
-            ),
-            config_hash=config_hash(self.settings),
-            sample=SampleInfo(**self._sample) if self._sample else None,
-        )
-        return Report(
-            tool=ToolInfo(version=__version__),
-            run=run,
-            summary=summarize(checks),
-            verdict=evaluate(checks, self.settings.gate, complete=complete),
-            checks=checks,
-            stale=self._stale(checks) if complete else [],
-        )
-
-    def _stale(self, checks: list[Check]) -> list[StaleEntry]:
-        """Rules that matched nothing, and goldens whose case no longer exists."""
-        from pytest_dualread.cases import find_case_files, load_case_file
-        from pytest_dualread.errors import CaseError
-        from pytest_dualread.report import StaleEntry
-
-        stale: list[StaleEntry] = []
-        dto_checks = [c for c in checks if c.kind == "dto" and "rule_usage" in c.data]
-        if dto_checks:
-            totals: dict[tuple[str, str], int] = {}
-            per_file: dict[tuple[str, str, str], int] = {}
-            for check in dto_checks:
-                usage = check.data.get("rule_usage", {})
-                for kind, patterns in usage.items():
-                    for pattern, count in patterns.items():
-                        totals[(kind, pattern)] = totals.get((kind, pattern), 0) + int(count)
-                file_rules = check.data.get("file_rules") or {}
-                for kind, patterns in file_rules.items():
-                    for pattern in patterns:
-                        key = (str(check.data.get("case_file")), kind, pattern)
-                        used = int(usage.get(kind, {}).get(pattern, 0))
-                        per_file[key] = per_file.get(key, 0) + used
-                case_rules = check.data.get("case_rules") or {}
-                for kind, patterns in case_rules.items():
-                    for pattern in patterns:
-                        if not usage.get(kind, {}).get(pattern):
-                            stale.append(
-                                StaleEntry(
-                                    kind="rule",
-                                    name=f"{kind}: {pattern}",
-                                    source=(
-                                        f"{check.data.get('case_file')} "
-                                        f"case {check.data.get('case')}"
-                                    ),
-                                )
-                            )
-            for (case_file, kind, pattern), used in sorted(per_file.items()):
-                if not used:
-                    stale.append(
-                        StaleEntry(kind="rule", name=f"{kind}: {pattern}", source=case_file)
-                    )
-            dto = self.settings.dto
-            configured = {
-                "ignore": dto.ignore,
-                "list_keys": list(dto.list_keys),
-                "tolerances": list(dto.tolerances),
-                "coerce_numbers": dto.coerce_numbers,
-            }
-            for kind, patterns in configured.items():
-                for pattern in patterns:
-                    if totals.get((kind, pattern), 0) == 0:
-                        stale.append(
-                            StaleEntry(
-                                kind="rule",
-                                name=f"{kind}: {pattern}",
-                                source="[tool.dualread.dto]",
-                            )
-                        )
-        root = self.config.rootpath
-        cases_dir = root / self.settings.cases_dir
-        snapshot_dir = root / self.settings.snapshot_dir
-        if cases_dir.is_dir():
-            for path in find_case_files(cases_dir):
-                try:
-                    ids = {case.id for case in load_case_file(path).cases}
-                except CaseError:
-                    continue
-                folder = snapshot_dir / "dto" / path.stem
-                for golden in sorted(folder.glob("*.json")):
-                    if golden.stem not in ids:
-                        stale.append(
-                            StaleEntry(
-                                kind="golden",
-                                name=os.path.relpath(golden, root),
-                                source=f"no case {golden.stem!r} in {os.path.relpath(path, root)}",
-                            )
-                        )
-        return stale
-
-    def write(self, *, complete: bool, reason: str | None) -> Report:
-        from pytest_dualread.report import write_report
-
-        report = self.build(complete=complete, reason=reason)
-        write_report(report, self.path)
-        self.last_report = report
-        return report
-
-    # -- session hooks -------------------------------------------------------------------------
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionstart(self, session: pytest.Session) -> None:
-        # Replace any report of an earlier run at once: if this run dies without reaching
-        # sessionfinish, the gate finds an incomplete report, never a stale green one.
-        import shutil
-
-        # Artifacts of an earlier run would be mistaken for this run's.
-        shutil.rmtree(
-            self.settings.output_path(self.config.rootpath) / "artifacts", ignore_errors=True
-        )
-        self.write(complete=False, reason="the run has not finished (or died before it did)")
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        from pytest_dualread.html import write_html
-        from pytest_dualread.metrics import write_metrics
-
-        reason = _incomplete_reason(session, exitstatus)
-        report = self.write(complete=reason is None, reason=reason)
-        output = self.settings.output_path(self.config.rootpath)
-        self.html_path = output / "report.html"
-        write_html(report, self.html_path, base_dir=output)
-        metrics = self.config.getoption("dual_read_metrics")
-        if metrics:
-            write_metrics(report, Path(metrics), env_name=None)
-
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        report = self.last_report
-        if report is None:
-            return
-        summary = report.summary
-        where = os.path.relpath(self.path, self.config.invocation_params.dir)
-        line = (
-            f"dual-read: {summary.total} checks, {summary.passed} passed, {summary.failed} failed, "
-            f"{summary.errors} errors, {summary.skipped} skipped; verdict {report.verdict.status}"
-        )
-        terminalreporter.write_sep("-", "dual-read report")
-        terminalreporter.write_line(line)
-        for reason in report.verdict.reasons:
-            terminalreporter.write_line(f"  {reason}")
-        for entry in report.stale[:20]:
-            terminalreporter.write_line(f"  stale {entry.kind}: {entry.name} ({entry.source})")
-        if len(report.stale) > 20:
-            terminalreporter.write_line(f"  … and {len(report.stale) - 20} more stale entries")
-        terminalreporter.write_line(f"report: {where}")
-        if self.html_path is not None:
-            html = os.path.relpath(self.html_path, self.config.invocation_params.dir)
-            terminalreporter.write_line(f"html: {html}")
-
-
-def _incomplete_reason(session: pytest.Session, exitstatus: int) -> str | None:
-    status = int(exitstatus)
-    if status == pytest.ExitCode.INTERRUPTED:
-        return "interrupted"
-    if status == pytest.ExitCode.INTERNAL_ERROR:
-        return "pytest hit an internal error"
-    if status == pytest.ExitCode.USAGE_ERROR:
-        return "usage error"
-    if session.shouldstop:
-        return f"stopped early: {session.shouldstop}"
-    if session.shouldfail:
-        return f"stopped early: {session.shouldfail}"
-    return None
+    settings = _require_enabled(request)
+    return VisualSnapshot(lambda: context_of(request), _renderer(request, settings))

@@ -19,17 +19,31 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializationInfo,
+    ValidationError,
+    field_serializer,
+    model_validator,
+)
 
 from pytest_dualread.errors import ReportError
+from pytest_dualread.tolerance import Tolerance
 
 __all__ = [
     "SCHEMA_VERSION",
     "TOOL_NAME",
+    "CaseRequest",
     "Check",
+    "CheckData",
     "CheckKind",
+    "ComparisonData",
+    "DtoData",
     "Environment",
     "Finding",
+    "HeadroomStats",
     "KindSummary",
     "Outcome",
     "Report",
@@ -41,6 +55,7 @@ __all__ = [
     "ToolInfo",
     "Triage",
     "Verdict",
+    "VisualData",
     "check_from_data",
     "dump_report",
     "json_schema",
@@ -159,13 +174,8 @@ class Verdict(_Model):
     """Why it failed; also notes that did not block (e.g. stale goldens)."""
 
 
-class ToleranceSpec(_Model):
-    """A numeric tolerance: a pair passes when either bound holds."""
-
-    abs: float | None = None
-    """Largest allowed absolute difference."""
-    rel: float | None = None
-    """Largest allowed difference relative to the reference value."""
+ToleranceSpec = Tolerance
+"""A finding's tolerance: the one :class:`~pytest_dualread.tolerance.Tolerance` model."""
 
 
 class Finding(_Model):
@@ -184,7 +194,7 @@ class Finding(_Model):
     field is absent, a JSON null is null."""
     delta: float | None = None
     """Absolute numeric difference, or the mismatch ratio for visual findings."""
-    tolerance: ToleranceSpec | None = None
+    tolerance: Tolerance | None = None
     """The tolerance that applied."""
     headroom: float | None = None
     """Share of the tolerance the delta used (1.0 = at the limit, above 1 = beyond)."""
@@ -194,6 +204,136 @@ class Finding(_Model):
     """One line for people."""
     detail: dict[str, Any] = Field(default_factory=dict)
     """Kind-specific figures (pixel counts, bounding boxes)."""
+
+
+class HeadroomStats(_Model):
+    """The adapter-vs-legacy deltas one tolerance rule saw in one check."""
+
+    count: int = 0
+    """Differing pairs the rule decided."""
+    max_delta: float | None = None
+    """The largest delta."""
+    max_headroom: float | None = None
+    """The largest share of the tolerance used (1.0 = at the limit)."""
+    deltas: list[float] = Field(default_factory=list)
+    """The largest deltas, at most 200 (what threshold suggestions read)."""
+
+
+class CaseRequest(_Model):
+    """The request of a DTO check, as the case declares it (no headers: they may be secret)."""
+
+    method: str = "GET"
+    """HTTP method."""
+    path: str = ""
+    """Path (and query) below each side's base URL."""
+    params: dict[str, Any] = Field(default_factory=dict)
+    """Query parameters."""
+
+
+class DtoData(_Model):
+    """Figures of a DTO check. A field the check never reached is absent from the JSON."""
+
+    case: str | None = None
+    """The case id, for collected cases."""
+    case_file: str | None = None
+    """The case file, relative to the rootdir."""
+    case_rules: dict[str, Any] | None = None
+    """The case's own rules by kind (ignore, list_keys, tolerances, coerce_numbers)."""
+    file_rules: dict[str, Any] | None = None
+    """The case file's rules by kind."""
+    tags: list[str] = Field(default_factory=list)
+    """The case's tags."""
+    request: CaseRequest | None = None
+    """The request both sides answered."""
+    urls: dict[str, str] = Field(default_factory=dict)
+    """The URL each side was fetched from (secrets redacted)."""
+    golden_path: str | None = None
+    """The golden file, relative to the rootdir."""
+    golden_written: bool | None = None
+    """With ``--snapshot-update``: whether the golden was (re)written."""
+    fields_compared: int | None = None
+    """Leaves compared."""
+    fields_differing: int | None = None
+    """Leaves that differ beyond tolerance."""
+    golden: bool | None = None
+    """Whether a golden took part."""
+    model: str | None = None
+    """The DTO model both sides were validated with."""
+    contract: dict[str, bool] = Field(default_factory=dict)
+    """Per side, whether its body validated against the model."""
+    rule_usage: dict[str, dict[str, int]] = Field(default_factory=dict)
+    """How many nodes each rule decided, by kind and pattern (stale rule accounting)."""
+    tolerance_stats: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Per tolerance rule and comparison: count, exceeded, largest delta and headroom."""
+    headroom: dict[str, HeadroomStats] = Field(default_factory=dict)
+    """Per tolerance rule, the adapter-vs-legacy deltas."""
+
+
+class ComparisonData(_Model):
+    """One pixel comparison of a visual check."""
+
+    name: str
+    """``legacy_vs_baseline``, ``adapter_vs_baseline``, ``adapter_vs_legacy`` or
+    ``actual_vs_baseline``."""
+    mismatch_pixels: int = 0
+    """Pixels that differ."""
+    mismatch_ratio: float = 0.0
+    """Differing pixels as a share of the image."""
+    allowed_pixels: int = 0
+    """The pixel budget."""
+    passed: bool = True
+    """Within budget and of the same size."""
+    width: int = 0
+    """Compared width."""
+    height: int = 0
+    """Compared height."""
+    size_mismatch: bool = False
+    """The two images differ in size."""
+    expected_size: list[int] = Field(default_factory=list)
+    """Width and height of the expected image."""
+    actual_size: list[int] = Field(default_factory=list)
+    """Width and height of the actual image."""
+    boxes: list[list[int]] = Field(default_factory=list)
+    """Changed regions as ``[x, y, width, height]``."""
+
+
+class VisualData(_Model):
+    """Figures of a visual check. A field the check never reached is absent from the JSON."""
+
+    page: str | None = None
+    """The page name."""
+    url: str | None = None
+    """The legacy URL (or the page's URL for a plain visual snapshot)."""
+    baseline_path: str | None = None
+    """The baseline file, relative to the rootdir."""
+    budget: dict[str, Any] = Field(default_factory=dict)
+    """threshold, max_diff_pixels, max_diff_ratio, include_aa."""
+    fingerprint: dict[str, Any] = Field(default_factory=dict)
+    """Browser, executable, fonts, scale and viewport the captures were made with."""
+    browser: str | None = None
+    """Browser and executable, for the run's environment."""
+    pixel_engine: str | None = None
+    """Pixel engine and version."""
+    error_reason: str | None = None
+    """Why the check could not compare (``navigation``, ``unstable``, ``browser``, ...)."""
+    captures: dict[str, int] = Field(default_factory=dict)
+    """Captures taken per side."""
+    settled: bool | None = None
+    """Whether a retake was needed and the page settled."""
+    comparisons: list[ComparisonData] = Field(default_factory=list)
+    """Every pixel comparison made."""
+    mismatch_ratio: float | None = None
+    """The largest mismatch ratio of the comparisons."""
+    unmatched_masks: list[str] = Field(default_factory=list)
+    """Mask selectors that matched nothing."""
+    fingerprint_mismatch: str | None = None
+    """How the environment differs from the one the baseline was made in."""
+    baseline_written: bool | None = None
+    """With ``--snapshot-update``: whether the baseline was (re)written."""
+
+
+CheckData = DtoData | VisualData
+_DATA_OF_KIND: dict[str, type[DtoData] | type[VisualData]] = {"dto": DtoData, "visual": VisualData}
 
 
 class Check(_Model):
@@ -215,8 +355,24 @@ class Check(_Model):
     """The differences found."""
     artifacts: dict[str, str] = Field(default_factory=dict)
     """Artifact files by role (``expected``, ``actual``, ``diff``, ...), relative to the report."""
-    data: dict[str, Any] = Field(default_factory=dict)
-    """Kind-specific figures: fields compared, headroom per rule, pixel counts, captures."""
+    data: DtoData | VisualData = Field(default_factory=DtoData)
+    """Kind-specific figures (:class:`DtoData` or :class:`VisualData`, by ``kind``)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _data_of_kind(cls, raw: Any) -> Any:
+        # The kind says which figures ``data`` holds; a union left to guess could pick wrong.
+        if isinstance(raw, dict):
+            model = _DATA_OF_KIND.get(str(raw.get("kind")))
+            data = raw.get("data")
+            if model is not None and not isinstance(data, model):
+                raw = {**raw, "data": model.model_validate(data if data is not None else {})}
+        return raw
+
+    @field_serializer("data")
+    def _set_fields_only(self, data: DtoData | VisualData, info: SerializationInfo) -> Any:
+        # Only what the check set: a check that stopped early has no figure it never reached.
+        return data.model_dump(mode=info.mode, exclude_unset=True)
 
 
 class StaleEntry(_Model):

@@ -46,6 +46,7 @@ __all__ = [
     "parse_golden",
     "read_golden",
     "read_golden_text",
+    "read_stored",
 ]
 
 
@@ -77,6 +78,18 @@ def read_golden_text(path: Path) -> str | None:
         return None
     except (OSError, UnicodeDecodeError) as exc:
         raise SnapshotError(f"cannot read the golden: {exc}", path=path) from None
+
+
+def read_stored(path: Path, *, binary: bool) -> str | bytes | None:
+    """A golden's text or a baseline's bytes, or ``None`` when there is none."""
+    if not binary:
+        return read_golden_text(path)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise SnapshotError(f"cannot read the baseline: {exc}", path=path) from None
 
 
 def parse_golden(text: str, path: Path) -> Any:

@@ -319,7 +319,7 @@ def test_correct_adapter_passes_every_case(suite: SuiteRunner) -> None:
         (run.out_dir / "artifacts").iterdir()
     )
     # Every check compared against its golden, read from the repository's snapshots.
-    goldens = {check.id: check.data.get("golden_path") for check in report.checks}
+    goldens = {check.id: check.data.golden_path for check in report.checks}  # type: ignore[union-attr]
     for check_id, golden in goldens.items():
         file, case_id = check_id.split("::", 1)
         assert golden == f"snapshots/dto/{Path(file).stem}/{case_id}.json"
@@ -407,7 +407,7 @@ def test_hand_edited_golden_is_upstream_drift(suite: SuiteRunner, drifted_snapsh
     (finding, _) = check.findings
     assert finding.values == {"legacy": 197, "adapter": 197, "golden": 198}
     # The golden came from the copy, not from the repository.
-    assert check.data["golden_path"] == os.path.relpath(
+    assert check.data.golden_path == os.path.relpath(  # type: ignore[union-attr]
         drifted_snapshots / "dto" / "meal_logs" / "log-2-lunch.json", REPO
     )
     # pytest reports the failed check, but stale goldens do not block the gate by default.

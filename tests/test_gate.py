@@ -357,7 +357,7 @@ def test_collect_deltas_from_headroom_and_findings_counts_each_value_once() -> N
             ],
         )
     )
-    second = report(check("b", data={"headroom": {"**.kcal": {"deltas": [3, "x", True]}}}))
+    second = report(check("b", data={"headroom": {"**.kcal": {"deltas": [3]}}}))
     assert collect_deltas([first, second], ["**.kcal"]) == {"**.kcal": [1, 2, 9, 11, 3]}
 
 

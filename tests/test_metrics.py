@@ -40,7 +40,9 @@ REPORT = synthetic_report(
         check("cases/b", "dto", "passed"),
         check("cases/c", "dto", "error"),
         check("pages/dashboard", "visual", "failed", data={"page": "dashboard",
-              "mismatch_ratio": {"adapter_vs_baseline": 0.02, "legacy_vs_baseline": 0.0}}),
+              "mismatch_ratio": 0.02, "comparisons": [
+                  {"name": "adapter_vs_baseline", "mismatch_ratio": 0.02},
+                  {"name": "legacy_vs_baseline", "mismatch_ratio": 0.0}]}),
         check("pages/summary", "visual", "passed", data={"mismatch_ratio": 0.0}),
         check("pages/week", "visual", "failed",
               findings=[kcal("week", 0.004, "pixels"), kcal("week", 0.001, "pixels")]),

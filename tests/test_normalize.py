@@ -62,7 +62,7 @@ PRODUCT = DiffRules(
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({}, "needs abs, rel or both"),
+        ({}, "needs 'abs', 'rel' or both"),
         ({"abs": -1}, "abs must be finite and >= 0"),
         ({"rel": float("nan")}, "rel must be finite and >= 0"),
         ({"abs": float("inf")}, "abs must be finite and >= 0"),

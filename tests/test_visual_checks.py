@@ -118,8 +118,8 @@ def test_baseline_lifecycle_and_an_adapter_difference(
     green.result.assert_outcomes(passed=1)
     check = only_check(green)
     assert check.kind == "visual"  # type: ignore[attr-defined]
-    assert check.data["captures"] == {"legacy": 1, "adapter": 1}, "one capture per side"  # type: ignore[attr-defined]
-    assert [c["name"] for c in check.data["comparisons"]] == [  # type: ignore[attr-defined]
+    assert check.data.captures == {"legacy": 1, "adapter": 1}, "one capture per side"  # type: ignore[union-attr]
+    assert [c.name for c in check.data.comparisons] == [  # type: ignore[union-attr]
         "legacy_vs_baseline",
         "adapter_vs_baseline",
         "adapter_vs_legacy",
@@ -157,7 +157,7 @@ def test_baseline_lifecycle_and_an_adapter_difference(
     } <= roles
     for rel in check.artifacts.values():  # type: ignore[attr-defined]
         assert decode_png((output / rel).read_bytes()).shape[:2] == (200, 400)
-    assert check.data["settled"] is True  # type: ignore[attr-defined]
+    assert check.data.settled is True  # type: ignore[union-attr]
 
 
 def test_a_pixel_budget_lets_a_small_difference_pass(
@@ -177,8 +177,8 @@ def test_a_pixel_budget_lets_a_small_difference_pass(
     run = run_dualread("--dual-read", subprocess=True)
     run.result.assert_outcomes(passed=1)
     check = only_check(run)
-    adapter = next(c for c in check.data["comparisons"] if c["name"] == "adapter_vs_legacy")  # type: ignore[attr-defined]
-    assert 0 < adapter["mismatch_pixels"] <= adapter["allowed_pixels"] == 4000
+    adapter = next(c for c in check.data.comparisons if c.name == "adapter_vs_legacy")  # type: ignore[union-attr]
+    assert 0 < adapter.mismatch_pixels <= adapter.allowed_pixels == 4000
 
 
 @pytest.mark.parametrize(
@@ -298,7 +298,7 @@ def test_visual_snapshot_of_a_playwright_page(
     again.result.assert_outcomes(passed=1)
     check = only_check(again)
     assert check.id.endswith("test_card[chromium]::card")  # type: ignore[attr-defined]
-    assert [c["name"] for c in check.data["comparisons"]] == ["actual_vs_baseline"]  # type: ignore[attr-defined]
+    assert [c.name for c in check.data.comparisons] == ["actual_vs_baseline"]  # type: ignore[union-attr]
 
 
 def test_pages_declared_in_pyproject_are_collected(

@@ -1,0 +1,215 @@
+"""What tests hold: the ``dual_read`` and ``visual_snapshot`` fixtures' objects.
+
+Users annotate with these types and call their methods; they never build them (the plugin
+does, from the running test), so they are ``@final`` with private attributes. Nothing here
+imports pytest: the plugin hands over a :class:`~pytest_dualread.lifecycle.CheckContext`, the
+session's fetcher and a :class:`Renderer` for pages, and turns a failed check into a test
+failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, final
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from pytest_dualread.capture import CaptureOptions
+    from pytest_dualread.config import PageOptions
+    from pytest_dualread.dto import DtoResult
+    from pytest_dualread.fetch import PairFetcher, ResponsePair
+    from pytest_dualread.lifecycle import CheckContext
+    from pytest_dualread.pagecheck import Captured
+    from pytest_dualread.visual import PixelBudget
+
+__all__ = ["DualRead", "Renderer", "VisualSnapshot", "page_options"]
+
+
+class Renderer(Protocol):
+    """Captures pages for visual checks (the plugin's, on pytest-playwright's browser)."""
+
+    def render(
+        self, path: str, options: CaptureOptions, budget: PixelBudget, baseline: bytes | None
+    ) -> Captured:
+        """Render ``path`` on both sides and compare with each other and the baseline."""
+        ...
+
+    def snapshot(
+        self, page: Any, options: CaptureOptions, budget: PixelBudget, baseline: bytes | None
+    ) -> Captured:
+        """Capture an open page as it is and compare it with its baseline."""
+        ...
+
+    def side_url(self, side: str, path: str) -> str:
+        """The URL a side's browser opens for ``path``."""
+        ...
+
+
+def page_options(options: PageOptions | None, overrides: Mapping[str, Any]) -> PageOptions:
+    """One page's options: ``options`` (or none) with keyword ``overrides`` on top, validated
+    (an unknown or bad option is a ``ConfigError`` naming it)."""
+    from pydantic import ValidationError
+
+    from pytest_dualread.config import PageOptions
+    from pytest_dualread.errors import ConfigError
+
+    base = options.model_dump(exclude_unset=True) if options is not None else {}
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return PageOptions.model_validate({**base, **given})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "options"
+        raise ConfigError(f"page option {where!r}: {err['msg']}") from None
+
+
+@final
+class DualRead:
+    """The ``dual_read`` fixture: ``fetch`` a pair, ``check`` a pair or a path, ``check_page``."""
+
+    def __init__(
+        self,
+        context: Callable[[], CheckContext],
+        fetcher: PairFetcher,
+        renderer: Callable[[], Renderer],
+    ) -> None:
+        self._context = context
+        self._ctx: CheckContext | None = None
+        self._fetcher = fetcher
+        self._renderer = renderer
+        self._count = 0
+
+    @property
+    def _check_context(self) -> CheckContext:
+        if self._ctx is None:
+            self._ctx = self._context()
+        return self._ctx
+
+    def fetch(
+        self,
+        path: str,
+        *,
+        method: str = "GET",
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+    ) -> ResponsePair:
+        """The legacy and the adapter response of one request, fetched concurrently."""
+        return self._fetcher.fetch(
+            path, method=method, params=params, headers=headers, json_body=json
+        )
+
+    def _next_id(self, name: str | None) -> tuple[str, int | str]:
+        nodeid = self._check_context.nodeid
+        self._count += 1
+        if name is not None:
+            return f"{nodeid}::{name}", name
+        return (nodeid if self._count == 1 else f"{nodeid}#{self._count}"), self._count - 1
+
+    def check(
+        self,
+        target: ResponsePair | str,
+        *,
+        model: type[BaseModel] | None = None,
+        golden: bool = True,
+        name: str | None = None,
+        tolerances: Mapping[str, Any] | None = None,
+        ignore: Sequence[str] | None = None,
+        list_keys: Mapping[str, str] | None = None,
+        coerce_numbers: Sequence[str] | None = None,
+        method: str = "GET",
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> DtoResult:
+        """Compare adapter with legacy (and both with the golden); record it; fail if they
+        differ beyond tolerance. ``tolerances`` / ``ignore`` / ``list_keys`` are merged over
+        ``[tool.dualread.dto]`` (the ones given here win for the same pattern)."""
+        __tracebackhide__ = True
+        from pytest_dualread.dtocheck import DtoCheck, rules_from, run_dto
+        from pytest_dualread.lifecycle import CheckRun
+        from pytest_dualread.report import CaseRequest, DtoData
+
+        ctx = self._check_context
+        check_id, index = self._next_id(name)
+        data = DtoData()
+        if isinstance(target, str):
+            data.request = CaseRequest(method=method, path=target)
+        try:
+            rules = rules_from(tolerances, ignore, list_keys, coerce_numbers)
+        except ValueError as exc:
+            CheckRun(ctx, check_id, data).error(exc)
+        spec = DtoCheck(check_id, model, rules, golden, index, data)
+
+        def obtain() -> ResponsePair:
+            if not isinstance(target, str):
+                return target
+            return self.fetch(target, method=method, params=params, headers=headers)
+
+        return run_dto(ctx, spec, obtain)
+
+    def check_page(
+        self,
+        path: str,
+        *,
+        name: str | None = None,
+        options: PageOptions | None = None,
+        **option: Any,
+    ) -> None:
+        """Render ``path`` on both sides and compare legacy vs baseline, adapter vs baseline
+        and adapter vs legacy; record it; fail when a comparison is over budget. Options
+        (``mask``, ``full_page``, ``element``, ``threshold``, ``max_diff_pixels``,
+        ``max_diff_ratio``) come as a :class:`~pytest_dualread.config.PageOptions` or as
+        keywords; ``mask`` selectors must match something on the page."""
+        __tracebackhide__ = True
+        from pytest_dualread.lifecycle import CheckRun
+        from pytest_dualread.pagecheck import PageCheck, run_visual
+        from pytest_dualread.report import VisualData
+
+        ctx = self._check_context
+        check_id, index = self._next_id(name)
+        try:
+            chosen = page_options(options, option)
+        except ValueError as exc:
+            CheckRun(ctx, check_id, VisualData(page=name or path, url=path)).error(exc)
+        page = name or ctx.nodeid.rsplit("::", 1)[-1]
+        renderer = self._renderer
+        spec = PageCheck(check_id, page, path, index, chosen, "legacy")
+
+        def capture(opts: CaptureOptions, budget: PixelBudget, baseline: bytes | None) -> Captured:
+            return renderer().render(path, opts, budget, baseline)
+
+        run_visual(ctx, spec, capture)
+
+
+@final
+class VisualSnapshot:
+    """The ``visual_snapshot`` fixture's callable: ``visual_snapshot(page, "name")`` compares an
+    open pytest-playwright page with its baseline (no sides)."""
+
+    def __init__(
+        self, context: Callable[[], CheckContext], renderer: Callable[[], Renderer]
+    ) -> None:
+        self._context = context
+        self._renderer = renderer
+
+    def __call__(
+        self, page: Any, name: str, *, options: PageOptions | None = None, **option: Any
+    ) -> None:
+        __tracebackhide__ = True
+        from pytest_dualread.lifecycle import CheckRun
+        from pytest_dualread.pagecheck import PageCheck, run_visual
+        from pytest_dualread.report import VisualData
+
+        ctx = self._context()
+        check_id = f"{ctx.nodeid}::{name}"
+        try:
+            chosen = page_options(options, option)
+        except ValueError as exc:
+            CheckRun(ctx, check_id, VisualData(page=name, url=page.url)).error(exc)
+        renderer = self._renderer
+
+        def capture(opts: CaptureOptions, budget: PixelBudget, baseline: bytes | None) -> Captured:
+            return renderer().snapshot(page, opts, budget, baseline)
+
+        run_visual(ctx, PageCheck(check_id, name, page.url, name, chosen, "actual"), capture)

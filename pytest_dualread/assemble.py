@@ -1,0 +1,149 @@
+"""Report assembly from plain values: what the writer collected during a run, as a Report.
+
+Nothing here knows pytest: the writer hands over the checks that arrived, the dual-read items
+the run expected with their outcomes, and the facts of the run, so the whole decision of what a
+report says can be tested without a session.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from pytest_dualread.report import (
+    Check,
+    CheckKind,
+    Environment,
+    Outcome,
+    Report,
+    RunInfo,
+    SampleInfo,
+    StaleEntry,
+    ToolInfo,
+    VisualData,
+    summarize,
+)
+
+if TYPE_CHECKING:
+    from pytest_dualread.config import GateSettings
+
+__all__ = ["Expected", "RunFacts", "assemble_report", "check_from_wire"]
+
+
+@dataclass(frozen=True)
+class Expected:
+    """A dual-read item the run collected: every one shows up in the report, whether or not it
+    got to record a check (skipped, setup error, crash)."""
+
+    nodeid: str
+    kind: CheckKind
+    outcome: Outcome = "error"
+    text: str = "did not finish"
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What is known of the run itself."""
+
+    started: datetime
+    duration_s: float
+    argv: list[str]
+    config_hash: str
+    pytest_version: str
+    sample: Mapping[str, float] | None = None
+    finished: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+
+def check_from_wire(data: Mapping[str, Any]) -> Check:
+    """A check as it crossed the xdist boundary (plain JSON), validated once, here; a check
+    that does not validate becomes an error check saying so."""
+    try:
+        return Check.model_validate(data)
+    except ValidationError as exc:
+        check_id = str(data.get("id"))
+        return Check(
+            id=check_id,
+            nodeid=str(data.get("nodeid", check_id)),
+            kind="dto",
+            outcome="error",
+            message=f"internal: the check's result did not validate: {exc}",
+        )
+
+
+def _checks_of_run(checks: Sequence[Check], expected: Sequence[Expected]) -> list[Check]:
+    by_id = {check.id: check for check in checks}
+    owners = {check.nodeid for check in checks}
+    for item in expected:
+        if item.nodeid not in owners:
+            by_id[item.nodeid] = Check(
+                id=item.nodeid,
+                nodeid=item.nodeid,
+                kind=item.kind,
+                outcome=item.outcome,
+                duration_s=round(item.duration_s, 6),
+                message=item.text if item.outcome != "passed" else "",
+            )
+    return [by_id[key] for key in sorted(by_id)]
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _environment(checks: Sequence[Check], pytest_version: str) -> Environment:
+    visual = [c.data for c in checks if isinstance(c.data, VisualData)]
+    return Environment(
+        python=platform.python_version(),
+        pytest=pytest_version,
+        platform=platform.platform(terse=True),
+        deepdiff=_version("deepdiff"),
+        playwright=_version("playwright"),
+        browser=next((d.browser for d in visual if d.browser), None),
+        pixel_engine=next((d.pixel_engine for d in visual if d.pixel_engine), None),
+    )
+
+
+def assemble_report(
+    checks: Sequence[Check],
+    expected: Sequence[Expected],
+    facts: RunFacts,
+    *,
+    gate: GateSettings,
+    incomplete: str | None,
+    stale: Callable[[list[Check]], list[StaleEntry]],
+) -> Report:
+    """The report of a run: its checks (one for each expected item that recorded none), the
+    verdict under ``gate``, and, for a complete run, what ``stale`` finds unused."""
+    from pytest_dualread import __version__
+    from pytest_dualread.gate import evaluate
+
+    every = _checks_of_run(checks, expected)
+    run = RunInfo(
+        started_at=facts.started,
+        finished_at=facts.finished,
+        duration_s=round(facts.duration_s, 3),
+        complete=incomplete is None,
+        incomplete_reason=incomplete,
+        argv=list(facts.argv),
+        environment=_environment(every, facts.pytest_version),
+        config_hash=facts.config_hash,
+        sample=SampleInfo(**facts.sample) if facts.sample else None,
+    )
+    return Report(
+        tool=ToolInfo(version=__version__),
+        run=run,
+        summary=summarize(every),
+        verdict=evaluate(every, gate, complete=incomplete is None),
+        checks=every,
+        stale=stale(every) if incomplete is None else [],
+    )

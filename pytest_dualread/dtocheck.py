@@ -1,0 +1,200 @@
+"""The DTO check: fetch both sides, load the golden, compare, judge, write artifacts, record.
+
+The steps are those of every check (:mod:`pytest_dualread.lifecycle`); what is DTO-specific is
+here: the rules a check applies (the case's over the case file's over ``[tool.dualread.dto]``),
+the golden's candidate (legacy's body as the model dumps it, ignored fields left out), and the
+artifacts (``dto-diff.txt`` and the three bodies). Nothing here imports pytest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pytest_dualread.lifecycle import CheckContext, CheckRun, Stored, judge_stored, locate_stored
+from pytest_dualread.normalize import DiffRules
+from pytest_dualread.report import DtoData, HeadroomStats
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from pytest_dualread.artifacts import ArtifactDir
+    from pytest_dualread.dto import DtoResult
+    from pytest_dualread.fetch import ResponsePair
+
+__all__ = ["DtoCheck", "golden_candidate", "headroom", "rules_from", "run_dto"]
+
+_SIDE_PROBLEMS = ("adapter_vs_legacy", "legacy", "adapter")
+
+
+@dataclass(frozen=True)
+class DtoCheck:
+    """What to check: everything but the responses."""
+
+    id: str
+    model: type[BaseModel] | None
+    rules: DiffRules
+    """The check's own rules; merged over the global ones when it runs."""
+    golden: bool
+    golden_index: int | str
+    data: DtoData
+    """What is known before the check runs (case, request)."""
+
+
+def rules_from(
+    tolerances: Mapping[str, Any] | None,
+    ignore: Sequence[str] | None,
+    list_keys: Mapping[str, str] | None,
+    coerce_numbers: Sequence[str] | None,
+) -> DiffRules:
+    """Diff rules from their plain parts (a ``ValueError`` names a bad pattern)."""
+    return DiffRules(
+        ignore=tuple(ignore or ()),
+        list_keys=dict(list_keys or {}),
+        tolerances=dict(tolerances or {}),
+        coerce_numbers=tuple(coerce_numbers or ()),
+    )
+
+
+def run_dto(ctx: CheckContext, check: DtoCheck, obtain: Callable[[], ResponsePair]) -> DtoResult:
+    """Run one DTO check and record it; :class:`~pytest_dualread.lifecycle.CheckFailed` unless
+    it passed."""
+    __tracebackhide__ = True
+    from pytest_dualread.dto import compare_dto
+    from pytest_dualread.errors import DualReadError
+
+    data = check.data.model_copy()
+    run = CheckRun(ctx, check.id, data)
+    try:
+        rules = check.rules.merged_over(ctx.rules)
+        legacy, adapter = _obtain(data, obtain)
+        stored = _load_golden(run, data, check.golden_index) if check.golden else None
+        golden = stored.parsed if stored is not None else None
+    except (DualReadError, ValueError) as exc:
+        run.error(exc)
+    result = compare_dto(legacy, adapter, golden, model=check.model, rules=rules)
+    _take_result(run, data, result)
+    if stored is not None:
+        _judge_golden(run, data, result, stored.file, legacy, check.model, rules)
+    run.write_artifacts(lambda folder: _write_bodies(run, folder, legacy, adapter, golden))
+    run.record()
+    return result
+
+
+def _obtain(data: DtoData, obtain: Callable[[], ResponsePair]) -> tuple[Any, Any]:
+    pair = obtain()
+    data.urls = {"legacy": pair.legacy.url, "adapter": pair.adapter.url}
+    return pair.legacy.json(), pair.adapter.json()
+
+
+@dataclass(frozen=True)
+class _Golden:
+    file: Stored
+    parsed: Any
+
+
+def _load_golden(run: CheckRun, data: DtoData, index: int | str) -> _Golden:
+    from pytest_dualread.snapshots import parse_golden
+
+    stored = locate_stored(run.ctx, "golden", index)
+    data.golden_path = stored.rel
+    text = stored.content
+    parsed = parse_golden(text, stored.path) if isinstance(text, str) else None
+    return _Golden(stored, parsed)
+
+
+def _take_result(run: CheckRun, data: DtoData, result: DtoResult) -> None:
+    from pytest_dualread.fetch import REDACTED
+
+    for name, value in result.to_data().items():
+        setattr(data, name, value)
+    data.headroom = headroom(result)
+    secret = frozenset(run.ctx.settings.fetch.redact_fields)
+    for finding in result.findings:
+        last = finding.path.rsplit(".", 1)[-1].split("[", 1)[0]
+        if last in secret:
+            finding = finding.model_copy(update={"values": dict.fromkeys(finding.values, REDACTED)})
+        run.findings.append(finding)
+    if not result.passed:
+        run.fail(result.failure_text())
+
+
+def _judge_golden(
+    run: CheckRun,
+    data: DtoData,
+    result: DtoResult,
+    stored: Stored,
+    legacy: Any,
+    model: type[BaseModel] | None,
+    rules: DiffRules,
+) -> None:
+    legacy_matches = stored.exists and not any(
+        f.comparison == "legacy_vs_golden" for f in result.findings
+    )
+    verdict = judge_stored(
+        run.ctx,
+        stored,
+        matches=legacy_matches,
+        disagreement=_disagreement(result),
+        candidate=lambda: golden_candidate(legacy, model, rules),
+    )
+    if verdict.replaced:
+        data.golden_written = verdict.written
+    run.take(verdict)
+
+
+def _disagreement(result: DtoResult) -> str:
+    """Where legacy and adapter disagree beyond tolerance (or break the contract), for a
+    refused write; empty when they agree."""
+    paths = sorted(
+        {f.path or f.comparison for f in result.findings if f.comparison in _SIDE_PROBLEMS}
+    )
+    if not paths:
+        return ""
+    more = f" and {len(paths) - 10} more" if len(paths) > 10 else ""
+    return ", ".join(paths[:10]) + more
+
+
+def _write_bodies(
+    run: CheckRun, folder: ArtifactDir, legacy: Any, adapter: Any, golden: Any
+) -> None:
+    from pytest_dualread.fetch import redact_json
+
+    secret = frozenset(run.ctx.settings.fetch.redact_fields)
+    if run.message:
+        folder.write_text("diff", "dto-diff.txt", run.message + "\n")
+    folder.write_json("legacy", "legacy.json", redact_json(legacy, secret))
+    folder.write_json("adapter", "adapter.json", redact_json(adapter, secret))
+    if golden is not None:
+        folder.write_json("golden", "golden.json", redact_json(golden, secret))
+
+
+def golden_candidate(legacy_body: Any, model: type[BaseModel] | None, rules: DiffRules) -> Any:
+    """What a golden stores: legacy's body as the model dumps it, ignored fields left out."""
+    from pytest_dualread.normalize import denormalize, normalize
+
+    body = legacy_body
+    if model is not None:
+        try:
+            body = model.model_validate(legacy_body).model_dump(mode="json", by_alias=True)
+        except ValueError:
+            body = legacy_body
+    masked = normalize(body, DiffRules(ignore=rules.ignore))
+    return denormalize(masked.value)
+
+
+def headroom(result: DtoResult) -> dict[str, HeadroomStats]:
+    """Per tolerance rule, the adapter-vs-legacy deltas (what threshold suggestions read)."""
+    out: dict[str, HeadroomStats] = {}
+    for pattern, by in result.tolerance_stats.items():
+        stats = by.get("adapter_vs_legacy")
+        if stats is not None:
+            figures = stats.to_json()
+            out[pattern] = HeadroomStats(
+                count=figures.get("count", 0),
+                max_delta=figures.get("max_delta"),
+                max_headroom=figures.get("max_headroom"),
+                deltas=figures.get("deltas", []),
+            )
+    return out

@@ -1,0 +1,207 @@
+"""The one check lifecycle: typed records, report assembly and stale accounting from plain
+values, one stored-file decision for goldens and baselines, glue that stays glue."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from conftest import RunDualRead, add_dualread_table
+from test_visual_checks import CONFIG, SITE, TESTS
+
+from pytest_dualread.assemble import Expected, RunFacts, assemble_report, check_from_wire
+from pytest_dualread.config import GateSettings
+from pytest_dualread.report import Check, DtoData, StaleEntry, VisualData
+from pytest_dualread.stale import stale_rules
+
+PACKAGE = Path(__file__).resolve().parent.parent / "pytest_dualread"
+
+
+def facts() -> RunFacts:
+    started = datetime(2026, 12, 1, 6, tzinfo=timezone.utc)
+    return RunFacts(
+        started=started, duration_s=1.5, argv=["pytest"], config_hash="h", pytest_version="9"
+    )
+
+
+# -- typed records ---------------------------------------------------------------------------
+
+
+def test_check_data_is_typed_by_kind_and_round_trips_what_was_set() -> None:
+    wire = {
+        "id": "p",
+        "nodeid": "t.py::p",
+        "kind": "visual",
+        "outcome": "passed",
+        "data": {"page": "card", "comparisons": [{"name": "adapter_vs_legacy", "passed": True}]},
+    }
+    check = check_from_wire(wire)
+    assert isinstance(check.data, VisualData)
+    assert check.data.comparisons[0].name == "adapter_vs_legacy"
+    # Only what the check set is written: a figure it never reached stays absent.
+    assert check.model_dump(mode="json")["data"] == wire["data"]
+    dto = Check(id="d", nodeid="d", kind="dto", outcome="passed")
+    assert isinstance(dto.data, DtoData)
+    assert dto.model_dump(mode="json")["data"] == {}
+
+
+def test_a_check_whose_data_does_not_fit_its_kind_arrives_as_an_error_check() -> None:
+    wire = {"id": "d", "nodeid": "d", "kind": "dto", "outcome": "passed", "data": {"page": "x"}}
+    check = check_from_wire(wire)
+    assert check.outcome == "error"
+    assert "did not validate" in check.message
+
+
+# -- report assembly from plain values -------------------------------------------------------
+
+
+def test_assembly_gives_every_expected_item_a_check_and_names_the_browser() -> None:
+    recorded = Check(
+        id="t.py::page",
+        nodeid="t.py::page",
+        kind="visual",
+        outcome="passed",
+        data=VisualData(browser="chromium 156 (/usr/bin/chromium)", pixel_engine="dualread 1"),
+    )
+    expected = [
+        Expected("t.py::page", "visual", "passed", ""),
+        Expected("cases.json::log-1", "dto", "skipped", "no server", 0.25),
+    ]
+    called: list[int] = []
+
+    def stale(checks: list[Check]) -> list[StaleEntry]:
+        called.append(len(checks))
+        return [StaleEntry(kind="rule", name="ignore: x")]
+
+    report = assemble_report(
+        [recorded], expected, facts(), gate=GateSettings(), incomplete=None, stale=stale
+    )
+    assert [c.id for c in report.checks] == ["cases.json::log-1", "t.py::page"]
+    placeholder = report.checks[0]
+    assert (placeholder.outcome, placeholder.message, placeholder.duration_s) == (
+        "skipped",
+        "no server",
+        0.25,
+    )
+    assert report.run.environment.browser == "chromium 156 (/usr/bin/chromium)"
+    assert report.summary.total == 2
+    assert called == [2]
+    assert report.stale == [StaleEntry(kind="rule", name="ignore: x")]
+
+
+def test_an_incomplete_run_is_not_accounted_for_stale_rules_and_fails() -> None:
+    report = assemble_report(
+        [],
+        [Expected("a", "dto")],
+        facts(),
+        gate=GateSettings(),
+        incomplete="interrupted",
+        stale=lambda checks: pytest.fail("stale accounting of an incomplete run"),
+    )
+    assert report.run.complete is False
+    assert report.checks[0].outcome == "error"
+    assert report.verdict.status == "fail"
+
+
+# -- stale accounting ------------------------------------------------------------------------
+
+
+def dto_check(case: str, usage: dict[str, dict[str, int]], **rules: object) -> Check:
+    data = DtoData(case=case, case_file="cases/a.json", rule_usage=usage, **rules)  # type: ignore[arg-type]
+    return Check(id=case, nodeid=case, kind="dto", outcome="passed", data=data)
+
+
+def test_stale_rules_are_named_where_they_are_declared() -> None:
+    checks = [
+        dto_check(
+            "c1",
+            {"ignore": {"**.request_id": 2, "meta.x": 0}, "tolerances": {"**.kcal": 0}},
+            file_rules={"ignore": ["meta.x"]},
+            case_rules={"tolerances": {"**.kcal": {"abs": 5}}},
+        ),
+        dto_check(
+            "c2", {"ignore": {"**.request_id": 1, "meta.x": 0}}, file_rules={"ignore": ["meta.x"]}
+        ),
+    ]
+    configured = {"ignore": ["**.request_id", "**.unused"], "tolerances": []}
+    stale = stale_rules(checks, configured)
+    assert stale == [
+        StaleEntry(kind="rule", name="tolerances: **.kcal", source="cases/a.json case c1"),
+        StaleEntry(kind="rule", name="ignore: meta.x", source="cases/a.json"),
+        StaleEntry(kind="rule", name="ignore: **.unused", source="[tool.dualread.dto]"),
+    ]
+
+
+def test_no_dto_check_means_no_stale_rules() -> None:
+    visual = Check(id="p", nodeid="p", kind="visual", outcome="passed")
+    assert stale_rules([visual], {"ignore": ["**.x"]}) == []
+
+
+# -- the glue stays glue ---------------------------------------------------------------------
+
+
+def test_the_package_uses_no_pytest_internals() -> None:
+    offenders = []
+    for path in sorted(PACKAGE.glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        for pattern in (r"\b_pytest\b", r"\._request\b", r"config\.args\b", r"\.workerinput\["):
+            offenders += [f"{path.name}: {pattern}" for _ in re.finditer(pattern, text)]
+    assert offenders == []
+
+
+def test_plugin_py_is_glue_only() -> None:
+    lines = (PACKAGE / "plugin.py").read_text(encoding="utf-8").count("\n")
+    assert lines < 400
+
+
+def test_quiet_runs_print_the_counts_and_the_header_names_the_targets(
+    inner_project: pytest.Pytester, run_dualread: RunDualRead
+) -> None:
+    inner_project.makepyfile(
+        test_plain="""
+        def test_nothing_dual():
+            pass
+        """
+    )
+    add_dualread_table(inner_project, '[tool.dualread]\nlegacy_url = "http://127.0.0.1:9"\n')
+    loud = run_dualread("--dual-read")
+    loud.result.stdout.fnmatch_lines(
+        [
+            "dual-read: legacy http://127.0.0.1:9, adapter (not set); "
+            "report dual-read-results/report.json",
+            "*dual-read: 0 checks*verdict fail",
+            "  *",
+            "report: dual-read-results/report.json",
+        ]
+    )
+    quiet = run_dualread("--dual-read", "-q")
+    out = quiet.result.stdout.str()
+    assert "verdict fail" in out
+    assert "report: dual-read-results" not in out
+
+
+# -- one decision for goldens and baselines --------------------------------------------------
+
+
+def test_a_baseline_is_not_written_while_the_sides_disagree(
+    inner_project: pytest.Pytester, run_dualread: RunDualRead, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inner_project.makepyfile(pagesite=SITE, test_pages=TESTS)
+    add_dualread_table(inner_project, CONFIG)
+    monkeypatch.setenv("PYTHONPATH", str(inner_project.path))
+    monkeypatch.setenv("VIS_BUG", "colour")
+    run = run_dualread("--dual-read", "--snapshot-update", subprocess=True)
+    run.result.assert_outcomes(failed=1)
+    assert run.report is not None
+    (check,) = run.report.checks
+    assert check.outcome == "failed"
+    assert check.message.startswith(
+        "refusing to write the baseline snapshots/visual/test_pages/test_card.png: legacy and "
+        "adapter disagree beyond tolerance at page test_card (adapter_vs_legacy: "
+    )
+    assert not (inner_project.path / "snapshots/visual/test_pages/test_card.png").exists()
+    report = json.loads((inner_project.path / "dual-read-results/report.json").read_text())
+    assert "baseline_written" not in report["checks"][0]["data"]
