@@ -447,17 +447,17 @@ def _install_timers() -> _Timers:
     import pytest
     from syrupy.assertion import SnapshotAssertion
 
-    from pytest_dualread import artifacts, checks, dto, fetch, plugin, snapshots
+    from pytest_dualread import artifacts, dto, dtocheck, fetch, snapshots, writer
 
     timers = _Timers()
-    timers.wrap(checks, "run_dto", "check (checks.run_dto)")
+    timers.wrap(dtocheck, "run_dto", "check (dtocheck.run_dto)")
     timers.wrap(fetch.PairFetcher, "fetch", "fetch pair")
     timers.wrap(dto, "compare_dto", "compare_dto")
     timers.wrap(dto, "_validate", "  validate (pydantic)")
     timers.wrap(dto, "normalize_sides", "  normalize")
     timers.wrap(dto, "_diff", "  diff (deepdiff)")
-    timers.wrap(snapshots, "read_golden_text", "golden read")
-    timers.wrap(checks, "golden_candidate", "golden candidate")
+    timers.wrap(snapshots, "read_stored", "golden read")
+    timers.wrap(dtocheck, "golden_candidate", "golden candidate")
     timers.wrap(
         pytest.FixtureRequest,
         "getfixturevalue",
@@ -465,12 +465,11 @@ def _install_timers() -> _Timers:
         when=lambda _self, name: name == "snapshot",
     )
     timers.wrap(SnapshotAssertion, "__eq__", "syrupy assertion")
-    timers.wrap(dto.DtoResult, "to_findings_json", "findings to JSON")
     timers.wrap(dto.DtoResult, "to_data", "result data")
     timers.wrap(artifacts.ArtifactDir, "__init__", "artifacts")
     timers.wrap(artifacts.ArtifactDir, "discard", "artifacts")
-    timers.wrap(plugin.ReportWriter, "pytest_runtest_logreport", "report: collect (logreport)")
-    timers.wrap(plugin.ReportWriter, "write", "report: build + write")
+    timers.wrap(writer.ReportWriter, "pytest_runtest_logreport", "report: collect (logreport)")
+    timers.wrap(writer.ReportWriter, "build", "report: build")
     return timers
 
 
@@ -525,13 +524,13 @@ def print_stages(title: str, stages: dict[str, dict[str, float]]) -> None:
         return stages.get(name, {}).get("first", 0.0) * 1000
 
     item = warm("pytest item (whole protocol)")
-    check = warm("check (checks.run_dto)")
+    check = warm("check (dtocheck.run_dto)")
     compare = warm("compare_dto")
     inner = sum(warm(n) for n in ("  validate (pydantic)", "  normalize", "  diff (deepdiff)"))
     print(f"\n{title}: warm ms per case (first call left out; its cost in brackets)")
     order = [
         "pytest item (whole protocol)",
-        "check (checks.run_dto)",
+        "check (dtocheck.run_dto)",
         "fetch pair",
         "compare_dto",
         "  validate (pydantic)",
@@ -541,7 +540,6 @@ def print_stages(title: str, stages: dict[str, dict[str, float]]) -> None:
         "golden candidate",
         "snapshot fixture",
         "syrupy assertion",
-        "findings to JSON",
         "result data",
         "artifacts",
         "report: collect (logreport)",
@@ -558,14 +556,13 @@ def print_stages(title: str, stages: dict[str, dict[str, float]]) -> None:
             "golden candidate",
             "snapshot fixture",
             "syrupy assertion",
-            "findings to JSON",
             "result data",
             "artifacts",
         )
     )
     print(f"  {'check, not in a step above':<34} {check - inside:7.3f} ms")
     print(f"  {'pytest per item, outside the check':<34} {item - check:7.3f} ms")
-    for name in ("report: build + write", "session finish (per run)"):
+    for name in ("report: build", "session finish (per run)"):
         s = stages.get(name, {"calls": 0, "total": 0.0})
         total = s["total"] * 1000
         print(f"  {name + ', whole run':<34} {total:7.1f} ms in {s['calls']:.0f} call(s)")
@@ -614,7 +611,7 @@ def machine_info() -> str:
 def plugin_per_case(stages: dict[str, dict[str, float]], cases: int) -> float:
     """The plugin's per-case ms inside the run: the whole protocol per item (warm), plus its
     share of building and writing the report, which grows with the cases."""
-    report = stages.get("report: build + write", {"total": 0.0})["total"] * 1000
+    report = stages.get("report: build", {"total": 0.0})["total"] * 1000
     return warm_ms(stages, "pytest item (whole protocol)") + report / cases
 
 

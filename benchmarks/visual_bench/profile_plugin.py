@@ -80,7 +80,8 @@ def _shot_stage() -> str:
 def _lazy_modules() -> None:
     """Import what the first assertion would import, timed once (a per-session cost)."""
     t0 = time.perf_counter()
-    for name in ("pytest_dualread.visual", "pytest_dualread.snapshots", "pytest_dualread.checks"):
+    modules = ("pytest_dualread.visual", "pytest_dualread.snapshots", "pytest_dualread.pagecheck")
+    for name in modules:
         try:
             importlib.import_module(name)
         except ImportError:
@@ -90,11 +91,11 @@ def _lazy_modules() -> None:
 
 _lazy_modules()
 
-P, C, V = "pytest_dualread.plugin", "pytest_dualread.checks", "pytest_dualread.visual"
-_patch("call_total", f"{P}:VisualSnapshot.__call__")
-_patch("baseline_path", f"{C}:VisualRecorder.baseline_path", f"{P}:_VisualRecorder.baseline_path")
-_patch("finish", f"{C}:VisualRecorder.finish", f"{P}:_VisualRecorder.finish")
-_patch("fingerprint", f"{P}:_fingerprint", f"{C}:fingerprint")
+V = "pytest_dualread.visual"
+_patch("call_total", "pytest_dualread.api:VisualSnapshot.__call__")
+_patch("baseline_path", "pytest_dualread.lifecycle:locate_stored")
+_patch("finish", "pytest_dualread.pagecheck:run_visual")
+_patch("fingerprint", "pytest_dualread.browser:FixtureRenderer._fingerprint")
 _patch("check", f"{V}:run_snapshot_check")
 _patch("capture_first", "pytest_dualread.capture:SideCapturer.first")
 _patch(_shot_stage, "pytest_dualread.capture:SideCapturer._shoot")
@@ -107,8 +108,8 @@ _patch("artifacts_write", "pytest_dualread.artifacts:ArtifactDir.write_bytes")
 _patch("artifacts_discard", "pytest_dualread.artifacts:ArtifactDir.discard")
 _patch("syrupy_assert", "syrupy.assertion:SnapshotAssertion.__eq__")
 _patch("syrupy_session_finish", "syrupy.session:SnapshotSession.finish", session=True)
-_patch("report_write", f"{P}:ReportWriter.write", session=True)
-_patch("report_feed", f"{P}:ReportWriter.pytest_runtest_logreport")
+_patch("report_write", "pytest_dualread.writer:ReportWriter.pytest_sessionfinish", session=True)
+_patch("report_feed", "pytest_dualread.writer:ReportWriter.pytest_runtest_logreport")
 
 
 def _emit(record: dict[str, Any]) -> None:

@@ -88,7 +88,7 @@ def test_import():
     t0 = time.perf_counter()
     import pytest_dualread.visual, pytest_dualread.snapshots  # noqa: E401, F401
     try:
-        import pytest_dualread.checks  # noqa: F401
+        import pytest_dualread.pagecheck  # noqa: F401
     except ImportError:
         pass
     with open(os.environ["VP_IMPORT_OUT"], "a") as f:
