@@ -35,7 +35,8 @@ over a transparent background. ``boxes`` always lists the differing regions: cou
 grouped into at most :data:`MAX_BOXES` rectangles, nearby pixels merged.
 
 Engines: ``"dualread"`` is this module (version: the installed pytest-dualread version);
-``"pixelmatch-py"`` runs the PyPI ``pixelmatch`` port, a slow pure-Python reference. That
+``"pixelmatch-py"`` runs the PyPI ``pixelmatch`` port, a slow pure-Python reference that
+comes with the ``pixelmatch`` extra (this module itself needs the ``visual`` extra). That
 port blends semi-transparent pixels against white whatever ``checkerboard`` says and has no
 ``diff_color_alt``; it accepts the other keywords. An unknown engine name raises
 ``ValueError`` naming the allowed ones.
@@ -56,8 +57,13 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import TYPE_CHECKING, Any, TypedDict
 
-import numpy as np
-import numpy.typing as npt
+from pytest_dualread.extras import require
+
+# numpy and Pillow come with the 'visual' extra: name it rather than fail on a bare import.
+require("visual", "numpy", "PIL", feature="the pixel diff engine (pytest_dualread.imagediff)")
+
+import numpy as np  # noqa: E402
+import numpy.typing as npt  # noqa: E402
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing.Unpack is 3.11+
@@ -253,8 +259,10 @@ class _Options:
         threshold = given.get("threshold", 0.1)
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must be within [0, 1], got {threshold!r}")
-        if name == "pixelmatch-py" and given.get("diff_color_alt") is not None:
-            raise ValueError("the pixelmatch-py engine has no diff_color_alt")
+        if name == "pixelmatch-py":
+            require("pixelmatch", feature='the image-diff engine "pixelmatch-py"')
+            if given.get("diff_color_alt") is not None:
+                raise ValueError("the pixelmatch-py engine has no diff_color_alt")
         diff = _colour(given.get("diff_color", (255, 0, 0)), "diff_color")
         alt_given = given.get("diff_color_alt")
         alt = diff if alt_given is None else _colour(alt_given, "diff_color_alt")
