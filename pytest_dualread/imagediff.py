@@ -21,6 +21,7 @@ Public API (stable; tools outside the project call it)::
             diff_color=(255, 0, 0), diff_color_alt=None, checkerboard=True,
             engine="dualread") -> ImageDiff
     compare_png(expected: bytes, actual: bytes, **the same keywords) -> ImageDiff
+    CompareOptions: the TypedDict of those keywords, e.g. to build them up front
     decode_png(data: bytes) -> HxWx4 uint8 array;  encode_png(array) -> PNG bytes
     ENGINES, DEFAULT_ENGINE, engine_info(name) -> (name, version)
 
@@ -34,7 +35,8 @@ over a transparent background. ``boxes`` always lists the differing regions: cou
 grouped into at most :data:`MAX_BOXES` rectangles, nearby pixels merged.
 
 Engines: ``"dualread"`` is this module (version: the installed pytest-dualread version);
-``"pixelmatch-py"`` runs the PyPI ``pixelmatch`` port, a slow pure-Python reference. That
+``"pixelmatch-py"`` runs the PyPI ``pixelmatch`` port, a slow pure-Python reference that
+comes with the ``pixelmatch`` extra (this module itself needs the ``visual`` extra). That
 port blends semi-transparent pixels against white whatever ``checkerboard`` says and has no
 ``diff_color_alt``; it accepts the other keywords. An unknown engine name raises
 ``ValueError`` naming the allowed ones.
@@ -53,16 +55,25 @@ import io
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
-import numpy as np
-import numpy.typing as npt
+from pytest_dualread.extras import require
+
+# numpy and Pillow come with the 'visual' extra: name it rather than fail on a bare import.
+require("visual", "numpy", "PIL", feature="the pixel diff engine (pytest_dualread.imagediff)")
+
+import numpy as np  # noqa: E402
+import numpy.typing as npt  # noqa: E402
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack is 3.11+
 
 __all__ = [
     "DEFAULT_ENGINE",
     "ENGINES",
     "MAX_BOXES",
     "Box",
+    "CompareOptions",
     "ImageDiff",
     "compare",
     "compare_png",
@@ -188,61 +199,43 @@ def encode_png(image: U8) -> bytes:
 # --------------------------------------------------------------------------- compare
 
 
-def compare(
-    expected: U8,
-    actual: U8,
-    *,
-    threshold: float = 0.1,
-    include_aa: bool = False,
-    alpha: float = 0.1,
-    diff_image: bool = False,
-    diff_mask: bool = False,
-    aa_color: RGB = (255, 255, 0),
-    diff_color: RGB = (255, 0, 0),
-    diff_color_alt: RGB | None = None,
-    checkerboard: bool = True,
-    engine: str = DEFAULT_ENGINE,
-) -> ImageDiff:
+class CompareOptions(TypedDict, total=False):
+    """The keywords of :func:`compare` and :func:`compare_png`, all optional (defaults and
+    meaning in the module docstring). Any other keyword is a :class:`TypeError`."""
+
+    threshold: float
+    include_aa: bool
+    alpha: float
+    diff_image: bool
+    diff_mask: bool
+    aa_color: RGB
+    diff_color: RGB
+    diff_color_alt: RGB | None
+    checkerboard: bool
+    engine: str
+
+
+def compare(expected: U8, actual: U8, **options: Unpack[CompareOptions]) -> ImageDiff:
     """Count the pixels of ``actual`` that differ from ``expected`` the way pixelmatch does.
 
     See the module docstring for the meaning of each option (they mirror pixelmatch's
     ``threshold``, ``includeAA``, ``alpha``, ``diffMask``, ``aaColor``, ``diffColor``,
     ``diffColorAlt`` and ``checkerboard``).
     """
-    options = _Options.check(
-        threshold, include_aa, alpha, diff_image, diff_mask, aa_color, diff_color,
-        diff_color_alt, checkerboard, engine,
-    )  # fmt: skip
-    return _run(_as_rgba(expected, "expected"), _as_rgba(actual, "actual"), options)
+    checked = _Options.check(options)
+    return _run(_as_rgba(expected, "expected"), _as_rgba(actual, "actual"), checked)
 
 
-def compare_png(
-    expected: bytes,
-    actual: bytes,
-    *,
-    threshold: float = 0.1,
-    include_aa: bool = False,
-    alpha: float = 0.1,
-    diff_image: bool = False,
-    diff_mask: bool = False,
-    aa_color: RGB = (255, 255, 0),
-    diff_color: RGB = (255, 0, 0),
-    diff_color_alt: RGB | None = None,
-    checkerboard: bool = True,
-    engine: str = DEFAULT_ENGINE,
-) -> ImageDiff:
+def compare_png(expected: bytes, actual: bytes, **options: Unpack[CompareOptions]) -> ImageDiff:
     """:func:`compare` two PNG files given as bytes; equal bytes are not even decoded."""
-    options = _Options.check(
-        threshold, include_aa, alpha, diff_image, diff_mask, aa_color, diff_color,
-        diff_color_alt, checkerboard, engine,
-    )  # fmt: skip
-    if expected == actual and not diff_image:
+    checked = _Options.check(options)
+    if expected == actual and not checked.diff_image:
         from PIL import Image
 
         with Image.open(io.BytesIO(expected)) as im:  # reads the header only
             size = im.size
-        return ImageDiff(0, size[0], size[1], None, (), False, size, size, *options.engine)
-    return _run(decode_png(expected), decode_png(actual), options)
+        return ImageDiff(0, size[0], size[1], None, (), False, size, size, *checked.engine)
+    return _run(decode_png(expected), decode_png(actual), checked)
 
 
 @dataclass(frozen=True)
@@ -257,30 +250,33 @@ class _Options:
     engine: tuple[str, str]  # name, version
 
     @classmethod
-    def check(
-        cls,
-        threshold: float,
-        include_aa: bool,
-        alpha: float,
-        diff_image: bool,
-        diff_mask: bool,
-        aa_color: RGB,
-        diff_color: RGB,
-        diff_color_alt: RGB | None,
-        checkerboard: bool,
-        engine: str,
-    ) -> _Options:
-        name, version = engine_info(engine)
+    def check(cls, given: CompareOptions) -> _Options:
+        """Validate keywords and fill in the defaults: the one place that knows them."""
+        unknown = given.keys() - CompareOptions.__optional_keys__
+        if unknown:
+            raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
+        name, version = engine_info(given.get("engine", DEFAULT_ENGINE))
+        threshold = given.get("threshold", 0.1)
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must be within [0, 1], got {threshold!r}")
-        if name == "pixelmatch-py" and diff_color_alt is not None:
-            raise ValueError("the pixelmatch-py engine has no diff_color_alt")
-        diff = _colour(diff_color, "diff_color")
-        alt = diff if diff_color_alt is None else _colour(diff_color_alt, "diff_color_alt")
+        if name == "pixelmatch-py":
+            require("pixelmatch", feature='the image-diff engine "pixelmatch-py"')
+            if given.get("diff_color_alt") is not None:
+                raise ValueError("the pixelmatch-py engine has no diff_color_alt")
+        diff = _colour(given.get("diff_color", (255, 0, 0)), "diff_color")
+        alt_given = given.get("diff_color_alt")
+        alt = diff if alt_given is None else _colour(alt_given, "diff_color_alt")
+        aa = _colour(given.get("aa_color", (255, 255, 0)), "aa_color")
         return cls(
-            float(threshold), bool(include_aa), float(alpha), bool(diff_image), bool(diff_mask),
-            (_colour(aa_color, "aa_color"), diff, alt), bool(checkerboard), (name, version),
-        )  # fmt: skip
+            threshold=float(threshold),
+            include_aa=bool(given.get("include_aa", False)),
+            alpha=float(given.get("alpha", 0.1)),
+            diff_image=bool(given.get("diff_image", False)),
+            diff_mask=bool(given.get("diff_mask", False)),
+            colours=(aa, diff, alt),
+            checkerboard=bool(given.get("checkerboard", True)),
+            engine=(name, version),
+        )
 
 
 def _run(a: U8, b: U8, o: _Options) -> ImageDiff:

@@ -1,4 +1,4 @@
-"""Prometheus metrics of a run, for a node-exporter textfile collector.
+"""Prometheus metrics of a run, for a node-exporter textfile collector (the ``metrics`` extra).
 
 :func:`write_metrics` writes the Prometheus text exposition format through prometheus_client's
 :func:`~prometheus_client.write_to_textfile` (a temporary file renamed into place, so the
@@ -31,6 +31,7 @@ from datetime import timezone
 from pathlib import Path
 from typing import get_args
 
+from pytest_dualread.extras import require
 from pytest_dualread.report import Check, CheckKind, DtoData, Outcome, Report, VisualData
 
 __all__ = ["ABS_DIFF_BUCKETS", "ENV_VARIABLE", "write_metrics"]
@@ -66,7 +67,12 @@ def _page_ratios(check: Check) -> dict[str, float]:
 
 
 def write_metrics(report: Report, path: Path, *, env_name: str | None) -> None:
-    """Write the metrics of ``report`` to ``path`` (a ``.prom`` file) atomically."""
+    """Write the metrics of ``report`` to ``path`` (a ``.prom`` file) atomically.
+
+    Needs the ``metrics`` extra (prometheus-client); without it raises
+    :class:`~pytest_dualread.extras.MissingExtra` before writing anything.
+    """
+    require("metrics")
     from prometheus_client import CollectorRegistry, Gauge, Histogram, write_to_textfile
 
     env = env_name or os.environ.get(ENV_VARIABLE) or "unknown"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything the demo and the tests need, on a fresh Debian machine with only Python.
 # Idempotent: each step checks first and says what it does. Safe to run again and again.
-#   .venv with the project installed (editable, with the example and dev extras)
+#   .venv with the project installed (editable, with every extra: the tests and the demo need them)
 #   Debian's chromium + fonts-liberation (apt-get, when absent and running as root)
 #   pixelmatch JS (npm, for the pixel engine's reference tests and benchmarks) when npm exists
 set -euo pipefail
@@ -40,13 +40,15 @@ if [ ! -x .venv/bin/python ]; then
     fi
 fi
 
-# 2. the project and its dependencies (again only when pyproject.toml changed)
+# 2. the project and its dependencies (again only when pyproject.toml or the extras changed)
 stamp=.venv/.dualread-installed
-want=$(sha256sum pyproject.toml | cut -c1-16)
+extras=visual,metrics,pixelmatch,example,dev
+# the extras are part of the stamp: installing another set must not look done already
+want=$( (cat pyproject.toml; echo "$extras") | sha256sum | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    say "pip install -e '.[example,dev]' (takes a minute the first time)"
+    say "pip install -e '.[$extras]' (takes a minute the first time)"
     .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-    .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[example,dev]'
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$extras]"
     echo "$want" >"$stamp"
 fi
 

@@ -587,6 +587,13 @@ def test_bad_options_are_rejected() -> None:
         compare(solid(2, 2), solid(2, 2), threshold=1.5)
     with pytest.raises(ValueError, match="diff_color"):
         compare(solid(2, 2), solid(2, 2), diff_color=(255, 0, 256))
+    # a misspelt option must not be silently ignored, by either entry point
+    options: dict[str, Any] = {"treshold": 0.5, "alpha": 0.2}
+    with pytest.raises(TypeError, match=r"unexpected keyword argument\(s\): treshold$"):
+        compare(solid(2, 2), solid(2, 2), **options)
+    png = encode_png(solid(2, 2))
+    with pytest.raises(TypeError, match="treshold"):
+        compare_png(png, png, **options)
 
 
 def test_engines_and_versions() -> None:
