@@ -94,6 +94,13 @@ class FixtureRenderer:
         self._test = request
         self._settings = settings
 
+    @staticmethod
+    def _require() -> None:
+        from pytest_dualread.extras import require
+
+        # Without pytest-playwright there is no `browser` fixture: say which extra brings it.
+        require("visual", "playwright", "pytest_playwright", "numpy", "PIL", feature="a page check")
+
     def _fingerprint(self, browser: Any) -> dict[str, Any]:
         from pytest_dualread.capture import browser_fingerprint
 
@@ -116,6 +123,7 @@ class FixtureRenderer:
         from pytest_dualread.pagecheck import Captured
         from pytest_dualread.visual import run_page_check
 
+        self._require()
         browser = self._test.getfixturevalue("browser")
         fingerprint = self._fingerprint(browser)
         urls: dict[str, str] = {side: self.side_url(side, path) for side in SIDES}
@@ -131,6 +139,7 @@ class FixtureRenderer:
         from pytest_dualread.pagecheck import Captured
         from pytest_dualread.visual import run_snapshot_check
 
+        self._require()
         fingerprint = self._fingerprint(page.context.browser)
         result = run_snapshot_check(page, options, budget, baseline)
         return Captured(result, fingerprint, page.url)

@@ -116,18 +116,15 @@ def run_visual(
     unless it passed. ``capture`` raises a ``DualReadError`` when the page cannot be judged."""
     __tracebackhide__ = True
     from pytest_dualread.errors import DualReadError
-    from pytest_dualread.imagediff import engine_info
 
-    budget = pixel_budget(ctx.settings, check.options)
-    data = VisualData(
-        page=check.page,
-        url=check.url,
-        budget=budget.to_json(),
-        fingerprint={**_UNAVAILABLE},
-        pixel_engine=" ".join(engine_info(budget.engine)),
-    )
+    data = VisualData(page=check.page, url=check.url, fingerprint={**_UNAVAILABLE})
     run = CheckRun(ctx, check.id, data)
     try:
+        from pytest_dualread.imagediff import engine_info
+
+        budget = pixel_budget(ctx.settings, check.options)
+        data.budget = budget.to_json()
+        data.pixel_engine = " ".join(engine_info(budget.engine))
         stored = locate_stored(ctx, "baseline", check.index)
         data.baseline_path = stored.rel
         baseline = stored.content if isinstance(stored.content, bytes) else None

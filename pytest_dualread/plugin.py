@@ -136,13 +136,18 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     from pytest_dualread.dtocheck import rules_from
     from pytest_dualread.errors import ConfigError
+    from pytest_dualread.extras import MissingExtra, require
 
     try:
         settings = load_settings_of(config)
         dto = settings.dto
         rules = rules_from(dto.tolerances, dto.ignore, dto.list_keys, dto.coerce_numbers)
+        if config.getoption("dual_read_metrics"):
+            require("metrics")  # before the run, not when it ends
     except ConfigError as exc:
         raise pytest.UsageError(f"pytest-dualread: {exc}") from None
+    except MissingExtra as exc:
+        raise pytest.UsageError(str(exc)) from None
     except ValueError as exc:
         where = config.rootpath / "pyproject.toml"
         raise pytest.UsageError(f"pytest-dualread: {where}, [tool.dualread.dto]: {exc}") from None

@@ -205,3 +205,34 @@ def test_a_baseline_is_not_written_while_the_sides_disagree(
     assert not (inner_project.path / "snapshots/visual/test_pages/test_card.png").exists()
     report = json.loads((inner_project.path / "dual-read-results/report.json").read_text())
     assert "baseline_written" not in report["checks"][0]["data"]
+
+
+# -- a missing extra ---------------------------------------------------------------------------
+
+
+def test_a_page_check_without_the_visual_extra_is_an_error_check_naming_it(
+    inner_project: pytest.Pytester, run_dualread: RunDualRead
+) -> None:
+    # Stands in for an install without the extra: the module cannot be imported.
+    inner_project.makeconftest("import sys\nsys.modules['PIL'] = None\n")
+    inner_project.makepyfile(pagesite=SITE, test_pages=TESTS)
+    add_dualread_table(inner_project, CONFIG)
+    run = run_dualread("--dual-read", subprocess=True)
+    assert run.report is not None
+    (check,) = run.report.checks
+    assert check.outcome == "error"
+    assert check.message.startswith("MissingExtra: pytest-dualread: ")
+    assert check.message.endswith(
+        "needs the 'visual' extra: pip install 'pytest-dualread[visual]' (missing module: PIL)"
+    )
+    assert "\n" not in check.message
+
+
+def test_metrics_without_their_extra_stop_the_run_before_it_starts(
+    inner_project: pytest.Pytester, run_dualread: RunDualRead
+) -> None:
+    inner_project.makeconftest("import sys\nsys.modules['prometheus_client'] = None\n")
+    add_dualread_table(inner_project, '[tool.dualread]\nlegacy_url = "http://127.0.0.1:9"\n')
+    run = run_dualread("--dual-read", "--dual-read-metrics=run.prom", subprocess=True)
+    assert run.result.ret == pytest.ExitCode.USAGE_ERROR
+    run.result.stderr.fnmatch_lines(["*the metrics file*needs the 'metrics' extra*"])
