@@ -15,12 +15,13 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from pytest_dualread.files import write_atomic
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -638,14 +639,7 @@ def _apply(path: Path, chosen: Sequence[ThresholdSuggestion]) -> None:
         if float(value).is_integer():
             value = int(value)
         table[s.rule]["abs"] = value
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(tomlkit.dumps(document))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, tomlkit.dumps(document))
 
 
 def _cmd_thresholds_suggest(args: argparse.Namespace) -> int:
