@@ -31,7 +31,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pytest_dualread.config import ToleranceSetting
-from pytest_dualread.errors import CaseError
+from pytest_dualread.errors import CaseError, validation_message
 
 __all__ = [
     "Case",
@@ -125,6 +125,22 @@ def _id_lines(text: str) -> list[tuple[str, int]]:
     return found
 
 
+def _where(
+    exc: ValidationError, raw: dict[str, Any], id_lines: list[tuple[str, int]]
+) -> tuple[str | None, int | None, int]:
+    """The case, line and location parts (``cases.N``) of the first problem, when in a case."""
+    loc = exc.errors()[0]["loc"]
+    if not (len(loc) >= 2 and loc[0] == "cases" and isinstance(loc[1], int)):
+        return None, None, 0
+    case_id = None
+    cases = raw.get("cases")
+    if isinstance(cases, list) and loc[1] < len(cases) and isinstance(cases[loc[1]], dict):
+        found = cases[loc[1]].get("id")
+        case_id = str(found) if found is not None else f"#{loc[1] + 1}"
+    line = next((ln for cid, ln in id_lines if cid == case_id), None)
+    return case_id, line, 2
+
+
 def load_case_file(path: Path) -> CaseFile:
     """Read and validate one case file. Raises :class:`CaseError`."""
     try:
@@ -145,26 +161,8 @@ def load_case_file(path: Path) -> CaseFile:
     try:
         parsed = _FileModel.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        case_id = None
-        line = None
-        if len(loc) >= 2 and loc[0] == "cases" and isinstance(loc[1], int):
-            cases = raw.get("cases")
-            if isinstance(cases, list) and loc[1] < len(cases) and isinstance(cases[loc[1]], dict):
-                case_id = cases[loc[1]].get("id")
-                case_id = str(case_id) if case_id is not None else f"#{loc[1] + 1}"
-            line = next((ln for cid, ln in id_lines if cid == case_id), None)
-            loc = loc[2:]
-        key = ".".join(str(p) for p in loc)
-        if err["type"] == "extra_forbidden":
-            message = f"unknown key {str(loc[-1])!r}"
-        elif err["type"] == "missing":
-            message = f"missing key {key!r}"
-        else:
-            message = f"{key}: {err['msg'].removeprefix('Value error, ')}"
-            if repr(err.get("input")) not in message and not isinstance(err.get("input"), dict):
-                message += f" (got {err.get('input')!r})"
+        case_id, line, drop = _where(exc, raw, id_lines)
+        message = validation_message(exc, limit=1, drop=drop)
         raise CaseError(message, path=path, line=line, case_id=case_id) from None
     lines: dict[str, int] = {}
     for case in parsed.cases:

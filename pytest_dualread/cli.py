@@ -21,11 +21,10 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_dualread.errors import validation_message
 from pytest_dualread.files import write_atomic
 
 if TYPE_CHECKING:
-    from pydantic import ValidationError
-
     from pytest_dualread.config import GateSettings, ToleranceSetting
     from pytest_dualread.gate import Regression, Streak, ThresholdSuggestion
     from pytest_dualread.report import Report, Verdict
@@ -106,16 +105,6 @@ def _table(document: Mapping[str, Any], path: Path | None, *keys: str) -> dict[s
     return dict(node)
 
 
-def _validation_text(exc: ValidationError, prefix: str = "") -> str:
-    """``key 'prefix.key': message (got value)`` for the first problem."""
-    err = exc.errors()[0]
-    key = ".".join([prefix, *(str(p) for p in err["loc"])]).strip(".")
-    if err["type"] == "extra_forbidden":
-        return f"key '{key}': unknown key"
-    message = err["msg"].removeprefix("Value error, ")
-    return f"key '{key}': {message} (got {err.get('input')!r})"
-
-
 def _policy(args: argparse.Namespace) -> GateSettings:
     """``[tool.dualread.gate]`` < ``DUALREAD_GATE__*`` environment < flags."""
     from pydantic import ValidationError
@@ -127,7 +116,8 @@ def _policy(args: argparse.Namespace) -> GateSettings:
     try:
         base = GateSettings.model_validate(table)
     except ValidationError as exc:
-        raise _CannotJudge(f"{path}: {_validation_text(exc, 'tool.dualread.gate')}") from None
+        why = validation_message(exc, limit=1, prefix="tool.dualread.gate")
+        raise _CannotJudge(f"{path}: {why}") from None
     values = base.model_dump()
     prefix = f"{ENV_PREFIX}GATE__"
     for name, raw in sorted(os.environ.items()):
@@ -144,7 +134,7 @@ def _policy(args: argparse.Namespace) -> GateSettings:
             GateSettings.model_validate({**values, key: value})
         except ValidationError as exc:
             raise _CannotJudge(
-                f"environment variable {name}: {_validation_text(exc)}; expected one of "
+                f"environment variable {name}: {validation_message(exc, limit=1)}; expected one of "
                 + ", ".join(f"{prefix}{n.upper()}" for n in GateSettings.model_fields)
             ) from None
         values[key] = value
@@ -600,7 +590,8 @@ def _current_tolerances(
             current[rule] = ToleranceSetting.model_validate(value)
         except ValidationError as exc:
             raise _CannotJudge(
-                f"{path}: " + _validation_text(exc, f"tool.dualread.dto.tolerances.{rule!r}")
+                f"{path}: "
+                + validation_message(exc, limit=1, prefix=f"tool.dualread.dto.tolerances.{rule!r}")
             ) from None
     return path, current
 

@@ -31,7 +31,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from pytest_dualread.errors import ConfigError
+from pytest_dualread.errors import ConfigError, validation_message
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -360,21 +360,11 @@ def load_settings(
     try:
         settings = DualReadSettings(**flags)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
+        loc = tuple(exc.errors()[0]["loc"])
         key = ".".join(str(p) for p in loc)
         source = _source_of(loc, flags, environ, pyproject)
-        if err["type"] == "extra_forbidden":
-            parent = ".".join(str(p) for p in loc[:-1])
-            message = f"unknown key {str(loc[-1])!r}" + (f" in [{parent}]" if parent else "")
-        else:
-            message = err["msg"].removeprefix("Value error, ")
-            if repr(err.get("input")) not in message:
-                message += f" (got {err.get('input')!r})"
-        more = exc.error_count() - 1
-        if more:
-            message += f"; and {more} more problem{'s' if more > 1 else ''}"
         named = f"tool.dualread.{key}" if key and not source.startswith("--") else None
+        message = validation_message(exc, limit=1, prefix=None)
         raise ConfigError(message, key=named, source=source) from None
     finally:
         _SOURCES.reset(token)
