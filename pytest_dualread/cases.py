@@ -21,7 +21,6 @@ naming the file, the line and the case. A case's own ``model`` overrides the fil
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from pytest_dualread.config import ToleranceSetting
 from pytest_dualread.errors import CaseError, validation_message
+from pytest_dualread.imports import ImportSpecError, import_attr
 
 __all__ = [
     "Case",
@@ -201,33 +201,10 @@ def import_model(
     spec: str, *, path: Path | None = None, case_id: str | None = None, line: int | None = None
 ) -> type[BaseModel]:
     """Import ``package.module:Model`` and check it is a pydantic model. Raises CaseError."""
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise CaseError(
-            f"model {spec!r}: expected 'package.module:ModelName'",
-            path=path,
-            line=line,
-            case_id=case_id,
-        )
     try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:
-        raise CaseError(
-            f"model {spec!r}: cannot import {module_name!r}: {type(exc).__name__}: {exc}",
-            path=path,
-            line=line,
-            case_id=case_id,
-        ) from None
-    obj: Any = module
-    for part in attr.split("."):
-        obj = getattr(obj, part, None)
-        if obj is None:
-            raise CaseError(
-                f"model {spec!r}: module {module_name!r} has no {attr!r}",
-                path=path,
-                line=line,
-                case_id=case_id,
-            )
+        obj = import_attr(spec, what="model")
+    except ImportSpecError as exc:
+        raise CaseError(str(exc), path=path, line=line, case_id=case_id) from None
     if not (isinstance(obj, type) and issubclass(obj, BaseModel)):
         raise CaseError(
             f"model {spec!r} is not a pydantic model class (got {type(obj).__name__})",

@@ -18,7 +18,6 @@ module: :func:`redact_headers` and :func:`redact_json` replace them with ``"<red
 from __future__ import annotations
 
 import asyncio
-import importlib
 import inspect
 import json
 import threading
@@ -32,6 +31,7 @@ import httpx
 
 from pytest_dualread.config import DualReadSettings, FetchSettings, SideSettings
 from pytest_dualread.errors import FetchError
+from pytest_dualread.imports import ImportSpecError, import_attr
 
 __all__ = [
     "REDACTED",
@@ -81,23 +81,10 @@ def resolve_target(spec: str, *, side: str) -> Target:
     """Turn a ``legacy_url`` / ``adapter_url`` value into a :class:`Target`."""
     if spec.startswith(("http://", "https://")):
         return Target(spec=spec, base_url=spec.rstrip("/"))
-    module_name, _, attr = spec.partition(":")
     try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:
-        raise FetchError(
-            f"cannot import module {module_name!r} for target {spec!r}: "
-            f"{type(exc).__name__}: {exc}",
-            side=side,
-        ) from exc
-    app: Any = module
-    for part in attr.split("."):
-        try:
-            app = getattr(app, part)
-        except AttributeError:
-            raise FetchError(
-                f"module {module_name!r} has no attribute {attr!r} (target {spec!r})", side=side
-            ) from None
+        app = import_attr(spec, what="target")
+    except ImportSpecError as exc:
+        raise FetchError(str(exc), side=side) from exc
     if not callable(app):
         raise FetchError(f"{spec!r} is not an ASGI or WSGI app (not callable)", side=side)
     protocol: Literal["asgi", "wsgi"] = "asgi" if _is_asgi(app) else "wsgi"
