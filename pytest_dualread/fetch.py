@@ -41,6 +41,7 @@ __all__ = [
     "Side",
     "SideResponse",
     "Target",
+    "is_asgi",
     "redact_headers",
     "redact_json",
     "resolve_target",
@@ -69,9 +70,9 @@ class Target:
     protocol: Literal["http", "asgi", "wsgi"] = "http"
 
 
-def _is_asgi(app: Any) -> bool:
-    # An ASGI app is an async callable (a coroutine function, or an object whose __call__ is
-    # one); a WSGI app is a plain callable.
+def is_asgi(app: Any) -> bool:
+    """Whether ``app`` is an ASGI app (an async callable: a coroutine function, or an object
+    whose ``__call__`` is one) rather than a WSGI app (a plain callable)."""
     if inspect.isfunction(app) or inspect.ismethod(app):
         return inspect.iscoroutinefunction(app)
     return inspect.iscoroutinefunction(type(app).__call__)
@@ -87,7 +88,7 @@ def resolve_target(spec: str, *, side: str) -> Target:
         raise FetchError(str(exc), side=side) from exc
     if not callable(app):
         raise FetchError(f"{spec!r} is not an ASGI or WSGI app (not callable)", side=side)
-    protocol: Literal["asgi", "wsgi"] = "asgi" if _is_asgi(app) else "wsgi"
+    protocol: Literal["asgi", "wsgi"] = "asgi" if is_asgi(app) else "wsgi"
     return Target(spec=spec, base_url=f"http://{side}.in-process", app=app, protocol=protocol)
 
 

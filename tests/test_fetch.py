@@ -20,7 +20,7 @@ import pytest
 from conftest import RunDualRead, add_dualread_table, serving
 
 from pytest_dualread.config import DualReadSettings
-from pytest_dualread.fetch import PairFetcher, resolve_target
+from pytest_dualread.fetch import PairFetcher, is_asgi, resolve_target
 
 
 @dataclass
@@ -300,6 +300,27 @@ def test_an_in_process_app_that_raises_is_a_fetch_error_naming_side_and_url() ->
     assert "the app raised RuntimeError: database is down" in text
     assert "legacy" in text
     assert "/logs/1" in text
+
+
+class _AsgiApp:
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        pass
+
+
+def _wsgi_app(environ: Any, start_response: Any) -> list[bytes]:
+    return []
+
+
+async def _asgi_function(scope: Any, receive: Any, send: Any) -> None:
+    pass
+
+
+@pytest.mark.parametrize(
+    ("app", "expected"),
+    [(_AsgiApp(), True), (_asgi_function, True), (_wsgi_app, False), (_AsgiApp().__call__, True)],
+)
+def test_is_asgi_tells_async_apps_from_wsgi_ones(app: Any, expected: bool) -> None:
+    assert is_asgi(app) is expected
 
 
 @pytest.mark.parametrize(
