@@ -15,14 +15,15 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_dualread.errors import validation_message
+from pytest_dualread.errors import ConfigError, validation_message
 from pytest_dualread.files import write_atomic
+from pytest_dualread.pyproject import dualread_table
 
 if TYPE_CHECKING:
     from pytest_dualread.config import GateSettings, ToleranceSetting
@@ -73,36 +74,26 @@ def _load(path: Path | str, *, what: str = "report") -> Report:
         raise _CannotJudge(f"{what} {exc}") from None
 
 
-def _pyproject(args: argparse.Namespace) -> tuple[Path | None, dict[str, Any]]:
-    """The pyproject.toml to read (``--config`` or ./pyproject.toml) and its whole document."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on Python 3.10 only
-        import tomli as tomllib
-
+def _config_file(args: argparse.Namespace) -> Path | None:
+    """The pyproject.toml in use: ``--config``, else ./pyproject.toml when there is one."""
     given: Path | None = getattr(args, "config", None)
-    path = given if given is not None else Path.cwd() / "pyproject.toml"
-    if not path.is_file():
-        if given is not None:
-            raise _CannotJudge(f"--config {given}: no such file (expected a pyproject.toml)")
+    if given is None:
+        here = Path.cwd() / "pyproject.toml"
+        return here if here.is_file() else None
+    if not given.is_file():
+        raise _CannotJudge(f"--config {given}: no such file (expected a pyproject.toml)")
+    return given
+
+
+def _settings(args: argparse.Namespace, *keys: str) -> tuple[Path | None, dict[str, Any]]:
+    """The pyproject.toml in use and its ``[tool.dualread.<keys>]`` (``{}`` without one)."""
+    path = _config_file(args)
+    if path is None:
         return None, {}
     try:
-        with path.open("rb") as handle:
-            return path, tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise _CannotJudge(f"{path}: not valid TOML: {exc}") from None
-    except OSError as exc:
-        raise _CannotJudge(f"{path}: cannot be read: {exc}") from None
-
-
-def _table(document: Mapping[str, Any], path: Path | None, *keys: str) -> dict[str, Any]:
-    node: Any = document
-    for depth, key in enumerate(keys):
-        node = node.get(key, {}) if isinstance(node, Mapping) else None
-        if not isinstance(node, Mapping):
-            dotted = ".".join(keys[: depth + 1])
-            raise _CannotJudge(f"{path}: key '{dotted}': expected a table")
-    return dict(node)
+        return path, dualread_table(path, *keys)
+    except ConfigError as exc:
+        raise _CannotJudge(str(exc)) from None
 
 
 def _policy(args: argparse.Namespace) -> GateSettings:
@@ -111,8 +102,7 @@ def _policy(args: argparse.Namespace) -> GateSettings:
 
     from pytest_dualread.config import ENV_PREFIX, GateSettings
 
-    path, document = _pyproject(args)
-    table = _table(document, path, "tool", "dualread", "gate")
+    path, table = _settings(args, "gate")
     try:
         base = GateSettings.model_validate(table)
     except ValidationError as exc:
@@ -582,8 +572,7 @@ def _current_tolerances(
 
     from pytest_dualread.config import ToleranceSetting
 
-    path, document = _pyproject(args)
-    table = _table(document, path, "tool", "dualread", "dto", "tolerances")
+    path, table = _settings(args, "dto", "tolerances")
     current = {}
     for rule, value in table.items():
         try:

@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 import re
-import sys
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
@@ -32,11 +31,7 @@ from pydantic_settings import (
 )
 
 from pytest_dualread.errors import ConfigError, validation_message
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+from pytest_dualread.pyproject import dualread_table
 
 __all__ = [
     "ENV_PREFIX",
@@ -265,21 +260,7 @@ class _DualReadTable(InitSettingsSource):
     """``[tool.dualread]`` of one given pyproject.toml (read here, so errors name the file)."""
 
     def __init__(self, settings_cls: type[BaseSettings], toml_file: Path) -> None:
-        super().__init__(settings_cls, _read_table(toml_file))
-
-
-def _read_table(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            document = tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"is not valid TOML: {exc}", source=str(path)) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot be read: {exc}", source=str(path)) from None
-    table = document.get("tool", {}).get("dualread", {})
-    if not isinstance(table, dict):
-        raise ConfigError("expected a table [tool.dualread]", key="tool.dualread", source=str(path))
-    return table
+        super().__init__(settings_cls, dualread_table(toml_file))
 
 
 def _resolve(rootdir: Path, path: Path) -> Path:
