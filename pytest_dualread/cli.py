@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 from pytest_dualread.errors import ConfigError, validation_message
 from pytest_dualread.files import write_atomic
@@ -36,7 +36,6 @@ EXIT_PASS = 0
 EXIT_FAIL = 1
 EXIT_CANNOT_JUDGE = 2
 
-_TRIAGE = ("adapter_regression", "upstream_drift", "both_diverge", "legacy_drift")
 _MAX_LISTED = 50
 
 
@@ -140,13 +139,20 @@ def _policy(args: argparse.Namespace) -> GateSettings:
     return GateSettings.model_validate(values)
 
 
+def _triage_classes() -> tuple[str, ...]:
+    from pytest_dualread.report import Triage
+
+    return get_args(Triage)
+
+
 def _triage_list(text: str) -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
+    known = _triage_classes()
     for name in names:
-        if name not in _TRIAGE:
+        if name not in known:
             raise argparse.ArgumentTypeError(
                 f"unknown triage class {name!r}; expected a comma-separated list of "
-                + ", ".join(_TRIAGE)
+                + ", ".join(known)
             )
     return names
 
@@ -718,7 +724,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--blocking-triage",
         type=_triage_list,
         metavar="CLASSES",
-        help="Comma-separated triage classes that block (" + ", ".join(_TRIAGE) + ").",
+        help="Comma-separated triage classes that block (" + ", ".join(_triage_classes()) + ").",
     )
     gate.add_argument("--min-checks", type=_count, metavar="N", help="Fewest checks that must run.")
     gate.add_argument(

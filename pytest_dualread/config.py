@@ -32,6 +32,7 @@ from pydantic_settings import (
 
 from pytest_dualread.errors import ConfigError, validation_message
 from pytest_dualread.pyproject import dualread_table
+from pytest_dualread.report import Triage
 
 __all__ = [
     "ENV_PREFIX",
@@ -153,16 +154,13 @@ class VisualSettings(_Section):
         return pages
 
 
-TriageName = Literal["adapter_regression", "upstream_drift", "both_diverge", "legacy_drift"]
-
-
-def _default_blocking() -> list[TriageName]:
+def _default_blocking() -> list[Triage]:
     return ["adapter_regression", "both_diverge"]
 
 
 class GateSettings(_Section):
     allowed_failures: int = Field(0, ge=0)
-    blocking_triage: list[TriageName] = Field(default_factory=_default_blocking)
+    blocking_triage: list[Triage] = Field(default_factory=_default_blocking)
     min_checks: int = Field(1, ge=0)
     require_visual: bool = False
 
