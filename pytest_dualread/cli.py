@@ -16,27 +16,32 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
 from pytest_dualread.errors import ConfigError, validation_message
 from pytest_dualread.files import write_atomic
+from pytest_dualread.formats import (
+    EXIT_CANNOT_JUDGE,
+    EXIT_FAIL,
+    EXIT_PASS,
+    RENDERERS,
+    GateResult,
+    cannot_judge_json,
+    cannot_judge_md,
+    github_annotations,
+    one_line,
+    render_md,
+)
 from pytest_dualread.pyproject import dualread_table
 
 if TYPE_CHECKING:
     from pytest_dualread.config import GateSettings, ToleranceSetting
-    from pytest_dualread.gate import Regression, Streak, ThresholdSuggestion
+    from pytest_dualread.gate import ThresholdSuggestion
     from pytest_dualread.report import Report, Verdict
 
 __all__ = ["EXIT_CANNOT_JUDGE", "EXIT_FAIL", "EXIT_PASS", "build_parser", "main"]
-
-EXIT_PASS = 0
-EXIT_FAIL = 1
-EXIT_CANNOT_JUDGE = 2
-
-_MAX_LISTED = 50
 
 
 class _CannotJudge(Exception):
@@ -54,10 +59,6 @@ def _version() -> str:
     from pytest_dualread import __version__
 
     return __version__
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 # -- shared loading -----------------------------------------------------------------------------
@@ -203,273 +204,6 @@ def _report_files(directory: Path, option: str) -> list[Path]:
 # -- gate ---------------------------------------------------------------------------------------
 
 
-@dataclass
-class _GateResult:
-    path: str
-    report: Report
-    policy: GateSettings
-    verdict: Verdict
-    baseline: str | None = None
-    regression: Regression | None = None
-    history: str | None = None
-    streak: Streak | None = None
-
-    @property
-    def failed(self) -> bool:
-        return (
-            self.verdict.status == "fail"
-            or (self.regression is not None and self.regression.regressed)
-            or (self.streak is not None and not self.streak.ok)
-        )
-
-    @property
-    def status(self) -> str:
-        return "fail" if self.failed else "pass"
-
-    def reasons(self) -> list[str]:
-        out = list(self.verdict.reasons) if self.verdict.status == "fail" else []
-        if self.regression is not None:
-            out.extend(self.regression.reasons)
-        if self.streak is not None and self.streak.reason is not None:
-            out.append(self.streak.reason)
-        return out
-
-
-def _counts(report: Report) -> str:
-    s = report.summary
-    kinds = ", ".join(f"{k} {v.total}" for k, v in sorted(s.by_kind.items()))
-    return (
-        f"{s.total} checks: {s.passed} passed, {s.failed} failed, {s.errors} errors, "
-        f"{s.skipped} skipped ({kinds})"
-    )
-
-
-def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.6g}"
-
-
-def _failing(result: _GateResult) -> list[tuple[str, str, str, bool, str]]:
-    from pytest_dualread.gate import blocking
-
-    return [
-        (c.id, c.kind, c.outcome, blocking(c, result.policy), c.nodeid)
-        for c in result.report.checks
-        if c.outcome in ("failed", "error")
-    ]
-
-
-def _message_of(result: _GateResult, cid: str) -> str:
-    for check in result.report.checks:
-        if check.id == cid:
-            first = check.message.strip().splitlines()[:1]
-            return first[0] if first else ""
-    return ""
-
-
-def _render_text(result: _GateResult) -> str:
-    lines = [f"dual-read gate: {result.status.upper()} ({result.path})", _counts(result.report)]
-    lines.append(f"verdict: {result.verdict.status}")
-    lines.extend(f"  - {reason}" for reason in result.verdict.reasons)
-    reg = result.regression
-    if reg is not None:
-        lines.append(
-            f"baseline ({result.baseline}): {'REGRESSION' if reg.regressed else 'no regression'}"
-        )
-        for label, ids in (
-            ("new failures", reg.new_failures),
-            ("fixed", reg.fixed),
-            ("disappeared", reg.disappeared),
-            ("appeared", reg.appeared),
-        ):
-            if ids:
-                lines.append(f"  {label} ({len(ids)}): {', '.join(ids[:_MAX_LISTED])}")
-        if reg.changes:
-            lines.append("  worst delta / mismatch ratio changes:")
-            for ch in reg.changes[:_MAX_LISTED]:
-                lines.append(
-                    f"    {ch.check_id}  {ch.measure}  {_fmt(ch.old)} -> {_fmt(ch.new)} "
-                    f"({ch.increase:+.6g})"
-                )
-        lines.extend(f"  note: {note}" for note in reg.notes)
-    streak = result.streak
-    if streak is not None:
-        head = (
-            f"history ({result.history}): {streak.green_days} of {streak.required} green days "
-            f"ending {streak.today}"
-        )
-        broken = streak.broken_on
-        if broken is not None:
-            head += f"; the streak broke on {broken.day} ({broken.status})"
-        lines.append(head)
-        lines.extend(f"  {d.day} {d.status:<7} {d.detail}" for d in streak.days)
-        lines.extend(f"  ignored: {item}" for item in streak.ignored)
-    reasons = result.reasons()
-    if reasons:
-        lines.append("the gate fails because:")
-        lines.extend(f"  - {reason}" for reason in reasons)
-    failing = _failing(result)
-    if failing:
-        lines.append("failing checks:")
-        for cid, kind, outcome, blocks, _node in failing[:_MAX_LISTED]:
-            note = "" if blocks else ", not blocking"
-            lines.append(f"  {cid} [{kind} {outcome}{note}] {_message_of(result, cid)}".rstrip())
-        if len(failing) > _MAX_LISTED:
-            lines.append(f"  ... and {len(failing) - _MAX_LISTED} more")
-    return "\n".join(lines) + "\n"
-
-
-def _md_cell(text: str) -> str:
-    return _one_line(text).replace("|", "\\|")
-
-
-def _render_md(result: _GateResult) -> str:
-    icon = "✅" if result.status == "pass" else "❌"
-    s = result.report.summary
-    lines = [
-        f"## {icon} dual-read gate: {result.status.upper()}",
-        "",
-        f"Report `{result.path}`, run started {result.report.run.started_at.isoformat()}.",
-        "",
-        "| kind | total | passed | failed | errors | skipped |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for name, part in [("all", s), *sorted(s.by_kind.items())]:
-        lines.append(
-            f"| {name} | {part.total} | {part.passed} | {part.failed} | {part.errors} "
-            f"| {part.skipped} |"
-        )
-    lines += ["", f"**Verdict: {result.verdict.status}**"]
-    lines += [f"- {_md_cell(r)}" for r in result.verdict.reasons]
-    reg = result.regression
-    if reg is not None:
-        lines += [
-            "",
-            f"### Baseline `{result.baseline}`: "
-            f"{'regression' if reg.regressed else 'no regression'}",
-        ]
-        for label, ids in (
-            ("New failures", reg.new_failures),
-            ("Fixed", reg.fixed),
-            ("Disappeared", reg.disappeared),
-            ("Appeared", reg.appeared),
-        ):
-            if ids:
-                shown = ", ".join(f"`{i}`" for i in ids[:_MAX_LISTED])
-                lines.append(f"- {label} ({len(ids)}): {shown}")
-        if reg.changes:
-            lines += [
-                "",
-                "| check | field / page | before | now | change |",
-                "|---|---|---:|---:|---:|",
-            ]
-            for ch in reg.changes[:_MAX_LISTED]:
-                lines.append(
-                    f"| `{_md_cell(ch.check_id)}` | `{_md_cell(ch.measure)}` | {_fmt(ch.old)} "
-                    f"| {_fmt(ch.new)} | {ch.increase:+.6g} |"
-                )
-        lines += [f"- note: {_md_cell(n)}" for n in reg.notes]
-    streak = result.streak
-    if streak is not None:
-        lines += [
-            "",
-            f"### History `{result.history}`: {streak.green_days} of {streak.required} green "
-            f"days ending {streak.today}",
-        ]
-        if streak.reason:
-            lines.append(f"{_md_cell(streak.reason)}")
-        lines += ["", "| day | status | runs | detail |", "|---|---|---:|---|"]
-        lines += [
-            f"| {d.day} | {d.status} | {d.runs} | {_md_cell(d.detail)} |" for d in streak.days
-        ]
-    failing = _failing(result)
-    if failing:
-        lines += ["", "### Failing checks", "", "| check | kind | outcome | blocks | message |"]
-        lines.append("|---|---|---|---|---|")
-        for cid, kind, outcome, blocks, _node in failing[:_MAX_LISTED]:
-            lines.append(
-                f"| `{_md_cell(cid)}` | {kind} | {outcome} | {'yes' if blocks else 'no'} "
-                f"| {_md_cell(_message_of(result, cid))} |"
-            )
-        if len(failing) > _MAX_LISTED:
-            lines.append(f"\n… and {len(failing) - _MAX_LISTED} more")
-    return "\n".join(lines) + "\n"
-
-
-def _render_json(result: _GateResult) -> str:
-    reg = result.regression
-    streak = result.streak
-    data: dict[str, Any] = {
-        "status": result.status,
-        "exit_code": EXIT_FAIL if result.failed else EXIT_PASS,
-        "report": result.path,
-        "reasons": result.reasons(),
-        "summary": result.report.summary.model_dump(mode="json"),
-        "verdict": result.verdict.model_dump(mode="json"),
-        "failing_checks": [
-            {"id": cid, "kind": kind, "outcome": outcome, "blocking": blocks, "nodeid": node}
-            for cid, kind, outcome, blocks, node in _failing(result)
-        ],
-        "baseline": None,
-        "history": None,
-    }
-    if reg is not None:
-        data["baseline"] = {
-            "path": result.baseline,
-            "regressed": reg.regressed,
-            "new_failures": reg.new_failures,
-            "fixed": reg.fixed,
-            "disappeared": reg.disappeared,
-            "appeared": reg.appeared,
-            "changes": [
-                {"check": c.check_id, "measure": c.measure, "old": c.old, "new": c.new}
-                for c in reg.changes
-            ],
-            "notes": reg.notes,
-        }
-    if streak is not None:
-        broken = streak.broken_on
-        data["history"] = {
-            "path": result.history,
-            "required": streak.required,
-            "today": streak.today.isoformat(),
-            "green_days": streak.green_days,
-            "ok": streak.ok,
-            "broken_on": broken.day.isoformat() if broken else None,
-            "days": [
-                {"day": d.day.isoformat(), "status": d.status, "runs": d.runs, "detail": d.detail}
-                for d in streak.days
-            ],
-            "ignored": streak.ignored,
-        }
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-
-
-def _escape_data(text: str) -> str:
-    """GitHub Actions workflow-command message escaping."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    """GitHub Actions workflow-command property escaping (also ``:`` and ``,``)."""
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
-def _annotations(result: _GateResult) -> str:
-    from pytest_dualread.gate import blocking
-
-    lines = []
-    for check in result.report.checks:
-        if check.outcome not in ("failed", "error"):
-            continue
-        level = "error" if blocking(check, result.policy) else "warning"
-        props = [f"title={_escape_property(f'dual-read {check.kind} check {check.outcome}')}"]
-        if "::" in check.nodeid:
-            props.insert(0, f"file={_escape_property(check.nodeid.split('::', 1)[0])}")
-        message = check.message.strip()[:1000] or check.outcome
-        lines.append(f"::{level} {','.join(props)}::{_escape_data(f'{check.id}: {message}')}")
-    return "".join(line + "\n" for line in lines)
-
-
 def _step_summary(markdown: str) -> None:
     target = os.environ.get("GITHUB_STEP_SUMMARY")
     if not target:
@@ -496,7 +230,7 @@ def _cmd_gate(args: argparse.Namespace) -> int:
     why = untrusted_reason(report)
     if why is not None:
         raise _CannotJudge(f"report {args.report}: {why}")
-    result = _GateResult(str(args.report), report, policy, evaluate_report(report, policy))
+    result = GateResult(str(args.report), report, policy, evaluate_report(report, policy))
     if args.baseline is not None:
         baseline = _load(args.baseline, what="baseline")
         why = untrusted_reason(baseline)
@@ -513,11 +247,10 @@ def _cmd_gate(args: argparse.Namespace) -> int:
         today = args.today or datetime.now(timezone.utc).date()
         result.history = str(args.history)
         result.streak = green_streak(runs, policy, today=today, days=args.require_green_days)
-    render = {"text": _render_text, "md": _render_md, "json": _render_json}[args.format]
-    sys.stdout.write(render(result))
+    sys.stdout.write(RENDERERS[args.format](result))
     if args.annotations:
-        sys.stdout.write(_annotations(result))
-    _step_summary(_render_md(result))
+        sys.stdout.write(github_annotations(result))
+    _step_summary(render_md(result))
     return EXIT_FAIL if result.failed else EXIT_PASS
 
 
@@ -752,7 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="The last day of the streak (default: today, UTC).",
     )
     gate.add_argument(
-        "--format", choices=("text", "md", "json"), default="text", help="Output format."
+        "--format", choices=tuple(RENDERERS), default=next(iter(RENDERERS)), help="Output format."
     )
     gate.add_argument(
         "--annotations",
@@ -834,17 +567,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.run(args)
     except _CannotJudge as exc:
-        message = _one_line(str(exc))
+        message = one_line(str(exc))
         sys.stderr.write(f"dualread: error: {message}\n")
         if getattr(args, "format", None) == "json":
-            sys.stdout.write(
-                json.dumps(
-                    {"status": "cannot_judge", "exit_code": EXIT_CANNOT_JUDGE, "error": message}
-                )
-                + "\n"
-            )
+            sys.stdout.write(cannot_judge_json(message))
         if args.command == "gate":
-            _step_summary(f"## ⚠️ dual-read gate: CANNOT JUDGE\n\n{message}\n")
+            _step_summary(cannot_judge_md(message))
         return EXIT_CANNOT_JUDGE
     return code
 
