@@ -60,6 +60,7 @@ __all__ = [
     "compare_to_baseline",
     "evaluate",
     "evaluate_report",
+    "finite_number",
     "green_streak",
     "judged",
     "quartiles",
@@ -211,11 +212,12 @@ class Regression:
         return out
 
 
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
+def finite_number(value: object) -> float | None:
+    """``value`` as a float if it is a finite number, else None (report data is JSON: a figure
+    may be missing, a string, a boolean, NaN or infinite)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
 
 
 def _measures(check: Check) -> dict[str, float]:
@@ -228,20 +230,20 @@ def _measures(check: Check) -> dict[str, float]:
 
     for finding in check.findings:
         if finding.category == "pixels":
-            keep(f"mismatch_ratio {finding.comparison}", _number(finding.delta))
+            keep(f"mismatch_ratio {finding.comparison}", finite_number(finding.delta))
         else:
-            keep(f"{finding.comparison} {finding.path}", _number(finding.delta))
+            keep(f"{finding.comparison} {finding.path}", finite_number(finding.delta))
     headroom = check.data.get("headroom")
     if isinstance(headroom, Mapping):
         for rule, entry in headroom.items():
             if isinstance(entry, Mapping):
-                keep(f"rule {rule}", _number(entry.get("max_delta")))
+                keep(f"rule {rule}", finite_number(entry.get("max_delta")))
     ratio = check.data.get("mismatch_ratio")
     if isinstance(ratio, Mapping):
         for comparison, value in ratio.items():
-            keep(f"mismatch_ratio {comparison}", _number(value))
+            keep(f"mismatch_ratio {comparison}", finite_number(value))
     else:
-        keep("mismatch_ratio", _number(ratio))
+        keep("mismatch_ratio", finite_number(ratio))
     return worst
 
 
@@ -438,7 +440,9 @@ def collect_deltas(reports: Iterable[Report], rules: Iterable[str] = ()) -> dict
                     deltas = entry.get("deltas")
                     values = [
                         v
-                        for v in (_number(d) for d in (deltas if isinstance(deltas, list) else []))
+                        for v in (
+                            finite_number(d) for d in (deltas if isinstance(deltas, list) else [])
+                        )
                         if v is not None
                     ]
                     recorded[str(rule)] = values
@@ -446,7 +450,7 @@ def collect_deltas(reports: Iterable[Report], rules: Iterable[str] = ()) -> dict
             unclaimed = {rule: list(values) for rule, values in recorded.items()}
             known = dict.fromkeys([*configured, *recorded])
             for finding in check.findings:
-                delta = _number(finding.delta)
+                delta = finite_number(finding.delta)
                 if delta is None or finding.tolerance is None or finding.category == "pixels":
                     continue
                 rule = _rule_of(finding.path, known) if known else None
