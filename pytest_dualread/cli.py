@@ -6,7 +6,9 @@ deltas) and ``schema``. See docs/cli.md.
 
 Exit codes (binding, ARCHITECTURE §4.7): 0 pass, 1 fail (verdict, regression or policy), 2 cannot
 judge (bad usage or configuration, or a report that is missing, unreadable, of another schema,
-incomplete or empty). Every exit 2 prints one line on stderr naming the file or option.
+incomplete or empty). Every exit 2 prints one line on stderr naming the file or option; an
+unexpected failure is exit 2 with one ``dualread: internal error: …`` line, never a traceback.
+Ctrl-C exits 130. The gate's output formats are :mod:`pytest_dualread.formats`.
 """
 
 from __future__ import annotations
@@ -41,7 +43,17 @@ if TYPE_CHECKING:
     from pytest_dualread.gate import ThresholdSuggestion
     from pytest_dualread.report import Report, Verdict
 
-__all__ = ["EXIT_CANNOT_JUDGE", "EXIT_FAIL", "EXIT_PASS", "build_parser", "main"]
+__all__ = [
+    "EXIT_CANNOT_JUDGE",
+    "EXIT_FAIL",
+    "EXIT_INTERRUPTED",
+    "EXIT_PASS",
+    "build_parser",
+    "main",
+]
+
+EXIT_INTERRUPTED = 130
+"""Ctrl-C: 128 + SIGINT, what a shell reports for an interrupted command."""
 
 
 class _CannotJudge(Exception):
@@ -556,25 +568,44 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``dualread``; returns the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run ``dualread``; returns the exit code.
+
+    Never a traceback: whatever goes wrong is exit 2 and one line on stderr (a gate must not
+    read a crash as anything but "cannot judge"); Ctrl-C is 130, as for any interrupted command.
+    """
+    args = argparse.Namespace()
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        return _dispatch(parser, args)
+    except _CannotJudge as exc:
+        return _cannot_judge(args, "error", str(exc))
+    except KeyboardInterrupt:
+        sys.stderr.write("dualread: interrupted\n")
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug, or a failure nobody foresaw: still one line, still exit 2
+        return _cannot_judge(args, "internal error", f"{type(exc).__name__}: {exc}")
+
+
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_CANNOT_JUDGE
     if getattr(args, "min_samples", 2) < 2:
         parser.error(f"argument --min-samples: expected a number >= 2, got {args.min_samples}")
-    try:
-        code: int = args.run(args)
-    except _CannotJudge as exc:
-        message = one_line(str(exc))
-        sys.stderr.write(f"dualread: error: {message}\n")
-        if getattr(args, "format", None) == "json":
-            sys.stdout.write(cannot_judge_json(message))
-        if args.command == "gate":
-            _step_summary(cannot_judge_md(message))
-        return EXIT_CANNOT_JUDGE
+    code: int = args.run(args)
     return code
+
+
+def _cannot_judge(args: argparse.Namespace, kind: str, text: str) -> int:
+    """Exit 2: one line on stderr, and the JSON / step summary the gate promises."""
+    message = one_line(text)
+    sys.stderr.write(f"dualread: {kind}: {message}\n")
+    if getattr(args, "format", None) == "json":
+        sys.stdout.write(cannot_judge_json(message))
+    if getattr(args, "command", None) == "gate":
+        _step_summary(cannot_judge_md(message))
+    return EXIT_CANNOT_JUDGE
 
 
 if __name__ == "__main__":  # pragma: no cover
