@@ -263,7 +263,7 @@ def _cmd_gate(args: argparse.Namespace) -> int:
     if args.annotations:
         sys.stdout.write(github_annotations(result))
     _step_summary(render_md(result))
-    return EXIT_FAIL if result.failed else EXIT_PASS
+    return result.exit_code
 
 
 # -- merge --------------------------------------------------------------------------------------

@@ -11,7 +11,8 @@
     └── ReportError               a report file is missing, truncated, foreign or of another schema
 
 Every message says what was expected, what came, and where (file, key, URL or option). The same
-facts travel as attributes, so callers never parse messages.
+facts travel as attributes, so callers never parse messages. :func:`validation_message` words a
+pydantic validation error the same way for every caller (settings, case files, the CLI, reports).
 """
 
 from __future__ import annotations

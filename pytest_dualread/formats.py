@@ -70,6 +70,10 @@ class GateResult:
     def status(self) -> str:
         return "fail" if self.failed else "pass"
 
+    @property
+    def exit_code(self) -> int:
+        return EXIT_FAIL if self.failed else EXIT_PASS
+
     def reasons(self) -> list[str]:
         out = list(self.verdict.reasons) if self.verdict.status == "fail" else []
         if self.regression is not None:
@@ -122,6 +126,7 @@ def _id_lists(reg: Regression) -> list[tuple[str, list[str]]]:
 
 
 def render_text(result: GateResult) -> str:
+    """``--format text``: for a person reading a CI log."""
     lines = [f"dual-read gate: {result.status.upper()} ({result.path})", _counts(result.report)]
     lines.append(f"verdict: {result.verdict.status}")
     lines.extend(f"  - {reason}" for reason in result.verdict.reasons)
@@ -172,6 +177,7 @@ def _md_cell(text: str) -> str:
 
 
 def render_md(result: GateResult) -> str:
+    """``--format md``: GitHub-flavoured Markdown, also the step summary."""
     icon = "✅" if result.status == "pass" else "❌"
     s = result.report.summary
     lines = [
@@ -239,11 +245,12 @@ def render_md(result: GateResult) -> str:
 
 
 def render_json(result: GateResult) -> str:
+    """``--format json``: one object for tools (keys listed in docs/cli.md)."""
     reg = result.regression
     streak = result.streak
     data: dict[str, Any] = {
         "status": result.status,
-        "exit_code": EXIT_FAIL if result.failed else EXIT_PASS,
+        "exit_code": result.exit_code,
         "report": result.path,
         "reasons": result.reasons(),
         "summary": result.report.summary.model_dump(mode="json"),

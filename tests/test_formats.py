@@ -44,3 +44,9 @@ def test_the_format_option_offers_exactly_the_registry(monkeypatch: pytest.Monke
     args = cli.build_parser().parse_args(["gate", "r.json", "--format", "csv"])
     assert args.format == "csv"
     assert cli.build_parser().parse_args(["gate", "r.json"]).format == "text"
+
+
+def test_the_json_exit_code_is_the_result_s() -> None:
+    result = small_result()
+    assert result.exit_code == 1
+    assert json.loads(RENDERERS["json"](result))["exit_code"] == result.exit_code
