@@ -22,7 +22,6 @@ naming the file, the line and the case. A case's own ``model`` overrides the fil
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import re
 from dataclasses import dataclass
@@ -32,7 +31,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pytest_dualread.config import ToleranceSetting
-from pytest_dualread.errors import CaseError
+from pytest_dualread.errors import CaseError, validation_message
+from pytest_dualread.imports import ImportSpecError, import_attr
 
 __all__ = [
     "Case",
@@ -127,6 +127,22 @@ def _id_lines(text: str) -> list[tuple[str, int]]:
     return found
 
 
+def _where(
+    exc: ValidationError, raw: dict[str, Any], id_lines: list[tuple[str, int]]
+) -> tuple[str | None, int | None, int]:
+    """The case, line and location parts (``cases.N``) of the first problem, when in a case."""
+    loc = exc.errors()[0]["loc"]
+    if not (len(loc) >= 2 and loc[0] == "cases" and isinstance(loc[1], int)):
+        return None, None, 0
+    case_id = None
+    cases = raw.get("cases")
+    if isinstance(cases, list) and loc[1] < len(cases) and isinstance(cases[loc[1]], dict):
+        found = cases[loc[1]].get("id")
+        case_id = str(found) if found is not None else f"#{loc[1] + 1}"
+    line = next((ln for cid, ln in id_lines if cid == case_id), None)
+    return case_id, line, 2
+
+
 def load_case_file(path: Path) -> CaseFile:
     """Read and validate one case file. Raises :class:`CaseError`."""
     try:
@@ -147,26 +163,8 @@ def load_case_file(path: Path) -> CaseFile:
     try:
         parsed = _FileModel.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        case_id = None
-        line = None
-        if len(loc) >= 2 and loc[0] == "cases" and isinstance(loc[1], int):
-            cases = raw.get("cases")
-            if isinstance(cases, list) and loc[1] < len(cases) and isinstance(cases[loc[1]], dict):
-                case_id = cases[loc[1]].get("id")
-                case_id = str(case_id) if case_id is not None else f"#{loc[1] + 1}"
-            line = next((ln for cid, ln in id_lines if cid == case_id), None)
-            loc = loc[2:]
-        key = ".".join(str(p) for p in loc)
-        if err["type"] == "extra_forbidden":
-            message = f"unknown key {str(loc[-1])!r}"
-        elif err["type"] == "missing":
-            message = f"missing key {key!r}"
-        else:
-            message = f"{key}: {err['msg'].removeprefix('Value error, ')}"
-            if repr(err.get("input")) not in message and not isinstance(err.get("input"), dict):
-                message += f" (got {err.get('input')!r})"
+        case_id, line, drop = _where(exc, raw, id_lines)
+        message = validation_message(exc, limit=1, drop=drop)
         raise CaseError(message, path=path, line=line, case_id=case_id) from None
     lines: dict[str, int] = {}
     for case in parsed.cases:
@@ -205,33 +203,10 @@ def import_model(
     spec: str, *, path: Path | None = None, case_id: str | None = None, line: int | None = None
 ) -> type[BaseModel]:
     """Import ``package.module:Model`` and check it is a pydantic model. Raises CaseError."""
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise CaseError(
-            f"model {spec!r}: expected 'package.module:ModelName'",
-            path=path,
-            line=line,
-            case_id=case_id,
-        )
     try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:
-        raise CaseError(
-            f"model {spec!r}: cannot import {module_name!r}: {type(exc).__name__}: {exc}",
-            path=path,
-            line=line,
-            case_id=case_id,
-        ) from None
-    obj: Any = module
-    for part in attr.split("."):
-        obj = getattr(obj, part, None)
-        if obj is None:
-            raise CaseError(
-                f"model {spec!r}: module {module_name!r} has no {attr!r}",
-                path=path,
-                line=line,
-                case_id=case_id,
-            )
+        obj = import_attr(spec, what="model")
+    except ImportSpecError as exc:
+        raise CaseError(str(exc), path=path, line=line, case_id=case_id) from None
     if not (isinstance(obj, type) and issubclass(obj, BaseModel)):
         raise CaseError(
             f"model {spec!r} is not a pydantic model class (got {type(obj).__name__})",

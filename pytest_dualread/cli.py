@@ -6,7 +6,9 @@ deltas) and ``schema``. See docs/cli.md.
 
 Exit codes (binding, ARCHITECTURE §4.7): 0 pass, 1 fail (verdict, regression or policy), 2 cannot
 judge (bad usage or configuration, or a report that is missing, unreadable, of another schema,
-incomplete or empty). Every exit 2 prints one line on stderr naming the file or option.
+incomplete or empty). Every exit 2 prints one line on stderr naming the file or option; an
+unexpected failure is exit 2 with one ``dualread: internal error: …`` line, never a traceback.
+Ctrl-C exits 130. The gate's output formats are :mod:`pytest_dualread.formats`.
 """
 
 from __future__ import annotations
@@ -15,28 +17,43 @@ import argparse
 import json
 import os
 import sys
-import tempfile
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
+
+from pytest_dualread.errors import ConfigError, validation_message
+from pytest_dualread.files import write_atomic
+from pytest_dualread.formats import (
+    EXIT_CANNOT_JUDGE,
+    EXIT_FAIL,
+    EXIT_PASS,
+    RENDERERS,
+    GateResult,
+    cannot_judge_json,
+    cannot_judge_md,
+    github_annotations,
+    one_line,
+    render_md,
+)
+from pytest_dualread.pyproject import dualread_table
 
 if TYPE_CHECKING:
-    from pydantic import ValidationError
-
     from pytest_dualread.config import GateSettings, ToleranceSetting
-    from pytest_dualread.gate import Regression, Streak, ThresholdSuggestion
+    from pytest_dualread.gate import ThresholdSuggestion
     from pytest_dualread.report import Report, Verdict
 
-__all__ = ["EXIT_CANNOT_JUDGE", "EXIT_FAIL", "EXIT_PASS", "build_parser", "main"]
+__all__ = [
+    "EXIT_CANNOT_JUDGE",
+    "EXIT_FAIL",
+    "EXIT_INTERRUPTED",
+    "EXIT_PASS",
+    "build_parser",
+    "main",
+]
 
-EXIT_PASS = 0
-EXIT_FAIL = 1
-EXIT_CANNOT_JUDGE = 2
-
-_TRIAGE = ("adapter_regression", "upstream_drift", "both_diverge", "legacy_drift")
-_MAX_LISTED = 50
+EXIT_INTERRUPTED = 130
+"""Ctrl-C: 128 + SIGINT, what a shell reports for an interrupted command."""
 
 
 class _CannotJudge(Exception):
@@ -56,10 +73,6 @@ def _version() -> str:
     return __version__
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
 # -- shared loading -----------------------------------------------------------------------------
 
 
@@ -73,46 +86,26 @@ def _load(path: Path | str, *, what: str = "report") -> Report:
         raise _CannotJudge(f"{what} {exc}") from None
 
 
-def _pyproject(args: argparse.Namespace) -> tuple[Path | None, dict[str, Any]]:
-    """The pyproject.toml to read (``--config`` or ./pyproject.toml) and its whole document."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on Python 3.10 only
-        import tomli as tomllib
-
+def _config_file(args: argparse.Namespace) -> Path | None:
+    """The pyproject.toml in use: ``--config``, else ./pyproject.toml when there is one."""
     given: Path | None = getattr(args, "config", None)
-    path = given if given is not None else Path.cwd() / "pyproject.toml"
-    if not path.is_file():
-        if given is not None:
-            raise _CannotJudge(f"--config {given}: no such file (expected a pyproject.toml)")
+    if given is None:
+        here = Path.cwd() / "pyproject.toml"
+        return here if here.is_file() else None
+    if not given.is_file():
+        raise _CannotJudge(f"--config {given}: no such file (expected a pyproject.toml)")
+    return given
+
+
+def _settings(args: argparse.Namespace, *keys: str) -> tuple[Path | None, dict[str, Any]]:
+    """The pyproject.toml in use and its ``[tool.dualread.<keys>]`` (``{}`` without one)."""
+    path = _config_file(args)
+    if path is None:
         return None, {}
     try:
-        with path.open("rb") as handle:
-            return path, tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise _CannotJudge(f"{path}: not valid TOML: {exc}") from None
-    except OSError as exc:
-        raise _CannotJudge(f"{path}: cannot be read: {exc}") from None
-
-
-def _table(document: Mapping[str, Any], path: Path | None, *keys: str) -> dict[str, Any]:
-    node: Any = document
-    for depth, key in enumerate(keys):
-        node = node.get(key, {}) if isinstance(node, Mapping) else None
-        if not isinstance(node, Mapping):
-            dotted = ".".join(keys[: depth + 1])
-            raise _CannotJudge(f"{path}: key '{dotted}': expected a table")
-    return dict(node)
-
-
-def _validation_text(exc: ValidationError, prefix: str = "") -> str:
-    """``key 'prefix.key': message (got value)`` for the first problem."""
-    err = exc.errors()[0]
-    key = ".".join([prefix, *(str(p) for p in err["loc"])]).strip(".")
-    if err["type"] == "extra_forbidden":
-        return f"key '{key}': unknown key"
-    message = err["msg"].removeprefix("Value error, ")
-    return f"key '{key}': {message} (got {err.get('input')!r})"
+        return path, dualread_table(path, *keys)
+    except ConfigError as exc:
+        raise _CannotJudge(str(exc)) from None
 
 
 def _policy(args: argparse.Namespace) -> GateSettings:
@@ -121,12 +114,12 @@ def _policy(args: argparse.Namespace) -> GateSettings:
 
     from pytest_dualread.config import ENV_PREFIX, GateSettings
 
-    path, document = _pyproject(args)
-    table = _table(document, path, "tool", "dualread", "gate")
+    path, table = _settings(args, "gate")
     try:
         base = GateSettings.model_validate(table)
     except ValidationError as exc:
-        raise _CannotJudge(f"{path}: {_validation_text(exc, 'tool.dualread.gate')}") from None
+        why = validation_message(exc, limit=1, prefix="tool.dualread.gate")
+        raise _CannotJudge(f"{path}: {why}") from None
     values = base.model_dump()
     prefix = f"{ENV_PREFIX}GATE__"
     for name, raw in sorted(os.environ.items()):
@@ -143,7 +136,7 @@ def _policy(args: argparse.Namespace) -> GateSettings:
             GateSettings.model_validate({**values, key: value})
         except ValidationError as exc:
             raise _CannotJudge(
-                f"environment variable {name}: {_validation_text(exc)}; expected one of "
+                f"environment variable {name}: {validation_message(exc, limit=1)}; expected one of "
                 + ", ".join(f"{prefix}{n.upper()}" for n in GateSettings.model_fields)
             ) from None
         values[key] = value
@@ -159,13 +152,20 @@ def _policy(args: argparse.Namespace) -> GateSettings:
     return GateSettings.model_validate(values)
 
 
+def _triage_classes() -> tuple[str, ...]:
+    from pytest_dualread.report import Triage
+
+    return get_args(Triage)
+
+
 def _triage_list(text: str) -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
+    known = _triage_classes()
     for name in names:
-        if name not in _TRIAGE:
+        if name not in known:
             raise argparse.ArgumentTypeError(
                 f"unknown triage class {name!r}; expected a comma-separated list of "
-                + ", ".join(_TRIAGE)
+                + ", ".join(known)
             )
     return names
 
@@ -216,273 +216,6 @@ def _report_files(directory: Path, option: str) -> list[Path]:
 # -- gate ---------------------------------------------------------------------------------------
 
 
-@dataclass
-class _GateResult:
-    path: str
-    report: Report
-    policy: GateSettings
-    verdict: Verdict
-    baseline: str | None = None
-    regression: Regression | None = None
-    history: str | None = None
-    streak: Streak | None = None
-
-    @property
-    def failed(self) -> bool:
-        return (
-            self.verdict.status == "fail"
-            or (self.regression is not None and self.regression.regressed)
-            or (self.streak is not None and not self.streak.ok)
-        )
-
-    @property
-    def status(self) -> str:
-        return "fail" if self.failed else "pass"
-
-    def reasons(self) -> list[str]:
-        out = list(self.verdict.reasons) if self.verdict.status == "fail" else []
-        if self.regression is not None:
-            out.extend(self.regression.reasons)
-        if self.streak is not None and self.streak.reason is not None:
-            out.append(self.streak.reason)
-        return out
-
-
-def _counts(report: Report) -> str:
-    s = report.summary
-    kinds = ", ".join(f"{k} {v.total}" for k, v in sorted(s.by_kind.items()))
-    return (
-        f"{s.total} checks: {s.passed} passed, {s.failed} failed, {s.errors} errors, "
-        f"{s.skipped} skipped ({kinds})"
-    )
-
-
-def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.6g}"
-
-
-def _failing(result: _GateResult) -> list[tuple[str, str, str, bool, str]]:
-    from pytest_dualread.gate import blocking
-
-    return [
-        (c.id, c.kind, c.outcome, blocking(c, result.policy), c.nodeid)
-        for c in result.report.checks
-        if c.outcome in ("failed", "error")
-    ]
-
-
-def _message_of(result: _GateResult, cid: str) -> str:
-    for check in result.report.checks:
-        if check.id == cid:
-            first = check.message.strip().splitlines()[:1]
-            return first[0] if first else ""
-    return ""
-
-
-def _render_text(result: _GateResult) -> str:
-    lines = [f"dual-read gate: {result.status.upper()} ({result.path})", _counts(result.report)]
-    lines.append(f"verdict: {result.verdict.status}")
-    lines.extend(f"  - {reason}" for reason in result.verdict.reasons)
-    reg = result.regression
-    if reg is not None:
-        lines.append(
-            f"baseline ({result.baseline}): {'REGRESSION' if reg.regressed else 'no regression'}"
-        )
-        for label, ids in (
-            ("new failures", reg.new_failures),
-            ("fixed", reg.fixed),
-            ("disappeared", reg.disappeared),
-            ("appeared", reg.appeared),
-        ):
-            if ids:
-                lines.append(f"  {label} ({len(ids)}): {', '.join(ids[:_MAX_LISTED])}")
-        if reg.changes:
-            lines.append("  worst delta / mismatch ratio changes:")
-            for ch in reg.changes[:_MAX_LISTED]:
-                lines.append(
-                    f"    {ch.check_id}  {ch.measure}  {_fmt(ch.old)} -> {_fmt(ch.new)} "
-                    f"({ch.increase:+.6g})"
-                )
-        lines.extend(f"  note: {note}" for note in reg.notes)
-    streak = result.streak
-    if streak is not None:
-        head = (
-            f"history ({result.history}): {streak.green_days} of {streak.required} green days "
-            f"ending {streak.today}"
-        )
-        broken = streak.broken_on
-        if broken is not None:
-            head += f"; the streak broke on {broken.day} ({broken.status})"
-        lines.append(head)
-        lines.extend(f"  {d.day} {d.status:<7} {d.detail}" for d in streak.days)
-        lines.extend(f"  ignored: {item}" for item in streak.ignored)
-    reasons = result.reasons()
-    if reasons:
-        lines.append("the gate fails because:")
-        lines.extend(f"  - {reason}" for reason in reasons)
-    failing = _failing(result)
-    if failing:
-        lines.append("failing checks:")
-        for cid, kind, outcome, blocks, _node in failing[:_MAX_LISTED]:
-            note = "" if blocks else ", not blocking"
-            lines.append(f"  {cid} [{kind} {outcome}{note}] {_message_of(result, cid)}".rstrip())
-        if len(failing) > _MAX_LISTED:
-            lines.append(f"  ... and {len(failing) - _MAX_LISTED} more")
-    return "\n".join(lines) + "\n"
-
-
-def _md_cell(text: str) -> str:
-    return _one_line(text).replace("|", "\\|")
-
-
-def _render_md(result: _GateResult) -> str:
-    icon = "✅" if result.status == "pass" else "❌"
-    s = result.report.summary
-    lines = [
-        f"## {icon} dual-read gate: {result.status.upper()}",
-        "",
-        f"Report `{result.path}`, run started {result.report.run.started_at.isoformat()}.",
-        "",
-        "| kind | total | passed | failed | errors | skipped |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for name, part in [("all", s), *sorted(s.by_kind.items())]:
-        lines.append(
-            f"| {name} | {part.total} | {part.passed} | {part.failed} | {part.errors} "
-            f"| {part.skipped} |"
-        )
-    lines += ["", f"**Verdict: {result.verdict.status}**"]
-    lines += [f"- {_md_cell(r)}" for r in result.verdict.reasons]
-    reg = result.regression
-    if reg is not None:
-        lines += [
-            "",
-            f"### Baseline `{result.baseline}`: "
-            f"{'regression' if reg.regressed else 'no regression'}",
-        ]
-        for label, ids in (
-            ("New failures", reg.new_failures),
-            ("Fixed", reg.fixed),
-            ("Disappeared", reg.disappeared),
-            ("Appeared", reg.appeared),
-        ):
-            if ids:
-                shown = ", ".join(f"`{i}`" for i in ids[:_MAX_LISTED])
-                lines.append(f"- {label} ({len(ids)}): {shown}")
-        if reg.changes:
-            lines += [
-                "",
-                "| check | field / page | before | now | change |",
-                "|---|---|---:|---:|---:|",
-            ]
-            for ch in reg.changes[:_MAX_LISTED]:
-                lines.append(
-                    f"| `{_md_cell(ch.check_id)}` | `{_md_cell(ch.measure)}` | {_fmt(ch.old)} "
-                    f"| {_fmt(ch.new)} | {ch.increase:+.6g} |"
-                )
-        lines += [f"- note: {_md_cell(n)}" for n in reg.notes]
-    streak = result.streak
-    if streak is not None:
-        lines += [
-            "",
-            f"### History `{result.history}`: {streak.green_days} of {streak.required} green "
-            f"days ending {streak.today}",
-        ]
-        if streak.reason:
-            lines.append(f"{_md_cell(streak.reason)}")
-        lines += ["", "| day | status | runs | detail |", "|---|---|---:|---|"]
-        lines += [
-            f"| {d.day} | {d.status} | {d.runs} | {_md_cell(d.detail)} |" for d in streak.days
-        ]
-    failing = _failing(result)
-    if failing:
-        lines += ["", "### Failing checks", "", "| check | kind | outcome | blocks | message |"]
-        lines.append("|---|---|---|---|---|")
-        for cid, kind, outcome, blocks, _node in failing[:_MAX_LISTED]:
-            lines.append(
-                f"| `{_md_cell(cid)}` | {kind} | {outcome} | {'yes' if blocks else 'no'} "
-                f"| {_md_cell(_message_of(result, cid))} |"
-            )
-        if len(failing) > _MAX_LISTED:
-            lines.append(f"\n… and {len(failing) - _MAX_LISTED} more")
-    return "\n".join(lines) + "\n"
-
-
-def _render_json(result: _GateResult) -> str:
-    reg = result.regression
-    streak = result.streak
-    data: dict[str, Any] = {
-        "status": result.status,
-        "exit_code": EXIT_FAIL if result.failed else EXIT_PASS,
-        "report": result.path,
-        "reasons": result.reasons(),
-        "summary": result.report.summary.model_dump(mode="json"),
-        "verdict": result.verdict.model_dump(mode="json"),
-        "failing_checks": [
-            {"id": cid, "kind": kind, "outcome": outcome, "blocking": blocks, "nodeid": node}
-            for cid, kind, outcome, blocks, node in _failing(result)
-        ],
-        "baseline": None,
-        "history": None,
-    }
-    if reg is not None:
-        data["baseline"] = {
-            "path": result.baseline,
-            "regressed": reg.regressed,
-            "new_failures": reg.new_failures,
-            "fixed": reg.fixed,
-            "disappeared": reg.disappeared,
-            "appeared": reg.appeared,
-            "changes": [
-                {"check": c.check_id, "measure": c.measure, "old": c.old, "new": c.new}
-                for c in reg.changes
-            ],
-            "notes": reg.notes,
-        }
-    if streak is not None:
-        broken = streak.broken_on
-        data["history"] = {
-            "path": result.history,
-            "required": streak.required,
-            "today": streak.today.isoformat(),
-            "green_days": streak.green_days,
-            "ok": streak.ok,
-            "broken_on": broken.day.isoformat() if broken else None,
-            "days": [
-                {"day": d.day.isoformat(), "status": d.status, "runs": d.runs, "detail": d.detail}
-                for d in streak.days
-            ],
-            "ignored": streak.ignored,
-        }
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-
-
-def _escape_data(text: str) -> str:
-    """GitHub Actions workflow-command message escaping."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    """GitHub Actions workflow-command property escaping (also ``:`` and ``,``)."""
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
-def _annotations(result: _GateResult) -> str:
-    from pytest_dualread.gate import blocking
-
-    lines = []
-    for check in result.report.checks:
-        if check.outcome not in ("failed", "error"):
-            continue
-        level = "error" if blocking(check, result.policy) else "warning"
-        props = [f"title={_escape_property(f'dual-read {check.kind} check {check.outcome}')}"]
-        if "::" in check.nodeid:
-            props.insert(0, f"file={_escape_property(check.nodeid.split('::', 1)[0])}")
-        message = check.message.strip()[:1000] or check.outcome
-        lines.append(f"::{level} {','.join(props)}::{_escape_data(f'{check.id}: {message}')}")
-    return "".join(line + "\n" for line in lines)
-
-
 def _step_summary(markdown: str) -> None:
     target = os.environ.get("GITHUB_STEP_SUMMARY")
     if not target:
@@ -509,7 +242,7 @@ def _cmd_gate(args: argparse.Namespace) -> int:
     why = untrusted_reason(report)
     if why is not None:
         raise _CannotJudge(f"report {args.report}: {why}")
-    result = _GateResult(str(args.report), report, policy, evaluate_report(report, policy))
+    result = GateResult(str(args.report), report, policy, evaluate_report(report, policy))
     if args.baseline is not None:
         baseline = _load(args.baseline, what="baseline")
         why = untrusted_reason(baseline)
@@ -526,12 +259,11 @@ def _cmd_gate(args: argparse.Namespace) -> int:
         today = args.today or datetime.now(timezone.utc).date()
         result.history = str(args.history)
         result.streak = green_streak(runs, policy, today=today, days=args.require_green_days)
-    render = {"text": _render_text, "md": _render_md, "json": _render_json}[args.format]
-    sys.stdout.write(render(result))
+    sys.stdout.write(RENDERERS[args.format](result))
     if args.annotations:
-        sys.stdout.write(_annotations(result))
-    _step_summary(_render_md(result))
-    return EXIT_FAIL if result.failed else EXIT_PASS
+        sys.stdout.write(github_annotations(result))
+    _step_summary(render_md(result))
+    return result.exit_code
 
 
 # -- merge --------------------------------------------------------------------------------------
@@ -591,15 +323,15 @@ def _current_tolerances(
 
     from pytest_dualread.config import ToleranceSetting
 
-    path, document = _pyproject(args)
-    table = _table(document, path, "tool", "dualread", "dto", "tolerances")
+    path, table = _settings(args, "dto", "tolerances")
     current = {}
     for rule, value in table.items():
         try:
             current[rule] = ToleranceSetting.model_validate(value)
         except ValidationError as exc:
             raise _CannotJudge(
-                f"{path}: " + _validation_text(exc, f"tool.dualread.dto.tolerances.{rule!r}")
+                f"{path}: "
+                + validation_message(exc, limit=1, prefix=f"tool.dualread.dto.tolerances.{rule!r}")
             ) from None
     return path, current
 
@@ -638,14 +370,7 @@ def _apply(path: Path, chosen: Sequence[ThresholdSuggestion]) -> None:
         if float(value).is_integer():
             value = int(value)
         table[s.rule]["abs"] = value
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(tomlkit.dumps(document))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, tomlkit.dumps(document))
 
 
 def _cmd_thresholds_suggest(args: argparse.Namespace) -> int:
@@ -744,7 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--blocking-triage",
         type=_triage_list,
         metavar="CLASSES",
-        help="Comma-separated triage classes that block (" + ", ".join(_TRIAGE) + ").",
+        help="Comma-separated triage classes that block (" + ", ".join(_triage_classes()) + ").",
     )
     gate.add_argument("--min-checks", type=_count, metavar="N", help="Fewest checks that must run.")
     gate.add_argument(
@@ -772,7 +497,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="The last day of the streak (default: today, UTC).",
     )
     gate.add_argument(
-        "--format", choices=("text", "md", "json"), default="text", help="Output format."
+        "--format", choices=tuple(RENDERERS), default=next(iter(RENDERERS)), help="Output format."
     )
     gate.add_argument(
         "--annotations",
@@ -843,30 +568,44 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``dualread``; returns the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run ``dualread``; returns the exit code.
+
+    Never a traceback: whatever goes wrong is exit 2 and one line on stderr (a gate must not
+    read a crash as anything but "cannot judge"); Ctrl-C is 130, as for any interrupted command.
+    """
+    args = argparse.Namespace()
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        return _dispatch(parser, args)
+    except _CannotJudge as exc:
+        return _cannot_judge(args, "error", str(exc))
+    except KeyboardInterrupt:
+        sys.stderr.write("dualread: interrupted\n")
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug, or a failure nobody foresaw: still one line, still exit 2
+        return _cannot_judge(args, "internal error", f"{type(exc).__name__}: {exc}")
+
+
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_CANNOT_JUDGE
     if getattr(args, "min_samples", 2) < 2:
         parser.error(f"argument --min-samples: expected a number >= 2, got {args.min_samples}")
-    try:
-        code: int = args.run(args)
-    except _CannotJudge as exc:
-        message = _one_line(str(exc))
-        sys.stderr.write(f"dualread: error: {message}\n")
-        if getattr(args, "format", None) == "json":
-            sys.stdout.write(
-                json.dumps(
-                    {"status": "cannot_judge", "exit_code": EXIT_CANNOT_JUDGE, "error": message}
-                )
-                + "\n"
-            )
-        if args.command == "gate":
-            _step_summary(f"## ⚠️ dual-read gate: CANNOT JUDGE\n\n{message}\n")
-        return EXIT_CANNOT_JUDGE
+    code: int = args.run(args)
     return code
+
+
+def _cannot_judge(args: argparse.Namespace, kind: str, text: str) -> int:
+    """Exit 2: one line on stderr, and the JSON / step summary the gate promises."""
+    message = one_line(text)
+    sys.stderr.write(f"dualread: {kind}: {message}\n")
+    if getattr(args, "format", None) == "json":
+        sys.stdout.write(cannot_judge_json(message))
+    if getattr(args, "command", None) == "gate":
+        _step_summary(cannot_judge_md(message))
+    return EXIT_CANNOT_JUDGE
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,7 +9,6 @@ pytest runs ``session.items`` in order, so the cases ahead are known.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,15 +64,13 @@ def _in_cases_dir(rootdir: Path, file_path: Path) -> bool:
     """A cheap look at ``cases_dir`` (environment, then pyproject.toml) without the models."""
     cases_dir = os.environ.get("DUALREAD_CASES_DIR")
     if cases_dir is None:
+        from pytest_dualread.errors import ConfigError
+        from pytest_dualread.pyproject import dualread_table
+
         try:
-            if sys.version_info >= (3, 11):
-                import tomllib
-            else:  # pragma: no cover - Python 3.10
-                import tomli as tomllib
-            with (rootdir / "pyproject.toml").open("rb") as handle:
-                table = tomllib.load(handle).get("tool", {}).get("dualread", {})
-        except (OSError, ValueError, AttributeError):
-            table = {}  # a broken pyproject.toml is reported by whatever uses it
+            table = dualread_table(rootdir / "pyproject.toml")
+        except ConfigError:
+            table = {}  # a broken or missing pyproject.toml is reported by whatever uses it
         cases_dir = str(table.get("cases_dir", "fixtures/dual_read"))
     return file_path.parent.resolve() == (rootdir / cases_dir).resolve()
 

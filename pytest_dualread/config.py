@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 import re
-import sys
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
@@ -31,13 +30,10 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from pytest_dualread.errors import ConfigError
+from pytest_dualread.errors import ConfigError, validation_message
+from pytest_dualread.pyproject import dualread_table
+from pytest_dualread.report import Triage
 from pytest_dualread.tolerance import Tolerance
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 __all__ = [
     "ENV_PREFIX",
@@ -183,16 +179,13 @@ class VisualSettings(_Section):
         return pages
 
 
-TriageName = Literal["adapter_regression", "upstream_drift", "both_diverge", "legacy_drift"]
-
-
-def _default_blocking() -> list[TriageName]:
+def _default_blocking() -> list[Triage]:
     return ["adapter_regression", "both_diverge"]
 
 
 class GateSettings(_Section):
     allowed_failures: int = Field(0, ge=0)
-    blocking_triage: list[TriageName] = Field(default_factory=_default_blocking)
+    blocking_triage: list[Triage] = Field(default_factory=_default_blocking)
     min_checks: int = Field(1, ge=0)
     require_visual: bool = False
 
@@ -290,21 +283,7 @@ class _DualReadTable(InitSettingsSource):
     """``[tool.dualread]`` of one given pyproject.toml (read here, so errors name the file)."""
 
     def __init__(self, settings_cls: type[BaseSettings], toml_file: Path) -> None:
-        super().__init__(settings_cls, _read_table(toml_file))
-
-
-def _read_table(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            document = tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"is not valid TOML: {exc}", source=str(path)) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot be read: {exc}", source=str(path)) from None
-    table = document.get("tool", {}).get("dualread", {})
-    if not isinstance(table, dict):
-        raise ConfigError("expected a table [tool.dualread]", key="tool.dualread", source=str(path))
-    return table
+        super().__init__(settings_cls, dualread_table(toml_file))
 
 
 def _resolve(rootdir: Path, path: Path) -> Path:
@@ -385,21 +364,11 @@ def load_settings(
     try:
         settings = DualReadSettings(**flags)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
+        loc = tuple(exc.errors()[0]["loc"])
         key = ".".join(str(p) for p in loc)
         source = _source_of(loc, flags, environ, pyproject)
-        if err["type"] == "extra_forbidden":
-            parent = ".".join(str(p) for p in loc[:-1])
-            message = f"unknown key {str(loc[-1])!r}" + (f" in [{parent}]" if parent else "")
-        else:
-            message = err["msg"].removeprefix("Value error, ")
-            if repr(err.get("input")) not in message:
-                message += f" (got {err.get('input')!r})"
-        more = exc.error_count() - 1
-        if more:
-            message += f"; and {more} more problem{'s' if more > 1 else ''}"
         named = f"tool.dualread.{key}" if key and not source.startswith("--") else None
+        message = validation_message(exc, limit=1, prefix=None)
         raise ConfigError(message, key=named, source=source) from None
     finally:
         _SOURCES.reset(token)

@@ -11,12 +11,18 @@
     └── ReportError               a report file is missing, truncated, foreign or of another schema
 
 Every message says what was expected, what came, and where (file, key, URL or option). The same
-facts travel as attributes, so callers never parse messages.
+facts travel as attributes, so callers never parse messages. :func:`validation_message` words a
+pydantic validation error the same way for every caller (settings, case files, the CLI, reports).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pydantic is heavy; plain pytest imports this module without it
+    from pydantic import ValidationError
+    from pydantic_core import ErrorDetails
 
 __all__ = [
     "CaptureError",
@@ -27,6 +33,7 @@ __all__ = [
     "FetchError",
     "ReportError",
     "SnapshotError",
+    "validation_message",
 ]
 
 
@@ -130,6 +137,47 @@ class ReportError(DualReadError):
         self.path = Path(path) if path is not None else None
         self.reason = reason
         super().__init__(f"{self.path}: {message}" if self.path is not None else message)
+
+
+def validation_message(
+    exc: ValidationError, *, limit: int = 5, prefix: str | None = "", drop: int = 0
+) -> str:
+    """One line for a pydantic :class:`~pydantic.ValidationError`: its first ``limit`` problems,
+    joined by ``; ``, then ``; and N more problems``.
+
+    A problem reads ``key 'table.key': what``. ``prefix`` is the dotted place the validated
+    data came from (``tool.dualread.gate``), put before every key; ``prefix=None`` leaves the
+    key out for callers that name it themselves (``ConfigError(key=...)``), and then an unknown
+    key says which table it is in. ``drop`` leading parts of each location are the caller's to
+    name (``cases.3`` of a case file is the case).
+    """
+    problems = [_problem(err, prefix, drop) for err in exc.errors()[:limit]]
+    more = exc.error_count() - len(problems)
+    if more > 0:
+        problems.append(f"and {more} more problem{'s' if more > 1 else ''}")
+    return "; ".join(problems)
+
+
+_NAMED = {"extra_forbidden": "unknown key", "missing": "missing key"}
+"""Problems that are about a key itself, worded so that they name it."""
+
+
+def _problem(err: ErrorDetails, prefix: str | None, drop: int) -> str:
+    loc = [str(part) for part in err["loc"][drop:]]
+    names_key = err["type"] in _NAMED
+    if names_key:
+        what = f"{_NAMED[err['type']]} {loc[-1]!r}" if loc else _NAMED[err["type"]]
+    else:
+        what = err["msg"].removeprefix("Value error, ")
+        given = err.get("input")
+        # A whole table as "got" is noise; a value the message already quotes is repetition.
+        if not isinstance(given, (dict, list)) and repr(given) not in what:
+            what += f" (got {given!r})"
+    if prefix is None:
+        parent = ".".join(loc[:-1])
+        return f"{what} in [{parent}]" if names_key and parent else what
+    key = ".".join([prefix, *loc]).strip(".")
+    return f"key '{key}': {what}" if key else what
 
 
 class CheckFailed(Exception):

@@ -18,20 +18,20 @@ module: :func:`redact_headers` and :func:`redact_json` replace them with ``"<red
 from __future__ import annotations
 
 import asyncio
-import importlib
 import inspect
 import json
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
 import httpx
 
 from pytest_dualread.config import DualReadSettings, FetchSettings, SideSettings
 from pytest_dualread.errors import FetchError
+from pytest_dualread.imports import ImportSpecError, import_attr
 
 __all__ = [
     "REDACTED",
@@ -41,6 +41,7 @@ __all__ = [
     "Side",
     "SideResponse",
     "Target",
+    "is_asgi",
     "redact_headers",
     "redact_json",
     "resolve_target",
@@ -69,9 +70,9 @@ class Target:
     protocol: Literal["http", "asgi", "wsgi"] = "http"
 
 
-def _is_asgi(app: Any) -> bool:
-    # An ASGI app is an async callable (a coroutine function, or an object whose __call__ is
-    # one); a WSGI app is a plain callable.
+def is_asgi(app: Any) -> bool:
+    """Whether ``app`` is an ASGI app (an async callable: a coroutine function, or an object
+    whose ``__call__`` is one) rather than a WSGI app (a plain callable)."""
     if inspect.isfunction(app) or inspect.ismethod(app):
         return inspect.iscoroutinefunction(app)
     return inspect.iscoroutinefunction(type(app).__call__)
@@ -81,26 +82,13 @@ def resolve_target(spec: str, *, side: str) -> Target:
     """Turn a ``legacy_url`` / ``adapter_url`` value into a :class:`Target`."""
     if spec.startswith(("http://", "https://")):
         return Target(spec=spec, base_url=spec.rstrip("/"))
-    module_name, _, attr = spec.partition(":")
     try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:
-        raise FetchError(
-            f"cannot import module {module_name!r} for target {spec!r}: "
-            f"{type(exc).__name__}: {exc}",
-            side=side,
-        ) from exc
-    app: Any = module
-    for part in attr.split("."):
-        try:
-            app = getattr(app, part)
-        except AttributeError:
-            raise FetchError(
-                f"module {module_name!r} has no attribute {attr!r} (target {spec!r})", side=side
-            ) from None
+        app = import_attr(spec, what="target")
+    except ImportSpecError as exc:
+        raise FetchError(str(exc), side=side) from exc
     if not callable(app):
         raise FetchError(f"{spec!r} is not an ASGI or WSGI app (not callable)", side=side)
-    protocol: Literal["asgi", "wsgi"] = "asgi" if _is_asgi(app) else "wsgi"
+    protocol: Literal["asgi", "wsgi"] = "asgi" if is_asgi(app) else "wsgi"
     return Target(spec=spec, base_url=f"http://{side}.in-process", app=app, protocol=protocol)
 
 
@@ -199,6 +187,26 @@ _NO_WAIT_S = 0.0002  # a mean wait below this: nothing to hide
 
 def _frozen(mapping: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((str(k), str(v)) for k, v in (mapping or {}).items()))
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One request as a case asks for it, before a side adds its prefix, headers and auth."""
+
+    method: str
+    path: str
+    params: Mapping[str, Any] | None = None
+    headers: Mapping[str, str] | None = None
+    json_body: Any = None
+
+    @property
+    def identity(self) -> tuple[Any, ...]:
+        """What a prefetched GET must match to stand in for this call."""
+        return (self.path, self.method, _frozen(self.params), _frozen(self.headers))
+
+    def with_headers(self, extra: Mapping[str, str] | None) -> _Call:
+        merged = {**(self.headers or {}), **(extra or {})}
+        return replace(self, headers=merged or None)
 
 
 def _head(body: bytes, limit: int = 200) -> str:
@@ -322,33 +330,19 @@ class _SideClient:
             body_head=_head(head),
         )
 
-    def build(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None,
-        headers: Mapping[str, str] | None,
-        json_body: Any,
-    ) -> httpx.Request:
+    def build(self, call: _Call) -> httpx.Request:
         client = self._async if self._async is not None else self._sync
         assert client is not None
         return client.build_request(
-            method,
-            self.prefix + path,
-            params=params,
-            headers=headers,
-            json=json_body,
+            call.method,
+            self.prefix + call.path,
+            params=call.params,
+            headers=call.headers,
+            json=call.json_body,
         )
 
-    async def get(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None,
-        headers: Mapping[str, str] | None,
-        json_body: Any,
-    ) -> SideResponse:
-        request = self.build(method, path, params, headers, json_body)
+    async def get(self, call: _Call) -> SideResponse:
+        request = self.build(call)
         url = str(request.url)
         attempts = 0
         started = time.perf_counter()
@@ -403,7 +397,7 @@ class _SideClient:
             )
         return SideResponse(
             side=self.side,
-            method=method,
+            method=call.method,
             url=url,
             status=response.status_code,
             headers=redact_headers(dict(response.headers), self.redact),
@@ -514,25 +508,15 @@ class PairFetcher:
         return {side: client.target for side, client in clients.items()}
 
     def _submit(
-        self,
-        path: str,
-        method: str,
-        params: Mapping[str, Any] | None,
-        headers: Mapping[str, str] | None,
-        json_body: Any,
-        side_headers: Mapping[Side, Mapping[str, str]] | None,
+        self, call: _Call, side_headers: Mapping[Side, Mapping[str, str]] | None
     ) -> Future[list[SideResponse | BaseException]]:
-        if not path.startswith("/"):
-            raise FetchError(f"expected a path starting with '/', got {path!r}")
+        if not call.path.startswith("/"):
+            raise FetchError(f"expected a path starting with '/', got {call.path!r}")
         loop, clients = self._ensure()
-
-        def headers_for(side: Side) -> dict[str, str] | None:
-            merged = {**(headers or {}), **((side_headers or {}).get(side) or {})}
-            return merged or None
 
         async def both() -> list[SideResponse | BaseException]:
             tasks: list[Awaitable[SideResponse]] = [
-                clients[side].get(method.upper(), path, params, headers_for(side), json_body)
+                clients[side].get(call.with_headers((side_headers or {}).get(side)))
                 for side in SIDES
             ]
             return await asyncio.gather(*tasks, return_exceptions=True)
@@ -551,16 +535,17 @@ class PairFetcher:
         """Start fetching a safe (GET / HEAD) request now; a later ``fetch(..., key=key)`` of
         the same request takes the result. Lets the next case's requests overlap this case's
         comparison."""
-        if method.upper() not in ("GET", "HEAD") or key in self._pending:
+        call = _Call(method.upper(), path, params, headers)
+        if call.method not in ("GET", "HEAD") or key in self._pending:
             return
         try:
-            future = self._submit(path, method, params, headers, None, None)
+            future = self._submit(call, None)
         except FetchError:
             return  # reported when the case itself fetches
         limit = max(2 * self.settings.fetch.prefetch, 2)
         while len(self._pending) >= limit:  # results nobody took: the oldest go first
             self.discard(next(iter(self._pending)))
-        self._pending[key] = ((path, method.upper(), _frozen(params), _frozen(headers)), future)
+        self._pending[key] = (call.identity, future)
 
     def discard(self, key: str) -> None:
         """Drop (and cancel, if still running) what :meth:`prefetch` started under ``key``."""
@@ -583,14 +568,19 @@ class PairFetcher:
         :meth:`prefetch` under ``key``). Raises :class:`FetchError` (the first side's error;
         when both fail, both messages)."""
         pending = self._pending.pop(key, None) if key is not None else None
-        wanted = (path, method.upper(), _frozen(params), _frozen(headers))
-        if pending is not None and pending[0] == wanted and json_body is None and not side_headers:
+        call = _Call(method.upper(), path, params, headers, json_body)
+        if (
+            pending is not None
+            and pending[0] == call.identity
+            and json_body is None
+            and not side_headers
+        ):
             future = pending[1]
             started = time.perf_counter()
             results = future.result()
             self._tune(time.perf_counter() - started)
         else:
-            future = self._submit(path, method, params, headers, json_body, side_headers)
+            future = self._submit(call, side_headers)
             results = future.result()
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors:

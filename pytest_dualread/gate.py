@@ -60,6 +60,7 @@ __all__ = [
     "compare_to_baseline",
     "evaluate",
     "evaluate_report",
+    "finite_number",
     "green_streak",
     "judged",
     "quartiles",
@@ -211,11 +212,12 @@ class Regression:
         return out
 
 
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
+def finite_number(value: object) -> float | None:
+    """``value`` as a float if it is a finite number, else None (report data is JSON: a figure
+    may be missing, a string, a boolean, NaN or infinite)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
 
 
 def _measures(check: Check) -> dict[str, float]:
@@ -228,14 +230,14 @@ def _measures(check: Check) -> dict[str, float]:
 
     for finding in check.findings:
         if finding.category == "pixels":
-            keep(f"mismatch_ratio {finding.comparison}", _number(finding.delta))
+            keep(f"mismatch_ratio {finding.comparison}", finite_number(finding.delta))
         else:
-            keep(f"{finding.comparison} {finding.path}", _number(finding.delta))
+            keep(f"{finding.comparison} {finding.path}", finite_number(finding.delta))
     if isinstance(check.data, DtoData):
         for rule, entry in check.data.headroom.items():
-            keep(f"rule {rule}", _number(entry.max_delta))
+            keep(f"rule {rule}", finite_number(entry.max_delta))
     else:
-        keep("mismatch_ratio", _number(check.data.mismatch_ratio))
+        keep("mismatch_ratio", finite_number(check.data.mismatch_ratio))
     return worst
 
 
@@ -426,13 +428,13 @@ def collect_deltas(reports: Iterable[Report], rules: Iterable[str] = ()) -> dict
             recorded: dict[str, list[float]] = {}
             headroom = check.data.headroom if isinstance(check.data, DtoData) else {}
             for rule, entry in headroom.items():
-                values = [v for v in map(_number, entry.deltas) if v is not None]
+                values = [v for v in map(finite_number, entry.deltas) if v is not None]
                 recorded[rule] = values
                 out.setdefault(rule, []).extend(values)
             unclaimed = {rule: list(values) for rule, values in recorded.items()}
             known = dict.fromkeys([*configured, *recorded])
             for finding in check.findings:
-                delta = _number(finding.delta)
+                delta = finite_number(finding.delta)
                 if delta is None or finding.tolerance is None or finding.category == "pixels":
                     continue
                 owner = _rule_of(finding.path, known) if known else None

@@ -15,13 +15,13 @@ from __future__ import annotations
 import base64
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
+from pytest_dualread.files import write_atomic
 from pytest_dualread.report import Check, Finding, Report
 
 __all__ = ["IMAGE_TYPES", "render_html", "write_html"]
@@ -199,13 +199,4 @@ def write_html(
     """
     path = Path(path)
     source = base_dir if base_dir is not None else path.parent
-    text = render_html(report, base_dir=source, embed=embed, out_dir=path.parent)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, render_html(report, base_dir=source, embed=embed, out_dir=path.parent))

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import get_args
 
 from pytest_dualread.extras import require
+from pytest_dualread.gate import finite_number
 from pytest_dualread.report import Check, CheckKind, DtoData, Outcome, Report, VisualData
 
 __all__ = ["ABS_DIFF_BUCKETS", "ENV_VARIABLE", "write_metrics"]
@@ -44,13 +45,6 @@ ABS_DIFF_BUCKETS = (0.0, 0.01, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0,
 """Upper bounds of the absolute-difference histograms (units of the field: kcal, grams, ...)."""
 
 
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
 def _page_ratios(check: Check) -> dict[str, float]:
     """Mismatch ratio per comparison of a visual check (``all`` when not split)."""
     data = check.data if isinstance(check.data, VisualData) else None
@@ -60,7 +54,7 @@ def _page_ratios(check: Check) -> dict[str, float]:
         return {"all": data.mismatch_ratio}
     worst: dict[str, float] = {}
     for finding in check.findings:
-        delta = _number(finding.delta)
+        delta = finite_number(finding.delta)
         if finding.category == "pixels" and delta is not None:
             worst[finding.comparison] = max(worst.get(finding.comparison, delta), delta)
     return worst
@@ -129,7 +123,7 @@ def write_metrics(report: Report, path: Path, *, env_name: str | None) -> None:
     for check in report.checks:
         if check.kind == "dto":
             for finding in check.findings:
-                delta = _number(finding.delta)
+                delta = finite_number(finding.delta)
                 if delta is not None and finding.category != "pixels":
                     fields.labels(env, finding.path).observe(abs(delta))
             headroom = check.data.headroom if isinstance(check.data, DtoData) else {}

@@ -12,8 +12,6 @@ cross pytest-xdist's worker boundary unchanged; :func:`check_from_data` validate
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,7 +27,8 @@ from pydantic import (
     model_validator,
 )
 
-from pytest_dualread.errors import ReportError
+from pytest_dualread.errors import ReportError, validation_message
+from pytest_dualread.files import write_atomic
 from pytest_dualread.tolerance import Tolerance
 
 __all__ = [
@@ -434,18 +433,7 @@ def dump_report(report: Report) -> str:
 
 def write_report(report: Report, path: Path) -> None:
     """Write ``report`` to ``path`` atomically: readers see the old file or the new one, whole."""
-    text = dump_report(report)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, dump_report(report))
 
 
 def load_report(path: Path | str) -> Report:
@@ -501,14 +489,8 @@ def load_report(path: Path | str) -> Report:
     try:
         return Report.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()[:5]
-        )
-        more = exc.error_count() - 5
-        if more > 0:
-            problems += f"; and {more} more"
         raise ReportError(
-            f"does not match report schema {SCHEMA_VERSION}: {problems}",
+            f"does not match report schema {SCHEMA_VERSION}: {validation_message(exc)}",
             path=path,
             reason="invalid",
         ) from None

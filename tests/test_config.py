@@ -160,3 +160,10 @@ def test_config_hash_is_stable_and_ignores_output_locations(project: Path) -> No
     assert config_hash(moved) == first
     changed = load_settings(project, environ={"DUALREAD_VISUAL__THRESHOLD": "0.5"})
     assert config_hash(changed) != first
+
+
+def test_the_gate_policy_knows_the_report_triage_classes() -> None:
+    from pytest_dualread.config import GateSettings
+    from pytest_dualread.report import Triage
+
+    assert GateSettings.model_fields["blocking_triage"].annotation == list[Triage]

@@ -20,7 +20,7 @@ import pytest
 from conftest import RunDualRead, add_dualread_table, serving
 
 from pytest_dualread.config import DualReadSettings
-from pytest_dualread.fetch import PairFetcher
+from pytest_dualread.fetch import PairFetcher, is_asgi, resolve_target
 
 
 @dataclass
@@ -300,3 +300,43 @@ def test_an_in_process_app_that_raises_is_a_fetch_error_naming_side_and_url() ->
     assert "the app raised RuntimeError: database is down" in text
     assert "legacy" in text
     assert "/logs/1" in text
+
+
+class _AsgiApp:
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        pass
+
+
+def _wsgi_app(environ: Any, start_response: Any) -> list[bytes]:
+    return []
+
+
+async def _asgi_function(scope: Any, receive: Any, send: Any) -> None:
+    pass
+
+
+@pytest.mark.parametrize(
+    ("app", "expected"),
+    [(_AsgiApp(), True), (_asgi_function, True), (_wsgi_app, False), (_AsgiApp().__call__, True)],
+)
+def test_is_asgi_tells_async_apps_from_wsgi_ones(app: Any, expected: bool) -> None:
+    assert is_asgi(app) is expected
+
+
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        ("no_such_module_dr:app", "target 'no_such_module_dr:app': cannot import"),
+        ("json:no_app", "module 'json' has no 'no_app'"),
+        ("json:__doc__", "is not an ASGI or WSGI app"),
+    ],
+)
+def test_a_target_that_does_not_import_is_a_fetch_error_naming_the_side(
+    spec: str, words: str
+) -> None:
+    from pytest_dualread.errors import FetchError
+
+    with pytest.raises(FetchError) as info:
+        resolve_target(spec, side="adapter")
+    assert info.value.side == "adapter"
+    assert words in str(info.value)

@@ -409,3 +409,24 @@ def test_merge_refuses_other_configs_unless_forced() -> None:
     assert str(info.value).startswith("y.json: ran with config_hash sha256:other")
     merged = merge_reports([one, two], force=True)
     assert merged.run.config_hash == "sha256:abc+sha256:other"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (3, 3.0),
+        (0.25, 0.25),
+        (-1, -1.0),
+        (True, None),
+        ("3", None),
+        (None, None),
+        (float("nan"), None),
+        (float("inf"), None),
+    ],
+)
+def test_finite_number_takes_only_real_finite_figures(
+    value: object, expected: float | None
+) -> None:
+    from pytest_dualread.gate import finite_number
+
+    assert finite_number(value) == expected

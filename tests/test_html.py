@@ -185,6 +185,21 @@ def test_embed_inlines_images_as_data_uris(output: tuple[Path, Report], tmp_path
     assert 'src="artifacts/' not in text
 
 
+def test_the_html_file_gets_the_mode_of_any_new_file(
+    output: tuple[Path, Report], tmp_path: Path
+) -> None:
+    # A CI artifact or a web server must be able to read it: not mkstemp's 0600.
+    root, report = output
+    target = tmp_path / "site" / "report.html"
+    old = os.umask(0o022)
+    try:
+        write_html(report, target, base_dir=root)
+    finally:
+        os.umask(old)
+    assert target.stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in target.parent.iterdir()] == ["report.html"]
+
+
 def test_dualread_html_command(output: tuple[Path, Report], tmp_path: Path) -> None:
     root, _ = output
     target = tmp_path / "site" / "index.html"

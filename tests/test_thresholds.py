@@ -125,6 +125,15 @@ def test_apply_rewrites_tolerances_keeping_comments(project: Path) -> None:
     assert 'cases_dir = "fixtures/dual_read"  # the case files' in text
 
 
+def test_apply_keeps_the_mode_of_pyproject(project: Path) -> None:
+    pyproject = project / "pyproject.toml"
+    pyproject.chmod(0o640)
+    done = dualread("thresholds", "suggest", "history", "--apply", cwd=project)
+    assert done.returncode == 0, done.stderr
+    assert "{ abs = 13.875 }" in pyproject.read_text()
+    assert pyproject.stat().st_mode & 0o777 == 0o640
+
+
 def test_apply_writes_whole_numbers_as_integers(project: Path) -> None:
     done = dualread("thresholds", "suggest", "history", "--k", "0", "--apply", cwd=project)
     assert done.returncode == 0
