@@ -80,7 +80,10 @@ def test_card(dual_read):
 def site(inner_project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     inner_project.makepyfile(pagesite=SITE)
     add_dualread_table(inner_project, CONFIG)
-    monkeypatch.setenv("PYTHONPATH", str(inner_project.path))
+    # Prepended: the inner runs must import the plugin from the same checkout as this run.
+    inherited = os.environ.get("PYTHONPATH")
+    paths = [str(inner_project.path), *([inherited] if inherited else [])]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
     monkeypatch.delenv("VIS_BUG", raising=False)
     return inner_project
 
