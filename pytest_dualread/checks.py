@@ -418,12 +418,16 @@ class VisualRecorder:
         self.ctx = ctx
         self.settings = ctx.settings
 
-    def baseline_path(self, index: int | str) -> tuple[type[Any], Path]:
+    def baseline_path(
+        self, index: int | str, *, browser: str = "chromium", strip_browser_id: bool = False
+    ) -> tuple[type[Any], Path]:
+        """The baseline extension class and file of this check in ``browser`` (see
+        :func:`~pytest_dualread.snapshots.baseline_extension`)."""
         from pytest_dualread.snapshots import baseline_extension
 
         snapshot_dir = self.settings.snapshot_dir
         root = snapshot_dir if snapshot_dir.is_absolute() else self.ctx.rootdir / snapshot_dir
-        ext = baseline_extension(root)
+        ext = baseline_extension(root, browser, strip_browser_id)
         location = self.ctx.location
         return ext, Path(ext.get_location(test_location=location, index=index))
 

@@ -35,13 +35,14 @@ import pytest
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from pytest_dualread.capture import CaptureOptions
     from pytest_dualread.cases import Case, CaseFile
     from pytest_dualread.checks import CheckContext
     from pytest_dualread.config import DualReadSettings, PageSpec
     from pytest_dualread.dto import DtoResult
     from pytest_dualread.fetch import PairFetcher, ResponsePair, Side
     from pytest_dualread.report import Check, Report, StaleEntry
-    from pytest_dualread.visual import VisualResult
+    from pytest_dualread.visual import PixelBudget, VisualResult
 
 __all__ = [
     "CHECK_PROPERTY",
@@ -49,7 +50,6 @@ __all__ = [
     "CaseFileCollector",
     "CaseItem",
     "DualRead",
-    "PageItem",
     "PagesCollector",
     "ReportWriter",
     "VisualSnapshot",
@@ -174,8 +174,6 @@ def _enabled(config: pytest.Config) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if config.pluginmanager.has_plugin("playwright"):
-        config.pluginmanager.register(_browser_fixtures(), "dualread-browser")
     config.addinivalue_line(
         "markers",
         "dual_read(kind='dto'): a dual-read check (kind 'dto' or 'visual'); skipped without "
@@ -183,6 +181,10 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     if not _enabled(config):
         return
+    if config.pluginmanager.has_plugin("playwright"):
+        # Only with --dual-read: without it, Playwright tests get pytest-playwright's fixtures
+        # untouched.
+        config.pluginmanager.register(_browser_fixtures(), "dualread-browser")
     from pytest_dualread.config import load_settings
     from pytest_dualread.errors import ConfigError
 
@@ -748,45 +750,30 @@ class DualRead:
         and adapter vs legacy; record it; fail when a comparison is over budget.
         ``mask`` selectors must match something on the page."""
         __tracebackhide__ = True
-        from pytest_dualread.capture import font_fingerprint
-        from pytest_dualread.checks import VisualRecorder, budget, side_headers, visual_options
-        from pytest_dualread.errors import DualReadError
-        from pytest_dualread.fetch import SIDES
-        from pytest_dualread.visual import run_page_check
+        from pytest_dualread.browsers import browser_of
+        from pytest_dualread.checks import VisualRecorder, budget, visual_options
 
         started = time.perf_counter()
         check_id, index = self._next_id(name)
+        node = self.request.node
+        browser = browser_of(node, self.request.config.getoption("browser", default=None))
         recorder = VisualRecorder(self.ctx)
-        ext, baseline_file = recorder.baseline_path(index)
+        ext, baseline_file = recorder.baseline_path(
+            index,
+            browser=browser,
+            strip_browser_id=getattr(node, "function", None)
+            in self.request.config.stash.get(_multiplied_key, ()),
+        )
         baseline = baseline_file.read_bytes() if baseline_file.is_file() else None
         options = visual_options(self.settings, mask=mask, full_page=full_page, element=element)
         pixels = budget(self.settings, threshold, max_diff_pixels, max_diff_ratio)
-        result: VisualResult | None = None
-        error: Exception | None = None
-        urls: dict[str, str] = {}
-        fingerprint: dict[str, Any] = {
-            "browser": "unavailable",
-            "executable": "-",
-            "fonts": font_fingerprint(),
-        }
-        try:
-            browser = self.request.getfixturevalue("browser")
-            fingerprint = _fingerprint(self.request, browser, self.settings)
-            bases = self.request.getfixturevalue("dual_read_page_urls")
-            urls = {
-                side: bases[side] + getattr(self.settings, side).path_prefix + path
-                for side in SIDES
-            }
-            headers: dict[str, dict[str, str]] = {
-                side: side_headers(self.settings, side) for side in SIDES
-            }
-            result = run_page_check(browser, urls, headers, options, pixels, baseline)
-        except DualReadError as exc:
-            error = exc
+        result, error, urls, fingerprint = self._capture_page(
+            browser, path, options, pixels, baseline
+        )
         with _failing():
             recorder.finish(
                 check_id=check_id,
-                page_name=name or self.request.node.name,
+                page_name=name or node.name,
                 url=urls.get("legacy", path),
                 result=result,
                 error=error,
@@ -799,6 +786,57 @@ class DualRead:
                 budget=pixels,
                 started=started,
             )
+
+    def _capture_page(
+        self,
+        browser_name: str,
+        path: str,
+        options: CaptureOptions,
+        pixels: PixelBudget,
+        baseline: bytes | None,
+    ) -> tuple[VisualResult | None, Exception | None, dict[str, str], dict[str, Any]]:
+        """Both sides of a page check in pytest-playwright's ``browser_name``: the result or the
+        error (a browser that does not start, a page that does not load or settle), the URLs and
+        the environment fingerprint."""
+        from pytest_dualread.browsers import PageBrowser
+        from pytest_dualread.capture import effective_viewport, font_fingerprint
+        from pytest_dualread.checks import side_headers
+        from pytest_dualread.errors import DualReadError
+        from pytest_dualread.fetch import SIDES
+        from pytest_dualread.visual import run_page_check
+
+        urls: dict[str, str] = {}
+        fingerprint: dict[str, Any] = {
+            "browser": "unavailable",
+            "executable": "-",
+            "fonts": font_fingerprint(),
+        }
+        try:
+            opened = PageBrowser.open(self.request, browser_name)
+            fingerprint = _fingerprint(
+                self.request,
+                opened.browser,
+                self.settings,
+                rendered_at=effective_viewport(opened.context_args, options),
+            )
+            bases = self.request.getfixturevalue("dual_read_page_urls")
+            prefix = {side: getattr(self.settings, side).path_prefix for side in SIDES}
+            urls = {side: bases[side] + prefix[side] + path for side in SIDES}
+            headers: dict[str, dict[str, str]] = {
+                side: side_headers(self.settings, side) for side in SIDES
+            }
+            result = run_page_check(
+                opened.new_context,
+                urls,
+                headers,
+                options,
+                pixels,
+                baseline,
+                context_args=opened.context_args,
+            )
+        except DualReadError as exc:
+            return None, exc, urls, fingerprint
+        return result, None, urls, fingerprint
 
 
 # ---------------------------------------------------------------------------------------------
@@ -885,60 +923,93 @@ def _page_files(config: pytest.Config, settings: DualReadSettings) -> Path | Non
     return pyproject if settings.visual.pages and pyproject.is_file() else None
 
 
-class PagesCollector(pytest.File):
-    """``[tool.dualread.visual] pages`` of pyproject.toml: one :class:`PageItem` per page."""
+class PagesCollector(pytest.Module):
+    """``[tool.dualread.visual] pages`` of pyproject.toml, collected like a Python module with
+    one test function per page (``pyproject.toml::<name>``): pytest's own parametrization then
+    applies to pages as to Python tests, so ``--browser`` multiplies them (``<name>[firefox]``)
+    and pytest-playwright's markers work on them."""
 
-    def collect(self) -> Iterator[pytest.Item]:
-        settings = self.config.stash[settings_key]
-        for spec in settings.visual.pages:
-            item: PageItem = PageItem.from_parent(
-                self, name=spec.name, callobj=_run_page, page=spec
+    _pages: types.ModuleType | None = None
+
+    def _getobj(self) -> types.ModuleType:
+        # pyproject.toml is not imported: the "module" holds a generated function per page.
+        if self._pages is None:
+            module = types.ModuleType(f"dualread_pages.{self.path.parent.name}")
+            for spec in self.config.stash[settings_key].visual.pages:
+                setattr(module, spec.name, _page_function(spec, module.__name__))
+            self._pages = module
+        return self._pages
+
+
+def _page_function(page: PageSpec, module: str) -> Any:
+    """The test function of a page declared in pyproject.toml."""
+
+    def run_page(dual_read: DualRead) -> None:
+        __tracebackhide__ = True
+        try:
+            dual_read.check_page(
+                page.path,
+                mask=page.mask,
+                full_page=page.full_page,
+                threshold=page.threshold,
+                max_diff_pixels=page.max_diff_pixels,
+                max_diff_ratio=page.max_diff_ratio,
             )
-            item.add_marker(pytest.mark.dual_read(kind="visual"))
-            yield item
+        except pytest.fail.Exception as exc:
+            raise exc from None  # the check's message alone, not the exception it replaced
+
+    run_page.__name__ = run_page.__qualname__ = page.name
+    run_page.__module__ = module
+    run_page.__doc__ = f"page {page.name} ({page.path})"
+    # __test__: collected whatever the page's name (python_functions does not apply).
+    vars(run_page).update(__test__=True, pytestmark=[pytest.mark.dual_read(kind="visual")])
+    return run_page
 
 
-def _run_page(dual_read: DualRead) -> None:
-    """The body of every page declared in pyproject.toml."""
-    __tracebackhide__ = True
-    item = dual_read.request.node
-    assert isinstance(item, PageItem)
-    page = item.page
-    dual_read.check_page(
-        page.path,
-        mask=page.mask,
-        full_page=page.full_page,
-        threshold=page.threshold,
-        max_diff_pixels=page.max_diff_pixels,
-        max_diff_ratio=page.max_diff_ratio,
-    )
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # A visual check runs once per --browser, like a Playwright test: asking for browser_name
+    # lets pytest-playwright's hook (which runs after this one) parametrize it. With the default
+    # browser alone it keeps its plain id, and so its baseline.
+    if not _enabled(metafunc.config) or "browser_name" in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("dual_read")
+    if marker is None or marker.kwargs.get("kind", (*marker.args, None)[0]) != "visual":
+        return
+    from pytest_dualread.browsers import multiplies
+
+    if multiplies(metafunc.config.getoption("browser", default=None)):
+        metafunc.fixturenames.append("browser_name")
+        metafunc.config.stash.setdefault(_multiplied_key, set()).add(metafunc.function)
 
 
-class PageItem(pytest.Function):
-    """A page declared in ``[tool.dualread.visual] pages``."""
-
-    def __init__(self, *, page: PageSpec, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.page = page
-
-    def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, 0, f"page {self.page.name} ({self.page.path})"
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
-        if isinstance(excinfo.value, pytest.fail.Exception) and not excinfo.value.pytrace:
-            return excinfo.value.msg
-        return super().repr_failure(excinfo)
+_multiplied_key = pytest.StashKey[set[Any]]()
+"""Test functions that run once per browser because of pytest_generate_tests above."""
 
 
 def _fingerprint(
-    request: pytest.FixtureRequest, browser: Any, settings: DualReadSettings
+    request: pytest.FixtureRequest,
+    browser: Any,
+    settings: DualReadSettings,
+    *,
+    rendered_at: tuple[list[int] | None, float] | None = None,
 ) -> dict[str, Any]:
+    """The environment a capture was made in. ``rendered_at``: the viewport and device scale
+    factor of the page's context (see :func:`~pytest_dualread.capture.effective_viewport`),
+    else those of ``[tool.dualread.visual]``."""
     from pytest_dualread.capture import browser_fingerprint
 
     executable = request.config.stash.get(_browser_key, None)
+    if browser.browser_type.name != "chromium":
+        executable = None  # the system-Chromium fallback is for Chromium only
     fingerprint = browser_fingerprint(browser, executable)
-    fingerprint["device_scale_factor"] = settings.visual.device_scale_factor
-    fingerprint["viewport"] = [settings.visual.viewport.width, settings.visual.viewport.height]
+    visual = settings.visual
+    viewport, scale = rendered_at or (
+        [visual.viewport.width, visual.viewport.height],
+        visual.device_scale_factor,
+    )
+    fingerprint["device_scale_factor"] = scale
+    fingerprint["viewport"] = viewport
     return fingerprint
 
 
