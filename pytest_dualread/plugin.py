@@ -24,7 +24,7 @@ import platform
 import sys
 import time
 import types
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -800,9 +800,7 @@ class DualRead:
         the environment fingerprint."""
         from pytest_dualread.browsers import PageBrowser
         from pytest_dualread.capture import effective_viewport, font_fingerprint
-        from pytest_dualread.checks import side_headers
         from pytest_dualread.errors import DualReadError
-        from pytest_dualread.fetch import SIDES
         from pytest_dualread.visual import run_page_check
 
         urls: dict[str, str] = {}
@@ -819,12 +817,7 @@ class DualRead:
                 self.settings,
                 rendered_at=effective_viewport(opened.context_args, options),
             )
-            bases = self.request.getfixturevalue("dual_read_page_urls")
-            prefix = {side: getattr(self.settings, side).path_prefix for side in SIDES}
-            urls = {side: bases[side] + prefix[side] + path for side in SIDES}
-            headers: dict[str, dict[str, str]] = {
-                side: side_headers(self.settings, side) for side in SIDES
-            }
+            urls, headers = self._page_sides(path)
             result = run_page_check(
                 opened.new_context,
                 urls,
@@ -837,6 +830,16 @@ class DualRead:
         except DualReadError as exc:
             return None, exc, urls, fingerprint
         return result, None, urls, fingerprint
+
+    def _page_sides(self, path: str) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+        """Each side's URL of ``path`` for the browser, and the headers its context sends."""
+        from pytest_dualread.checks import side_headers
+        from pytest_dualread.fetch import SIDES
+
+        bases = self.request.getfixturevalue("dual_read_page_urls")
+        prefix = {side: getattr(self.settings, side).path_prefix for side in SIDES}
+        urls: dict[str, str] = {side: bases[side] + prefix[side] + path for side in SIDES}
+        return urls, {side: side_headers(self.settings, side) for side in SIDES}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -932,16 +935,17 @@ class PagesCollector(pytest.Module):
     _pages: types.ModuleType | None = None
 
     def _getobj(self) -> types.ModuleType:
-        # pyproject.toml is not imported: the "module" holds a generated function per page.
+        # pytest.Module asks _getobj for the module to collect from; pyproject.toml is not
+        # imported, the "module" holds a generated function per page.
         if self._pages is None:
-            module = types.ModuleType(f"dualread_pages.{self.path.parent.name}")
+            module = types.ModuleType("dualread_pages")
             for spec in self.config.stash[settings_key].visual.pages:
                 setattr(module, spec.name, _page_function(spec, module.__name__))
             self._pages = module
         return self._pages
 
 
-def _page_function(page: PageSpec, module: str) -> Any:
+def _page_function(page: PageSpec, module: str) -> Callable[[DualRead], None]:
     """The test function of a page declared in pyproject.toml."""
 
     def run_page(dual_read: DualRead) -> None:
@@ -974,7 +978,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if not _enabled(metafunc.config) or "browser_name" in metafunc.fixturenames:
         return
     marker = metafunc.definition.get_closest_marker("dual_read")
-    if marker is None or marker.kwargs.get("kind", (*marker.args, None)[0]) != "visual":
+    if marker is None:
+        return
+    kind = marker.kwargs.get("kind", marker.args[0] if marker.args else "dto")
+    if kind != "visual":
         return
     from pytest_dualread.browsers import multiplies
 
