@@ -41,8 +41,14 @@ class Renderer(Protocol):
         """Capture an open page as it is and compare it with its baseline."""
         ...
 
-    def side_url(self, side: str, path: str) -> str:
-        """The URL a side's browser opens for ``path``."""
+    @property
+    def browser_name(self) -> str:
+        """The browser the running test's pages render in."""
+        ...
+
+    @property
+    def strips_browser_id(self) -> bool:
+        """Whether the test runs once per browser, its baselines named without the browser."""
         ...
 
 
@@ -173,11 +179,20 @@ class DualRead:
         except ValueError as exc:
             CheckRun(ctx, check_id, VisualData(page=name or path, url=path)).error(exc)
         page = name or ctx.nodeid.rsplit("::", 1)[-1]
-        renderer = self._renderer
-        spec = PageCheck(check_id, page, path, index, chosen, "legacy")
+        renderer = self._renderer()
+        spec = PageCheck(
+            check_id,
+            page,
+            path,
+            index,
+            chosen,
+            "legacy",
+            browser=renderer.browser_name,
+            strip_browser_id=renderer.strips_browser_id,
+        )
 
         def capture(opts: CaptureOptions, budget: PixelBudget, baseline: bytes | None) -> Captured:
-            return renderer().render(path, opts, budget, baseline)
+            return renderer.render(path, opts, budget, baseline)
 
         run_visual(ctx, spec, capture)
 

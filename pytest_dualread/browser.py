@@ -5,24 +5,102 @@ for it, and the :class:`~pytest_dualread.api.Renderer` that captures pages with 
 from __future__ import annotations
 
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_dualread.session import SKIP_REASON, enabled, settings_key
+from pytest_dualread.errors import CaptureError
+from pytest_dualread.session import SKIP_REASON, enabled, multiplied_key, settings_key
 
 if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext
+
     from pytest_dualread.capture import CaptureOptions
     from pytest_dualread.config import DualReadSettings
     from pytest_dualread.fetch import Side
     from pytest_dualread.pagecheck import Captured
     from pytest_dualread.visual import PixelBudget
 
-__all__ = ["FixtureRenderer", "browser_fixtures", "dual_read_page_urls"]
+__all__ = [
+    "DEFAULT_BROWSER",
+    "FixtureRenderer",
+    "PageBrowser",
+    "browser_fixtures",
+    "browser_of",
+    "dual_read_page_urls",
+    "launch_error",
+    "multiplies",
+    "user_context_args",
+]
 
 _browser_key = pytest.StashKey[str]()
+
+DEFAULT_BROWSER = "chromium"
+
+
+def multiplies(browsers: Sequence[str] | None) -> bool:
+    """Whether ``--browser`` asks for page checks in more than, or other than, Chromium."""
+    return bool(browsers) and list(browsers or ()) != [DEFAULT_BROWSER]
+
+
+def browser_of(item: pytest.Item, browsers: Sequence[str] | None) -> str:
+    """The browser ``item`` runs in: its ``browser_name`` parameter, else what
+    pytest-playwright's ``browser_name`` fixture picks (the first ``--browser``, or Chromium)."""
+    params: Mapping[str, Any] = getattr(getattr(item, "callspec", None), "params", {})
+    name = params.get("browser_name")
+    if name:
+        return str(name)
+    return browsers[0] if browsers else DEFAULT_BROWSER
+
+
+def user_context_args(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The arguments pytest-playwright's ``new_context`` passes every context of this test:
+    the ``browser_context_args`` fixture, updated by the closest ``browser_context_args``
+    marker (the same merge ``new_context`` makes)."""
+    args = dict(request.getfixturevalue("browser_context_args"))
+    marker = next(request.node.iter_markers("browser_context_args"), None)
+    if marker is not None:
+        args.update(marker.kwargs)
+    return args
+
+
+def launch_error(browser: str, exc: BaseException) -> CaptureError:
+    """One line naming the browser that did not start and how to install it."""
+    detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if browser == DEFAULT_BROWSER:
+        how = "apt-get install chromium fonts-liberation (or python -m playwright install chromium)"
+    else:
+        how = f"python -m playwright install {browser} (pytest-dualread never installs browsers)"
+    return CaptureError(
+        f"{browser} could not be launched for this page check ({detail}); install it with: {how}",
+        reason="browser",
+    )
+
+
+@dataclass
+class PageBrowser:
+    """The browser of one page check, and pytest-playwright's context factory for it."""
+
+    name: str
+    browser: Browser
+    new_context: Callable[..., BrowserContext]
+    context_args: dict[str, Any]
+
+    @classmethod
+    def open(cls, request: pytest.FixtureRequest, name: str) -> PageBrowser:
+        """Launch (or reuse) the session's browser through pytest-playwright. A browser that
+        does not start is a :class:`CaptureError` (reason ``browser``), an error check."""
+        try:
+            browser = request.getfixturevalue("browser")
+        except CaptureError:
+            raise  # already says what to install (no system Chromium found)
+        except Exception as exc:  # Playwright's Error, kept out of the import
+            raise launch_error(name, exc) from None
+        new_context = request.getfixturevalue("new_context")
+        return cls(name, browser, new_context, user_context_args(request))
 
 
 def _launch_args(
@@ -101,14 +179,37 @@ class FixtureRenderer:
         # Without pytest-playwright there is no `browser` fixture: say which extra brings it.
         require("visual", "playwright", "pytest_playwright", "numpy", "PIL", feature="a page check")
 
-    def _fingerprint(self, browser: Any) -> dict[str, Any]:
+    @property
+    def browser_name(self) -> str:
+        """The browser this test's page checks run in."""
+        config = self._test.config
+        return browser_of(self._test.node, config.getoption("browser", default=None))
+
+    @property
+    def strips_browser_id(self) -> bool:
+        """The test runs once per ``--browser`` because of the plugin, so its baselines are
+        named without the browser's id."""
+        multiplied = self._test.config.stash.get(multiplied_key, set())
+        return getattr(self._test.node, "function", None) in multiplied
+
+    def _fingerprint(
+        self, browser: Any, rendered_at: tuple[list[int] | None, float] | None = None
+    ) -> dict[str, Any]:
+        """The environment a capture was made in. ``rendered_at``: the viewport and device
+        scale factor of the page's context, else those of ``[tool.dualread.visual]``."""
         from pytest_dualread.capture import browser_fingerprint
 
         executable = self._test.config.stash.get(_browser_key, None)
+        if browser.browser_type.name != DEFAULT_BROWSER:
+            executable = None  # the system-Chromium fallback is for Chromium only
         fingerprint = browser_fingerprint(browser, executable)
         visual = self._settings.visual
-        fingerprint["device_scale_factor"] = visual.device_scale_factor
-        fingerprint["viewport"] = [visual.viewport.width, visual.viewport.height]
+        viewport, scale = rendered_at or (
+            [visual.viewport.width, visual.viewport.height],
+            visual.device_scale_factor,
+        )
+        fingerprint["device_scale_factor"] = scale
+        fingerprint["viewport"] = viewport
         return fingerprint
 
     def side_url(self, side: str, path: str) -> str:
@@ -119,18 +220,29 @@ class FixtureRenderer:
     def render(
         self, path: str, options: CaptureOptions, budget: PixelBudget, baseline: bytes | None
     ) -> Captured:
+        from pytest_dualread.capture import effective_viewport
         from pytest_dualread.fetch import SIDES
         from pytest_dualread.pagecheck import Captured
         from pytest_dualread.visual import run_page_check
 
         self._require()
-        browser = self._test.getfixturevalue("browser")
-        fingerprint = self._fingerprint(browser)
+        opened = PageBrowser.open(self._test, self.browser_name)
+        fingerprint = self._fingerprint(
+            opened.browser, effective_viewport(opened.context_args, options)
+        )
         urls: dict[str, str] = {side: self.side_url(side, path) for side in SIDES}
         headers: dict[str, dict[str, str]] = {
             side: getattr(self._settings, side).browser_headers() for side in SIDES
         }
-        result = run_page_check(browser, urls, headers, options, budget, baseline)
+        result = run_page_check(
+            opened.new_context,
+            urls,
+            headers,
+            options,
+            budget,
+            baseline,
+            context_args=opened.context_args,
+        )
         return Captured(result, fingerprint, urls["legacy"])
 
     def snapshot(

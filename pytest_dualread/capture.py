@@ -2,7 +2,9 @@
 
 A capture is one screenshot of one side's page, made the way that gives byte-identical PNGs
 run after run on the same Chromium and fonts (see ``docs/visual-checks.md``): a fresh browser
-context per side (that side's headers, fixed viewport and device scale factor), wait for the
+context per side, made by pytest-playwright's ``new_context`` (so the user's
+``browser_context_args`` apply) with that side's headers, the fixed viewport and device scale
+factor added (:func:`context_kwargs`), wait for the
 load event and web fonts (Playwright's screenshot waits for ``document.fonts.ready``),
 optional frozen clock, ``animations="disabled"``, ``caret="hide"``, masks painted over by
 selector.
@@ -19,13 +21,12 @@ that never settles is a :class:`~pytest_dualread.errors.CaptureError` with reaso
 from __future__ import annotations
 
 import hashlib
-import inspect
 import os
 import shutil
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -36,6 +37,8 @@ from pytest_dualread.errors import CaptureError
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
 
+    NewContext = Callable[..., BrowserContext]
+
 __all__ = [
     "BROWSER_CANDIDATES",
     "AppServer",
@@ -43,6 +46,8 @@ __all__ = [
     "Shot",
     "SideCapturer",
     "browser_fingerprint",
+    "context_kwargs",
+    "effective_viewport",
     "find_chromium",
     "font_fingerprint",
     "masks_of",
@@ -119,6 +124,43 @@ class CaptureOptions:
     element: str | None = None
 
 
+def effective_viewport(
+    context_args: Mapping[str, Any], options: CaptureOptions
+) -> tuple[list[int] | None, float]:
+    """The viewport (``None``: none) and device scale factor a side's page renders at: the
+    user's ``browser_context_args`` win (pytest-playwright passes them to every context and a
+    keyword cannot be given twice), else ``[tool.dualread.visual]``'s."""
+    if "viewport" in context_args:
+        given = context_args["viewport"]
+        viewport = None if given is None else [int(given["width"]), int(given["height"])]
+    else:
+        viewport = list(options.viewport)
+    if context_args.get("no_viewport"):
+        viewport = None
+    scale = context_args.get("device_scale_factor")
+    return viewport, float(scale) if scale is not None else options.device_scale_factor
+
+
+def context_kwargs(
+    context_args: Mapping[str, Any], options: CaptureOptions, headers: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """What a side's context gets on top of the user's ``browser_context_args``: the viewport
+    and device scale factor unless the user set them, and the side's headers. Returns the
+    keyword arguments for ``new_context`` and the headers to set once it exists (only when the
+    user's arguments carry headers of their own: the side's go on top of those)."""
+    kwargs: dict[str, Any] = {}
+    if "viewport" not in context_args and "no_viewport" not in context_args:
+        width, height = options.viewport
+        kwargs["viewport"] = {"width": width, "height": height}
+    if "device_scale_factor" not in context_args:
+        kwargs["device_scale_factor"] = options.device_scale_factor
+    if "extra_http_headers" not in context_args:
+        kwargs["extra_http_headers"] = dict(headers) or None
+        return kwargs, {}
+    merged = {**(context_args["extra_http_headers"] or {}), **headers}
+    return kwargs, merged if headers else {}
+
+
 @dataclass
 class Shot:
     png: bytes
@@ -131,11 +173,14 @@ class Shot:
 class SideCapturer:
     """Captures one side's page in its own browser context. Close it when done."""
 
-    browser: Browser
+    new_context: NewContext | None
+    """pytest-playwright's ``new_context`` (``None`` with ``page``)."""
     side: str
     url: str
     options: CaptureOptions
     headers: dict[str, str] = field(default_factory=dict)
+    context_args: Mapping[str, Any] = field(default_factory=dict)
+    """The user's ``browser_context_args``, which ``new_context`` adds to every context."""
     page: Page | None = None
     """An open page to capture as it is (no navigation), e.g. pytest-playwright's ``page``."""
     _context: BrowserContext | None = None
@@ -148,12 +193,11 @@ class SideCapturer:
         if self.page is not None:
             self._page = self.page
             return self.page
-        width, height = self.options.viewport
-        self._context = self.browser.new_context(
-            viewport={"width": width, "height": height},
-            device_scale_factor=self.options.device_scale_factor,
-            extra_http_headers=self.headers or None,
-        )
+        assert self.new_context is not None
+        kwargs, headers = context_kwargs(self.context_args, self.options, self.headers)
+        self._context = self.new_context(**kwargs)
+        if headers:
+            self._context.set_extra_http_headers(headers)
         self._page = self._context.new_page()
         if self.options.freeze_clock:
             self._page.clock.set_fixed_time(self.options.freeze_clock)
@@ -266,14 +310,18 @@ class AppServer:
     def start(self) -> str:
         if self._thread is not None:
             return self.base_url
-        call = self.app if inspect.isfunction(self.app) else type(self.app).__call__
-        if inspect.iscoroutinefunction(call):
+        from pytest_dualread.fetch import is_asgi
+
+        if is_asgi(self.app):
             self._start_asgi()
         else:
             self._start_wsgi()
         return self.base_url
 
     def _start_asgi(self) -> None:
+        from pytest_dualread.extras import require
+
+        require("visual", "uvicorn", feature="serving an in-process ASGI app to the browser")
         import uvicorn
 
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -9,7 +9,7 @@ pytest runs ``session.items`` in order, so the cases ahead are known.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,11 +28,11 @@ __all__ = [
     "BrokenCaseFile",
     "CaseFileCollector",
     "CaseItem",
-    "PageItem",
     "PagesCollector",
     "ahead_key",
     "collect_file",
     "declared_items",
+    "pages_collector",
 ]
 
 ahead_key = pytest.StashKey[list[pytest.Item]]()
@@ -81,8 +81,7 @@ def _collector_for(path: Path, parent: Any, settings: DualReadSettings) -> pytes
         pages = rootdir / "pyproject.toml"
         if not settings.visual.pages or path.resolve() != pages.resolve():
             return None
-        pages_collector: PagesCollector = PagesCollector.from_parent(parent, path=path)
-        return pages_collector
+        return pages_collector(parent, path)
     if path.suffix != ".json" or path.parent.resolve() != (rootdir / settings.cases_dir).resolve():
         return None
     collector: CaseFileCollector = CaseFileCollector.from_parent(parent, path=path)
@@ -292,38 +291,36 @@ class BrokenCaseFile(pytest.Item):
         return self.path, 0, f"case file {self.path.name}"
 
 
-class PagesCollector(pytest.File):
-    """``[tool.dualread.visual] pages`` of pyproject.toml: one :class:`PageItem` per page."""
-
-    def collect(self) -> Iterator[pytest.Item]:
-        settings = self.config.stash[settings_key]
-        for spec in settings.visual.pages:
-            item: PageItem = PageItem.from_parent(
-                self, name=spec.name, callobj=_run_page, page=spec
-            )
-            item.add_marker(pytest.mark.dual_read(kind="visual"))
-            yield item
+class PagesCollector(pytest.Module):
+    """``[tool.dualread.visual] pages`` of pyproject.toml, collected like a Python module with
+    one test function per page (``pyproject.toml::<name>``): pytest's own parametrization then
+    applies to pages as to Python tests, so ``--browser`` multiplies them (``<name>[firefox]``)
+    and pytest-playwright's markers reach them. pyproject.toml is never imported: the collector's
+    ``obj`` is set to a module made of those functions (see :func:`pages_collector`)."""
 
 
-def _run_page(request: pytest.FixtureRequest, dual_read: DualRead) -> None:
-    """The body of every page declared in pyproject.toml."""
-    __tracebackhide__ = True
-    item = request.node
-    assert isinstance(item, PageItem)
-    dual_read.check_page(item.page.path, options=item.page.options)
+def pages_collector(parent: Any, path: Path) -> PagesCollector:
+    """The collector of the pages declared in ``path`` (the rootdir's pyproject.toml)."""
+    import types
+
+    module = types.ModuleType("dualread_pages")
+    for spec in parent.config.stash[settings_key].visual.pages:
+        setattr(module, spec.name, _page_function(spec, module.__name__))
+    collector: PagesCollector = PagesCollector.from_parent(parent, path=path)
+    collector.obj = module
+    return collector
 
 
-class PageItem(pytest.Function):
-    """A page declared in ``[tool.dualread.visual] pages``."""
+def _page_function(page: PageSpec, module: str) -> Callable[[DualRead], None]:
+    """The test function of a page declared in pyproject.toml."""
 
-    def __init__(self, *, page: PageSpec, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.page = page
+    def run_page(dual_read: DualRead) -> None:
+        __tracebackhide__ = True
+        dual_read.check_page(page.path, options=page.options)
 
-    def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, 0, f"page {self.page.name} ({self.page.path})"
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
-        if isinstance(excinfo.value, pytest.fail.Exception) and not excinfo.value.pytrace:
-            return excinfo.value.msg
-        return super().repr_failure(excinfo)
+    run_page.__name__ = run_page.__qualname__ = page.name
+    run_page.__module__ = module
+    run_page.__doc__ = f"page {page.name} ({page.path})"
+    # __test__: collected whatever the page's name (python_functions does not apply).
+    vars(run_page).update(__test__=True, pytestmark=[pytest.mark.dual_read(kind="visual")])
+    return run_page

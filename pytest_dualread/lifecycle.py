@@ -177,12 +177,23 @@ class Stored:
         return "legacy response" if self.kind == "golden" else "legacy render"
 
 
-def locate_stored(ctx: CheckContext, kind: StoredKind, index: int | str) -> Stored:
-    """The golden or baseline ``index`` of the running test, read once."""
+def locate_stored(
+    ctx: CheckContext,
+    kind: StoredKind,
+    index: int | str,
+    *,
+    browser: str = "chromium",
+    strip_browser_id: bool = False,
+) -> Stored:
+    """The golden or baseline ``index`` of the running test, read once. A baseline belongs to
+    a ``browser`` (see :func:`~pytest_dualread.snapshots.baseline_extension`)."""
     from pytest_dualread.snapshots import baseline_extension, golden_extension, read_stored
 
-    make = golden_extension if kind == "golden" else baseline_extension
-    extension = make(ctx.snapshot_root)
+    extension: type[Any] = (
+        golden_extension(ctx.snapshot_root)
+        if kind == "golden"
+        else baseline_extension(ctx.snapshot_root, browser, strip_browser_id)
+    )
     path = Path(extension.get_location(test_location=ctx.location, index=index))
     content = read_stored(path, binary=kind == "baseline")
     return Stored(kind, path, ctx.relative(path), extension, index, content)

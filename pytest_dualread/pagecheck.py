@@ -68,6 +68,10 @@ class PageCheck:
     baseline_from: Literal["legacy", "actual"]
     """Which capture a baseline is made from: legacy's for a page check, the page's own for a
     plain visual snapshot."""
+    browser: str = "chromium"
+    """The browser the page renders in: its baselines are its own."""
+    strip_browser_id: bool = False
+    """The check runs once per ``--browser``: its baseline is named without the browser's id."""
 
 
 def capture_options(settings: DualReadSettings, options: PageOptions) -> CaptureOptions:
@@ -125,7 +129,13 @@ def run_visual(
         budget = pixel_budget(ctx.settings, check.options)
         data.budget = budget.to_json()
         data.pixel_engine = " ".join(engine_info(budget.engine))
-        stored = locate_stored(ctx, "baseline", check.index)
+        stored = locate_stored(
+            ctx,
+            "baseline",
+            check.index,
+            browser=check.browser,
+            strip_browser_id=check.strip_browser_id,
+        )
         data.baseline_path = stored.rel
         baseline = stored.content if isinstance(stored.content, bytes) else None
         captured = capture(capture_options(ctx.settings, check.options), budget, baseline)

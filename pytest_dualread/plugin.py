@@ -35,6 +35,7 @@ from pytest_dualread.session import (
     enabled,
     expect_key,
     load_settings_of,
+    multiplied_key,
     report_writer_key,
     rules_key,
     settings_key,
@@ -246,6 +247,22 @@ def pytest_collection_modifyitems(
         config.hook.pytest_deselected(items=dropped)
         gone = set(map(id, dropped))
         items[:] = [item for item in items if id(item) not in gone]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # A visual check runs once per --browser, like a Playwright test: asking for browser_name
+    # lets pytest-playwright's hook (which runs after this one) parametrize it. With the default
+    # browser alone it keeps its plain id, and so its baseline.
+    if not enabled(metafunc.config) or "browser_name" in metafunc.fixturenames:
+        return
+    if _item_kind(metafunc.definition) != "visual":
+        return
+    from pytest_dualread.browser import multiplies
+
+    if multiplies(metafunc.config.getoption("browser", default=None)):
+        metafunc.fixturenames.append("browser_name")
+        metafunc.config.stash.setdefault(multiplied_key, set()).add(metafunc.function)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ __all__ = [
     "enabled",
     "expect_key",
     "load_settings_of",
+    "multiplied_key",
     "report_writer_key",
     "rules_key",
     "settings_key",
@@ -41,6 +42,8 @@ report_writer_key: pytest.StashKey[ReportWriter] = pytest.StashKey()
 """The controller's report writer."""
 checks_key: pytest.StashKey[list[Check]] = pytest.StashKey()
 """The checks an item recorded, until its test report carries them."""
+multiplied_key = pytest.StashKey[set[Any]]()
+"""Test functions that run once per ``--browser`` because the plugin asked for it."""
 expect_key = pytest.StashKey[dict[str, Any]]()
 """A dual-read item's expectation: its kind, and the run's sample figures."""
 

@@ -8,7 +8,11 @@ rules, so it hands syrupy the answer through :func:`judging` around each asserti
 creates extension instances itself, so they cannot take arguments).
 
 Baselines (PNG) live under ``<snapshot_dir>/visual/<file stem>/``; pages declared in
-``[tool.dualread.visual] pages`` under ``<snapshot_dir>/visual/pyproject/<name>.png``.
+``[tool.dualread.visual] pages`` under ``<snapshot_dir>/visual/pyproject/<name>.png``. Page
+checks in a browser other than Chromium keep theirs in a tree of their own,
+``<snapshot_dir>/visual-<browser>/`` (see :mod:`pytest_dualread.browser`): syrupy scans a
+baseline's whole tree for unused files, so a Chromium-only ``--snapshot-update`` must never see
+another browser's baselines.
 
 A collected case ``fixtures/dual_read/cases.json::log-42`` keeps its golden at
 ``snapshots/dto/cases/log-42.json``; a Python test ``tests/test_api.py::test_log`` calling
@@ -33,7 +37,13 @@ from pytest_dualread.errors import SnapshotError
 
 if TYPE_CHECKING:
     from syrupy.location import PyTestLocation
-    from syrupy.types import PropertyFilter, PropertyMatcher, SerializableData, SerializedData
+    from syrupy.types import (
+        PropertyFilter,
+        PropertyMatcher,
+        SerializableData,
+        SerializedData,
+        SnapshotIndex,
+    )
 
 __all__ = [
     "BaselineExtension",
@@ -47,6 +57,7 @@ __all__ = [
     "read_golden",
     "read_golden_text",
     "read_stored",
+    "without_browser_id",
 ]
 
 
@@ -167,6 +178,24 @@ class GoldenExtension(_Judged):
         return str(data) if isinstance(data, StoredText) else dump_golden(data)
 
 
+def without_browser_id(name: str, browser: str) -> str:
+    """``name`` without the id pytest-playwright's parametrization added for ``browser``:
+    ``card[firefox]`` -> ``card``, ``day[firefox-2025-09-20][x]`` -> ``day[2025-09-20][x]``."""
+    base, bracket, rest = name.partition("[")
+    ids, closing, tail = rest.partition("]")
+    if not bracket or not closing:
+        return name
+    # pytest joins the ids of stacked parametrizations with "-", in the order the hooks and
+    # marks parametrized, so the browser's id is the whole id, its head or its tail.
+    if ids == browser:
+        return base + tail
+    if ids.startswith(f"{browser}-"):
+        return f"{base}[{ids[len(browser) + 1 :]}]{tail}"
+    if ids.endswith(f"-{browser}"):
+        return f"{base}[{ids[: -len(browser) - 1]}]{tail}"
+    return name
+
+
 @cache
 def golden_extension(snapshot_root: Path) -> type[GoldenExtension]:
     """The extension class storing goldens under ``snapshot_root`` (one class per root, so
@@ -184,18 +213,55 @@ class BaselineExtension(_Judged):
     file_extension = "png"
     _write_mode = WriteMode.BINARY
     snapshot_root: ClassVar[Path] = Path("snapshots")
+    browser: ClassVar[str] = "chromium"
+    strip_browser_id: ClassVar[bool] = False
+    """Leave the browser's parametrization id out of the file name (a check multiplied by
+    ``--browser``: its baseline is named as in a run with the default browser)."""
 
     @classmethod
     def dirname(cls, *, test_location: PyTestLocation) -> str:
         # syrupy relates a snapshot to its test by the folder name: it must be the basename.
-        return str(cls.snapshot_root / "visual" / test_location.basename)
+        tree = "visual" if cls.browser == "chromium" else f"visual-{cls.browser}"
+        return str(cls.snapshot_root / tree / test_location.basename)
+
+    @classmethod
+    def get_snapshot_name(cls, *, test_location: PyTestLocation, index: SnapshotIndex = 0) -> str:
+        name = super().get_snapshot_name(test_location=test_location, index=index)
+        return without_browser_id(name, cls.browser) if cls.strip_browser_id else name
+
+    @classmethod
+    def matches_test_location(
+        cls, *, test_location: PyTestLocation, snapshot_location: str
+    ) -> bool:
+        if super().matches_test_location(
+            test_location=test_location, snapshot_location=snapshot_location
+        ):
+            return True
+        if not cls.strip_browser_id:
+            return False
+        # syrupy relates a parametrized test's file by its full id; a multiplied check's
+        # baseline is named without the browser's part of it.
+        path = Path(snapshot_location)
+        if path.parent != Path(cls.dirname(test_location=test_location)):
+            return False
+        name = without_browser_id(test_location.snapshot_name_parametrized, cls.browser)
+        stem = path.name.removesuffix(f".{cls.file_extension}")
+        return stem == name or stem.startswith((f"{name}[", f"{name}."))
 
 
 @cache
-def baseline_extension(snapshot_root: Path) -> type[BaselineExtension]:
-    """The extension class storing baselines under ``snapshot_root``."""
+def baseline_extension(
+    snapshot_root: Path, browser: str = "chromium", strip_browser_id: bool = False
+) -> type[BaselineExtension]:
+    """The extension class storing ``browser``'s baselines under ``snapshot_root`` (one class
+    per root and browser, so syrupy treats all of them alike within a session)."""
     return type(
         "DualReadBaselineExtension",
         (BaselineExtension,),
-        {"snapshot_root": snapshot_root, "__module__": __name__},
+        {
+            "snapshot_root": snapshot_root,
+            "browser": browser,
+            "strip_browser_id": strip_browser_id,
+            "__module__": __name__,
+        },
     )

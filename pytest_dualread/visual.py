@@ -14,7 +14,7 @@ time with diff images. This module knows nothing of pytest; the plugin records i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -22,7 +22,7 @@ from pytest_dualread.capture import CaptureOptions, Shot, SideCapturer
 from pytest_dualread.imagediff import ImageDiff, compare, compare_png, decode_png, encode_png
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import BrowserContext, Page
 
 __all__ = [
     "COMPARISONS",
@@ -186,17 +186,27 @@ def _compare_all(
 
 
 def run_page_check(
-    browser: Browser,
+    new_context: Callable[..., BrowserContext],
     urls: Mapping[str, str],
     headers: Mapping[str, dict[str, str]],
     options: CaptureOptions,
     budget: PixelBudget,
     baseline: bytes | None,
+    *,
+    context_args: Mapping[str, Any] | None = None,
 ) -> VisualResult:
-    """Capture ``urls`` (one per side) and compare. Raises CaptureError (page not loadable,
-    unmatched required mask, never settles)."""
+    """Capture ``urls`` (one per side), each in a context from ``new_context``
+    (pytest-playwright's, which adds the user's ``context_args``), and compare. Raises
+    CaptureError (page not loadable, unmatched required mask, never settles)."""
     capturers = {
-        side: SideCapturer(browser, side, url, options, headers=dict(headers.get(side, {})))
+        side: SideCapturer(
+            new_context,
+            side,
+            url,
+            options,
+            headers=dict(headers.get(side, {})),
+            context_args=dict(context_args or {}),
+        )
         for side, url in urls.items()
     }
     try:
@@ -225,9 +235,7 @@ def run_snapshot_check(
     page: Page, options: CaptureOptions, budget: PixelBudget, baseline: bytes | None
 ) -> VisualResult:
     """Capture an open page as it is and compare it with its baseline (no sides)."""
-    browser = page.context.browser
-    assert browser is not None
-    capturer = SideCapturer(browser, "page", page.url, options, page=page)
+    capturer = SideCapturer(None, "page", page.url, options, page=page)
     shot = capturer.first()
     if baseline is None:
         return VisualResult({"actual": shot})

@@ -80,7 +80,10 @@ def test_card(dual_read):
 def site(inner_project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     inner_project.makepyfile(pagesite=SITE)
     add_dualread_table(inner_project, CONFIG)
-    monkeypatch.setenv("PYTHONPATH", str(inner_project.path))
+    # Prepended: the inner runs must import the plugin from the same checkout as this run.
+    inherited = os.environ.get("PYTHONPATH")
+    paths = [str(inner_project.path), *([inherited] if inherited else [])]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
     monkeypatch.delenv("VIS_BUG", raising=False)
     return inner_project
 
@@ -324,3 +327,241 @@ def test_pages_declared_in_pyproject_are_collected(
         "pyproject.toml::live",
     ]
     assert os.path.isdir(site.path / "snapshots")
+
+
+# ---------------------------------------------------------------------------------------------
+# pytest-playwright's machinery: context args, tracing, --browser, no effect without the flag
+
+ECHO_SITE = '''
+"""A page that shows what the browser context sends and runs with; each request is logged."""
+import json, os
+
+PAGE = """<!doctype html><html><head><style>
+body {{ margin: 0; font-family: "Liberation Sans", sans-serif; font-size: 20px; }}
+</style></head><body><div id=lang></div><div id=zone></div><div>{user}</div>
+<script>
+document.getElementById("lang").textContent = navigator.language;
+document.getElementById("zone").textContent =
+    Intl.DateTimeFormat().resolvedOptions().timeZone;
+</script></body></html>"""
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+    with open(os.environ["ECHO_LOG"], "a") as log:
+        log.write(json.dumps(headers) + "\\n")
+    body = PAGE.format(user=headers.get("x-user", "nobody")).encode()
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/html; charset=utf-8")]})
+    await send({"type": "http.response.body", "body": body})
+'''
+
+ECHO_CONFIG = """
+[tool.dualread]
+legacy_url = "echosite:app"
+adapter_url = "echosite:app"
+
+[tool.dualread.legacy]
+headers = { "X-Side" = "legacy" }
+
+[tool.dualread.adapter]
+headers = { "X-Side" = "adapter" }
+
+[tool.dualread.visual]
+viewport = { width = 400, height = 200 }
+pages = [{ name = "echo", path = "/echo" }]
+"""
+
+CONTEXT_ARGS = """
+import pytest
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {
+        **browser_context_args,
+        "locale": "de-DE",
+        "timezone_id": "Asia/Tokyo",
+        "extra_http_headers": {"X-User": "ada"},%s
+    }
+"""
+
+
+@pytest.fixture
+def echo(inner_project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Path:
+    inner_project.makepyfile(echosite=ECHO_SITE)
+    add_dualread_table(inner_project, ECHO_CONFIG)
+    inherited = os.environ.get("PYTHONPATH")
+    paths = [str(inner_project.path), *([inherited] if inherited else [])]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
+    log = inner_project.path / "requests.jsonl"
+    monkeypatch.setenv("ECHO_LOG", str(log))
+    return log
+
+
+def requests_of(log: Path) -> list[dict[str, str]]:
+    lines = log.read_text().splitlines() if log.exists() else []
+    log.unlink(missing_ok=True)
+    return [json.loads(line) for line in lines]
+
+
+def test_browser_context_args_reach_both_sides_and_tracing_applies(
+    inner_project: pytest.Pytester, run_dualread: RunDualRead, echo: Path
+) -> None:
+    run_dualread("--dual-read", "--snapshot-update", subprocess=True).result.assert_outcomes(
+        passed=1
+    )
+    plain = requests_of(echo)
+    assert {r["x-side"] for r in plain} == {"legacy", "adapter"}
+    assert all("x-user" not in r for r in plain)
+
+    inner_project.makeconftest(CONTEXT_ARGS % "")
+    run = run_dualread("--dual-read", "--tracing", "on", subprocess=True)
+    run.result.assert_outcomes(failed=1)
+    check = only_check(run)
+    by_name = {c["name"]: c for c in check.data["comparisons"]}  # type: ignore[attr-defined]
+    for side in ("legacy", "adapter"):
+        changed = by_name[f"{side}_vs_baseline"]
+        assert not changed["size_mismatch"]
+        assert changed["mismatch_pixels"] > 0, f"the {side} page renders the new locale and zone"
+    assert by_name["adapter_vs_legacy"]["passed"]
+    sent = requests_of(echo)
+    assert {(r["x-side"], r["x-user"]) for r in sent} == {("legacy", "ada"), ("adapter", "ada")}
+    assert all(r["accept-language"].startswith("de-DE") for r in sent)
+    traces = sorted((inner_project.path / "test-results").glob("*/trace*.zip"))
+    assert [t.name for t in traces] == ["trace-1.zip", "trace-2.zip"], "one per side's context"
+    assert traces[0].parent.name == "pyproject-toml-echo"
+
+
+def test_a_viewport_in_browser_context_args_wins(
+    inner_project: pytest.Pytester, run_dualread: RunDualRead, echo: Path
+) -> None:
+    inner_project.makeconftest(
+        CONTEXT_ARGS % '\n        "viewport": {"width": 300, "height": 150},'
+    )
+    run = run_dualread("--dual-read", "--snapshot-update", subprocess=True)
+    run.result.assert_outcomes(passed=1)
+    baseline = inner_project.path / "snapshots/visual/pyproject/echo.png"
+    assert decode_png(baseline.read_bytes()).shape[:2] == (150, 300)
+    check = only_check(run)
+    assert check.data["fingerprint"]["viewport"] == [300, 150]  # type: ignore[attr-defined]
+    sidecar = json.loads(baseline.with_name("echo.env.json").read_text())
+    assert sidecar["viewport"] == [300, 150]
+
+
+PAGE_AND_TEST = """
+import pytest
+
+@pytest.mark.dual_read(kind="visual")
+def test_card(dual_read):
+    dual_read.check_page("/card")
+"""
+
+
+def test_browser_option_multiplies_page_checks(
+    site: pytest.Pytester, run_dualread: RunDualRead
+) -> None:
+    path = site.path / "pyproject.toml"
+    path.write_text(path.read_text() + 'pages = [{ name = "card", path = "/card" }]\n')
+    site.makepyfile(test_pages=PAGE_AND_TEST)
+
+    def collected(*args: str) -> set[str]:
+        result = site.runpytest_subprocess("--collect-only", "-q", *args)
+        return {line for line in result.stdout.lines if "::" in line}
+
+    assert collected("--dual-read") == {"pyproject.toml::card", "test_pages.py::test_card"}
+    assert collected("--dual-read", "--browser", "chromium", "--browser", "firefox") == {
+        "pyproject.toml::card[chromium]",
+        "pyproject.toml::card[firefox]",
+        "test_pages.py::test_card[chromium]",
+        "test_pages.py::test_card[firefox]",
+    }
+    assert collected("--dual-read", "--browser", "firefox") == {
+        "pyproject.toml::card[firefox]",
+        "test_pages.py::test_card[firefox]",
+    }
+    # Without --dual-read the checks are skipped and keep their ids.
+    assert collected("--browser", "firefox") == {"test_pages.py::test_card"}
+
+
+def test_each_browser_has_its_own_baselines_and_an_unlaunchable_one_is_an_error(
+    site: pytest.Pytester, run_dualread: RunDualRead, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = site.path / "pyproject.toml"
+    path.write_text(path.read_text() + 'pages = [{ name = "card", path = "/card" }]\n')
+    site.makepyfile(test_pages=PAGE_AND_TEST)
+    run_dualread("--dual-read", "--snapshot-update", subprocess=True).result.assert_outcomes(
+        passed=2
+    )
+    chromium_files = {
+        "pyproject.toml::card[chromium]": "snapshots/visual/pyproject/card.png",
+        "test_pages.py::test_card[chromium]": "snapshots/visual/test_pages/test_card.png",
+    }
+    stored = {p: (site.path / p).read_bytes() for p in chromium_files.values()}
+    # Firefox has no Playwright build here (and none is installed): its checks must error.
+    monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(site.path / "no-browsers"))
+    other = site.path / "snapshots/visual-firefox/pyproject/card.png"
+    other.parent.mkdir(parents=True)
+    other.write_bytes(b"firefox's own")
+    run = run_dualread(
+        "--dual-read",
+        "--snapshot-update",
+        "--browser",
+        "chromium",
+        "--browser",
+        "firefox",
+        subprocess=True,
+    )
+    assert run.report is not None
+    checks = {c.id: c for c in run.report.checks}
+    for check_id, file in chromium_files.items():
+        check = checks[check_id]
+        assert check.outcome == "passed", check.message
+        assert check.data["baseline_path"] == file
+        assert (site.path / file).read_bytes() == stored[file], "the same baseline, unchanged"
+    firefox = {
+        "pyproject.toml::card[firefox]": "snapshots/visual-firefox/pyproject/card.png",
+        "test_pages.py::test_card[firefox]": "snapshots/visual-firefox/test_pages/test_card.png",
+    }
+    for check_id, file in firefox.items():
+        check = checks[check_id]
+        assert check.outcome == "error"
+        assert check.data["baseline_path"] == file
+        assert "\n" not in check.message
+        assert "firefox could not be launched" in check.message
+        assert "python -m playwright install firefox" in check.message
+    run_dualread("--dual-read", "--snapshot-update", subprocess=True).result.assert_outcomes(
+        passed=2
+    )
+    assert other.read_bytes() == b"firefox's own", "a Chromium update leaves it alone"
+
+
+LAUNCH_ARGS_TEST = """
+import json
+
+def test_launch_args(browser_type_launch_args):
+    print("LAUNCH_ARGS=" + json.dumps(browser_type_launch_args, sort_keys=True))
+"""
+
+
+def launch_args_seen(result: pytest.RunResult) -> dict[str, object]:
+    line = next(ln for ln in result.stdout.lines if "LAUNCH_ARGS=" in ln)
+    seen: dict[str, object] = json.loads(line.split("LAUNCH_ARGS=", 1)[1])
+    return seen
+
+
+def test_plain_playwright_tests_see_pytest_playwrights_fixtures_without_the_flag(
+    site: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site.makepyfile(test_plain=LAUNCH_ARGS_TEST)
+    # Playwright's own Chromium absent: with --dual-read the plugin adds the system one.
+    monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(site.path / "no-browsers"))
+    plain = site.runpytest_subprocess("-s", "--slowmo", "7")
+    plain.assert_outcomes(passed=1)
+    assert launch_args_seen(plain) == {"slow_mo": 7}
+    assert launch_args_seen(site.runpytest_subprocess("-s")) == {}
+    flagged = site.runpytest_subprocess("-s", "--slowmo", "7", "--dual-read", "test_plain.py")
+    flagged.assert_outcomes(passed=1)
+    seen = launch_args_seen(flagged)
+    assert seen["slow_mo"] == 7
+    assert str(seen["executable_path"]).endswith("chromium")
