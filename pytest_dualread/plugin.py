@@ -201,11 +201,15 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return collect_file(file_path, parent)
 
 
+def _marked_kind(marker: pytest.Mark) -> object:
+    return marker.kwargs.get("kind", marker.args[0] if marker.args else "dto")
+
+
 def _item_kind(item: pytest.Item) -> str | None:
     marker = item.get_closest_marker("dual_read")
     if marker is None:
         return "dto" if "dual_read" in getattr(item, "fixturenames", ()) else None
-    kind = marker.kwargs.get("kind", marker.args[0] if marker.args else "dto")
+    kind = _marked_kind(marker)
     if kind not in _KINDS:
         raise pytest.UsageError(
             f"{item.nodeid}: @pytest.mark.dual_read(kind={kind!r}): expected kind 'dto' or 'visual'"
@@ -256,7 +260,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # browser alone it keeps its plain id, and so its baseline.
     if not enabled(metafunc.config) or "browser_name" in metafunc.fixturenames:
         return
-    if _item_kind(metafunc.definition) != "visual":
+    # A bad kind is reported once, as a usage error, when the items are known.
+    marker = metafunc.definition.get_closest_marker("dual_read")
+    if marker is None or _marked_kind(marker) != "visual":
         return
     from pytest_dualread.browser import multiplies
 

@@ -12,6 +12,7 @@ import pytest
 from conftest import RunDualRead, add_dualread_table
 
 from pytest_dualread.imagediff import decode_png
+from pytest_dualread.report import VisualData
 
 SITE = '''
 """Pages for the visual tests; the X-Side header picks the read path, VIS_BUG breaks the adapter."""
@@ -419,12 +420,13 @@ def test_browser_context_args_reach_both_sides_and_tracing_applies(
     run = run_dualread("--dual-read", "--tracing", "on", subprocess=True)
     run.result.assert_outcomes(failed=1)
     check = only_check(run)
-    by_name = {c["name"]: c for c in check.data["comparisons"]}  # type: ignore[attr-defined]
+    assert isinstance(check.data, VisualData)
+    by_name = {c.name: c for c in check.data.comparisons}
     for side in ("legacy", "adapter"):
         changed = by_name[f"{side}_vs_baseline"]
-        assert not changed["size_mismatch"]
-        assert changed["mismatch_pixels"] > 0, f"the {side} page renders the new locale and zone"
-    assert by_name["adapter_vs_legacy"]["passed"]
+        assert not changed.size_mismatch
+        assert changed.mismatch_pixels > 0, f"the {side} page renders the new locale and zone"
+    assert by_name["adapter_vs_legacy"].passed
     sent = requests_of(echo)
     assert {(r["x-side"], r["x-user"]) for r in sent} == {("legacy", "ada"), ("adapter", "ada")}
     assert all(r["accept-language"].startswith("de-DE") for r in sent)
@@ -444,7 +446,8 @@ def test_a_viewport_in_browser_context_args_wins(
     baseline = inner_project.path / "snapshots/visual/pyproject/echo.png"
     assert decode_png(baseline.read_bytes()).shape[:2] == (150, 300)
     check = only_check(run)
-    assert check.data["fingerprint"]["viewport"] == [300, 150]  # type: ignore[attr-defined]
+    assert isinstance(check.data, VisualData)
+    assert check.data.fingerprint["viewport"] == [300, 150]
     sidecar = json.loads(baseline.with_name("echo.env.json").read_text())
     assert sidecar["viewport"] == [300, 150]
 
@@ -517,7 +520,8 @@ def test_each_browser_has_its_own_baselines_and_an_unlaunchable_one_is_an_error(
     for check_id, file in chromium_files.items():
         check = checks[check_id]
         assert check.outcome == "passed", check.message
-        assert check.data["baseline_path"] == file
+        assert isinstance(check.data, VisualData)
+        assert check.data.baseline_path == file
         assert (site.path / file).read_bytes() == stored[file], "the same baseline, unchanged"
     firefox = {
         "pyproject.toml::card[firefox]": "snapshots/visual-firefox/pyproject/card.png",
@@ -526,7 +530,8 @@ def test_each_browser_has_its_own_baselines_and_an_unlaunchable_one_is_an_error(
     for check_id, file in firefox.items():
         check = checks[check_id]
         assert check.outcome == "error"
-        assert check.data["baseline_path"] == file
+        assert isinstance(check.data, VisualData)
+        assert check.data.baseline_path == file
         assert "\n" not in check.message
         assert "firefox could not be launched" in check.message
         assert "python -m playwright install firefox" in check.message
