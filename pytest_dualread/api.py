@@ -102,9 +102,9 @@ class DualRead:
         json: Any = None,
     ) -> ResponsePair:
         """The legacy and the adapter response of one request, fetched concurrently."""
-        return self._fetcher.fetch(
-            path, method=method, params=params, headers=headers, json_body=json
-        )
+        from pytest_dualread.fetch import Request
+
+        return self._fetcher.fetch(Request(path, method, params, headers, json))
 
     def _next_id(self, name: str | None) -> tuple[str, int | str]:
         nodeid = self._check_context.nodeid

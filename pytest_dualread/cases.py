@@ -206,7 +206,7 @@ def import_model(
     try:
         obj = import_attr(spec, what="model")
     except ImportSpecError as exc:
-        raise CaseError(str(exc), path=path, line=line, case_id=case_id) from None
+        raise CaseError(str(exc), path=path, line=line, case_id=case_id) from exc
     if not (isinstance(obj, type) and issubclass(obj, BaseModel)):
         raise CaseError(
             f"model {spec!r} is not a pydantic model class (got {type(obj).__name__})",

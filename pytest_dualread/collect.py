@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from pytest_dualread.api import DualRead
     from pytest_dualread.cases import Case, CaseFile
     from pytest_dualread.config import DualReadSettings, PageSpec
-    from pytest_dualread.fetch import PairFetcher, ResponsePair
+    from pytest_dualread.fetch import PairFetcher, Request, ResponsePair
     from pytest_dualread.normalize import DiffRules
 
 __all__ = [
@@ -182,7 +182,6 @@ class CaseItem(pytest.Function):
 
         ctx = context_of(request)
         check = self._check(ctx)
-        req = self.case.request
 
         def obtain() -> ResponsePair:
             # This case's requests first (unless already started), then the window ahead.
@@ -190,14 +189,7 @@ class CaseItem(pytest.Function):
                 for following in [self, *self.stash.get(ahead_key, [])[: fetcher.window]]:
                     if isinstance(following, CaseItem):
                         following.prefetch(fetcher)
-            return fetcher.fetch(
-                req.path,
-                method=req.method,
-                params=dict(req.params) or None,
-                headers=dict(req.headers) or None,
-                json_body=req.json_body,
-                key=self.nodeid,
-            )
+            return fetcher.fetch(self.http_request(), key=self.nodeid)
 
         run_dto(ctx, check, obtain)
 
@@ -238,13 +230,14 @@ class CaseItem(pytest.Function):
         return DtoCheck(self.nodeid, model, rules, True, 0, data)
 
     def prefetch(self, fetcher: PairFetcher) -> None:
+        fetcher.prefetch(self.nodeid, self.http_request())
+
+    def http_request(self) -> Request:
+        from pytest_dualread.fetch import Request
+
         req = self.case.request
-        fetcher.prefetch(
-            self.nodeid,
-            req.path,
-            method=req.method,
-            params=dict(req.params) or None,
-            headers=dict(req.headers) or None,
+        return Request(
+            req.path, req.method, dict(req.params) or None, dict(req.headers) or None, req.json_body
         )
 
     def reportinfo(self) -> tuple[Path, int, str]:

@@ -13,12 +13,18 @@
 Every message says what was expected, what came, and where (file, key, URL or option). The same
 facts travel as attributes, so callers never parse messages. :func:`validation_message` words a
 pydantic validation error the same way for every caller (settings, case files, the CLI, reports).
+
+When the user's own code is why (an in-process app raised, a module named by a spec failed to
+import), the error is raised ``from`` that exception and :func:`blame_user_code` marks it, so the
+terminal can show the user's traceback (:func:`user_traceback`) while messages stay one line.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import TracebackType
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:  # pydantic is heavy; plain pytest imports this module without it
     from pydantic import ValidationError
@@ -33,12 +39,54 @@ __all__ = [
     "FetchError",
     "ReportError",
     "SnapshotError",
+    "blame_user_code",
+    "user_traceback",
     "validation_message",
 ]
 
 
 class DualReadError(Exception):
     """Base of every error pytest-dualread raises on purpose."""
+
+    user_error: BaseException | None = None
+    """What the user's code raised, when that is why; see :func:`blame_user_code`."""
+
+
+_E = TypeVar("_E", bound=DualReadError)
+
+
+def blame_user_code(error: _E, raised: BaseException) -> _E:
+    """Mark ``error`` as caused by ``raised``, an exception of the user's code (their app,
+    their module); raise the result ``from raised``."""
+    error.user_error = raised
+    return error
+
+
+def user_traceback(exc: BaseException) -> str | None:
+    """The traceback of the user's code behind ``exc``, found along its chain of causes (an
+    error re-raised as another keeps the mark); ``None`` when the plugin's own checks failed."""
+    import traceback
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, DualReadError) and seen.user_error is not None:
+            raised = seen.user_error
+            frames = raised.__traceback__
+            # Start at the user's code: the frames that called it are the plugin's and httpx's.
+            while frames is not None and frames.tb_next is not None and _is_plumbing(frames):
+                frames = frames.tb_next
+            return "".join(traceback.format_exception(type(raised), raised, frames)).rstrip()
+        seen = seen.__cause__
+    return None
+
+
+_PLUMBING = tuple(
+    f"{os.sep}{name}{os.sep}" for name in ("pytest_dualread", "httpx", "asyncio", "concurrent")
+)
+
+
+def _is_plumbing(frame: TracebackType) -> bool:
+    return any(part in frame.tb_frame.f_code.co_filename for part in _PLUMBING)
 
 
 class ConfigError(DualReadError):
@@ -187,6 +235,8 @@ class CheckFailed(Exception):
     turns it into a test failure without a traceback.
     """
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, user_traceback: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.user_traceback = user_traceback
+        """The traceback of the user's code that made the check an error, for the terminal."""

@@ -30,13 +30,14 @@ from typing import Any, Literal, TypeVar
 import httpx
 
 from pytest_dualread.config import DualReadSettings, FetchSettings, SideSettings
-from pytest_dualread.errors import FetchError
+from pytest_dualread.errors import FetchError, blame_user_code
 from pytest_dualread.imports import ImportSpecError, import_attr
 
 __all__ = [
     "REDACTED",
     "SIDES",
     "PairFetcher",
+    "Request",
     "ResponsePair",
     "Side",
     "SideResponse",
@@ -53,6 +54,13 @@ SIDES: tuple[Side, Side] = ("legacy", "adapter")
 REDACTED = "<redacted>"
 ALWAYS_REDACTED = frozenset({"authorization", "cookie", "set-cookie", "proxy-authorization"})
 RETRY_STATUSES = frozenset({502, 503, 504})
+_RETRIED = (httpx.ConnectError, httpx.ConnectTimeout)
+# How a request that raised reads, first match wins; the exception stays the FetchError's cause.
+_FAILURES: tuple[tuple[type[Exception] | tuple[type[Exception], ...], str], ...] = (
+    (_RETRIED, "connect"),
+    ((httpx.TimeoutException, asyncio.TimeoutError), "timeout"),
+    (httpx.HTTPError, "other"),
+)
 _T = TypeVar("_T")
 
 
@@ -190,21 +198,24 @@ def _frozen(mapping: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...]:
 
 
 @dataclass(frozen=True)
-class _Call:
-    """One request as a case asks for it, before a side adds its prefix, headers and auth."""
+class Request:
+    """One request as a check asks for it, before a side adds its prefix, headers and auth."""
 
-    method: str
     path: str
+    method: str = "GET"
     params: Mapping[str, Any] | None = None
     headers: Mapping[str, str] | None = None
     json_body: Any = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "method", self.method.upper())
 
     @property
     def identity(self) -> tuple[Any, ...]:
         """What a prefetched GET must match to stand in for this call."""
         return (self.path, self.method, _frozen(self.params), _frozen(self.headers))
 
-    def with_headers(self, extra: Mapping[str, str] | None) -> _Call:
+    def with_headers(self, extra: Mapping[str, str] | None) -> Request:
         merged = {**(self.headers or {}), **(extra or {})}
         return replace(self, headers=merged or None)
 
@@ -330,7 +341,7 @@ class _SideClient:
             body_head=_head(head),
         )
 
-    def build(self, call: _Call) -> httpx.Request:
+    def build(self, call: Request) -> httpx.Request:
         client = self._async if self._async is not None else self._sync
         assert client is not None
         return client.build_request(
@@ -341,7 +352,24 @@ class _SideClient:
             json=call.json_body,
         )
 
-    async def get(self, call: _Call) -> SideResponse:
+    def _failed(self, exc: Exception, attempts: int, url: str) -> FetchError:
+        """The :class:`FetchError` for a request that raised ``exc``, worded by :data:`_FAILURES`;
+        an exception no row names was raised by an in-process app: the user's code."""
+        kind = next(
+            (kind for kinds, kind in _FAILURES if isinstance(exc, kinds)),
+            "app" if self.target.protocol != "http" else "other",
+        )
+        tries = f"{attempts} attempt{'s' if attempts > 1 else ''}"
+        text = {
+            "connect": f"cannot connect after {tries}: {exc}",
+            "timeout": f"timed out after {self.fetch.timeout_s:g} s (fetch.timeout_s)",
+            "other": f"request failed: {type(exc).__name__}: {exc}",
+            "app": f"the app raised {type(exc).__name__}: {exc}",
+        }[kind]
+        error = FetchError(text, side=self.side, url=url)
+        return blame_user_code(error, exc) if kind == "app" else error
+
+    async def get(self, call: Request) -> SideResponse:
         request = self.build(call)
         url = str(request.url)
         attempts = 0
@@ -355,32 +383,13 @@ class _SideClient:
                 response, body = await asyncio.wait_for(
                     self._send_once(request), timeout=self.fetch.timeout_s
                 )
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                if not last:
-                    await asyncio.sleep(self.fetch.backoff_s * 2 ** (attempts - 1))
-                    continue
-                raise FetchError(
-                    f"cannot connect after {attempts} attempt{'s' if attempts > 1 else ''}: {exc}",
-                    side=self.side,
-                    url=url,
-                ) from None
-            except (httpx.TimeoutException, asyncio.TimeoutError):
-                raise FetchError(
-                    f"timed out after {self.fetch.timeout_s:g} s (fetch.timeout_s)",
-                    side=self.side,
-                    url=url,
-                ) from None
-            except httpx.HTTPError as exc:
-                raise FetchError(
-                    f"request failed: {type(exc).__name__}: {exc}", side=self.side, url=url
-                ) from None
             except FetchError:
                 raise
-            except Exception as exc:  # an in-process app that raised: its error, not ours
-                where = "the app raised" if self.target.protocol != "http" else "request failed:"
-                raise FetchError(
-                    f"{where} {type(exc).__name__}: {exc}", side=self.side, url=url
-                ) from None
+            except Exception as exc:
+                if isinstance(exc, _RETRIED) and not last:
+                    await asyncio.sleep(self.fetch.backoff_s * 2 ** (attempts - 1))
+                    continue
+                raise self._failed(exc, attempts, url) from exc
             if response.status_code in RETRY_STATUSES and not last:
                 await asyncio.sleep(self.fetch.backoff_s * 2 ** (attempts - 1))
                 continue
@@ -508,7 +517,7 @@ class PairFetcher:
         return {side: client.target for side, client in clients.items()}
 
     def _submit(
-        self, call: _Call, side_headers: Mapping[Side, Mapping[str, str]] | None
+        self, call: Request, side_headers: Mapping[Side, Mapping[str, str]] | None
     ) -> Future[list[SideResponse | BaseException]]:
         if not call.path.startswith("/"):
             raise FetchError(f"expected a path starting with '/', got {call.path!r}")
@@ -523,19 +532,11 @@ class PairFetcher:
 
         return asyncio.run_coroutine_threadsafe(both(), loop.loop)
 
-    def prefetch(
-        self,
-        key: str,
-        path: str,
-        *,
-        method: str = "GET",
-        params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
+    def prefetch(self, key: str, request: Request | str) -> None:
         """Start fetching a safe (GET / HEAD) request now; a later ``fetch(..., key=key)`` of
         the same request takes the result. Lets the next case's requests overlap this case's
         comparison."""
-        call = _Call(method.upper(), path, params, headers)
+        call = Request(request) if isinstance(request, str) else request
         if call.method not in ("GET", "HEAD") or key in self._pending:
             return
         try:
@@ -555,24 +556,20 @@ class PairFetcher:
 
     def fetch(
         self,
-        path: str,
+        request: Request | str,
         *,
-        method: str = "GET",
-        params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        json_body: Any = None,
         side_headers: Mapping[Side, Mapping[str, str]] | None = None,
         key: str | None = None,
     ) -> ResponsePair:
-        """Fetch ``path`` from both sides at once (or take the result of a matching
-        :meth:`prefetch` under ``key``). Raises :class:`FetchError` (the first side's error;
-        when both fail, both messages)."""
+        """Fetch ``request`` (a path is a GET) from both sides at once, or take the result of a
+        matching :meth:`prefetch` under ``key``. Raises :class:`FetchError` (the first side's
+        error; when both fail, both messages)."""
         pending = self._pending.pop(key, None) if key is not None else None
-        call = _Call(method.upper(), path, params, headers, json_body)
+        call = Request(request) if isinstance(request, str) else request
         if (
             pending is not None
             and pending[0] == call.identity
-            and json_body is None
+            and call.json_body is None
             and not side_headers
         ):
             future = pending[1]
@@ -590,7 +587,7 @@ class PairFetcher:
             if len(errors) == 2:
                 raise FetchError(
                     "both sides failed:\n  " + "\n  ".join(str(e) for e in errors)
-                ) from None
+                ) from first
             raise first
         legacy, adapter = results
         assert isinstance(legacy, SideResponse)

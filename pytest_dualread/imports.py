@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import importlib
 
-from pytest_dualread.errors import DualReadError
+from pytest_dualread.errors import DualReadError, blame_user_code
 
 __all__ = ["ImportSpecError", "import_attr"]
 
@@ -36,9 +36,12 @@ def import_attr(spec: str, *, what: str) -> object:
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:  # anything the module runs on import: say it, don't crash
-        raise ImportSpecError(
-            f"{what} {spec!r}: cannot import {module_name!r}: {type(exc).__name__}: {exc}",
-            spec=spec,
+        raise blame_user_code(
+            ImportSpecError(
+                f"{what} {spec!r}: cannot import {module_name!r}: {type(exc).__name__}: {exc}",
+                spec=spec,
+            ),
+            exc,
         ) from exc
     found: object = module
     for part in attr.split("."):

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from pytest_dualread.artifacts import ArtifactDir, keep_artifacts
-from pytest_dualread.errors import CheckFailed
+from pytest_dualread.errors import CheckFailed, user_traceback
 from pytest_dualread.report import Check, DtoData, Finding, VisualData
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ class CheckRun:
         __tracebackhide__ = True
         self.outcome, self.message = "error", f"{type(exc).__name__}: {exc}"
         self._keep()
-        raise CheckFailed(f"dual-read error: {self.message}")
+        raise CheckFailed(f"dual-read error: {self.message}", user_traceback=user_traceback(exc))
 
     def take(self, verdict: StoredVerdict) -> None:
         """Apply what :func:`judge_stored` decided: differences from a file that now holds this

@@ -281,8 +281,11 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
 
     try:
         return (yield)
-    except CheckFailed as exc:  # the check's own report, without a traceback
-        raise pytest.fail.Exception(exc.message, pytrace=False) from None
+    except CheckFailed as exc:  # the check's own report; a traceback only of the user's code
+        shown = exc.message
+        if exc.user_traceback:
+            shown += f"\n\nraised by your code:\n{exc.user_traceback}"
+        raise pytest.fail.Exception(shown, pytrace=False) from None
 
 
 @pytest.hookimpl(wrapper=True)

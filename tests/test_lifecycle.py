@@ -236,3 +236,73 @@ def test_metrics_without_their_extra_stop_the_run_before_it_starts(
     run = run_dualread("--dual-read", "--dual-read-metrics=run.prom", subprocess=True)
     assert run.result.ret == pytest.ExitCode.USAGE_ERROR
     run.result.stderr.fnmatch_lines(["*the metrics file*needs the 'metrics' extra*"])
+
+
+# -- the user's own error keeps its traceback --------------------------------------------------
+
+CRASHING_APP = """
+def app(environ, start_response):
+    return lookup_meal(environ["PATH_INFO"])
+
+def lookup_meal(path):
+    raise LookupError("meal table is gone: " + path)
+"""
+
+
+def test_an_app_that_raises_shows_its_traceback_in_the_terminal_not_in_the_report(
+    inner_project: pytest.Pytester, run_dualread: RunDualRead, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inner_project.makepyfile(crashing=CRASHING_APP)
+    monkeypatch.setenv("PYTHONPATH", str(inner_project.path))
+    add_dualread_table(
+        inner_project,
+        '[tool.dualread]\nlegacy_url = "crashing:app"\nadapter_url = "crashing:app"\n',
+    )
+    inner_project.makepyfile(
+        test_meal="""
+        def test_meal(dual_read):
+            dual_read.check("/meals/1", golden=False)
+        """
+    )
+    run = run_dualread("--dual-read", subprocess=True)
+    run.result.assert_outcomes(failed=1)
+    run.result.stdout.fnmatch_lines(
+        [
+            "*the app raised LookupError: meal table is gone: /meals/1*",
+            "raised by your code:",
+            "Traceback (most recent call last):",
+            '*crashing.py", line *, in app',
+            '*crashing.py", line *, in lookup_meal',
+            "LookupError: meal table is gone: /meals/1",
+        ]
+    )
+    assert run.report is not None
+    (check,) = run.report.checks
+    assert check.outcome == "error"
+    assert "Traceback" not in check.message
+    assert "httpx" not in run.result.stdout.str(), "the traceback starts at the user's code"
+
+
+def test_a_refused_connection_keeps_its_cause_but_shows_no_traceback() -> None:
+    import httpx
+
+    from pytest_dualread.config import DualReadSettings
+    from pytest_dualread.errors import FetchError, user_traceback
+    from pytest_dualread.fetch import PairFetcher
+
+    closed = "http://127.0.0.1:9"
+    settings = DualReadSettings.model_validate(
+        {"legacy_url": closed, "adapter_url": closed, "fetch": {"retries": 0}}
+    )
+    fetcher = PairFetcher(settings)
+    try:
+        with pytest.raises(FetchError) as caught:
+            fetcher.fetch("/x")
+    finally:
+        fetcher.close()
+    assert str(caught.value).startswith("both sides failed:")
+    side_error = caught.value.__cause__
+    assert isinstance(side_error, FetchError)
+    assert "cannot connect after 1 attempt" in str(side_error)
+    assert isinstance(side_error.__cause__, httpx.ConnectError)
+    assert user_traceback(caught.value) is None, "the plugin's own failure: no user traceback"
