@@ -81,12 +81,14 @@ def user_traceback(exc: BaseException) -> str | None:
 
 
 _PLUMBING = tuple(
-    f"{os.sep}{name}{os.sep}" for name in ("pytest_dualread", "httpx", "asyncio", "concurrent")
+    f"{os.sep}{name}{os.sep}"
+    for name in ("pytest_dualread", "httpx", "asyncio", "concurrent", "importlib")
 )
 
 
 def _is_plumbing(frame: TracebackType) -> bool:
-    return any(part in frame.tb_frame.f_code.co_filename for part in _PLUMBING)
+    filename = frame.tb_frame.f_code.co_filename
+    return filename.startswith("<frozen ") or any(part in filename for part in _PLUMBING)
 
 
 class ConfigError(DualReadError):

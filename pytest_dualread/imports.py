@@ -35,14 +35,17 @@ def import_attr(spec: str, *, what: str) -> object:
         raise ImportSpecError(f"{what} {spec!r}: expected 'package.module:name'", spec=spec)
     try:
         module = importlib.import_module(module_name)
-    except Exception as exc:  # anything the module runs on import: say it, don't crash
-        raise blame_user_code(
-            ImportSpecError(
-                f"{what} {spec!r}: cannot import {module_name!r}: {type(exc).__name__}: {exc}",
-                spec=spec,
-            ),
-            exc,
+    except ModuleNotFoundError as exc:
+        if not _is_part_of(exc.name, module_name):
+            raise _broken_module(what, spec, module_name, exc) from exc
+        raise ImportSpecError(
+            f"{what} {spec!r}: no module named {exc.name!r} on sys.path (a module of your "
+            'project? add its folder to pytest\'s pythonpath setting, e.g. pythonpath = ["."] '
+            "in [tool.pytest.ini_options])",
+            spec=spec,
         ) from exc
+    except Exception as exc:  # anything the module runs on import: say it, don't crash
+        raise _broken_module(what, spec, module_name, exc) from exc
     found: object = module
     for part in attr.split("."):
         found = getattr(found, part, _MISSING)
@@ -51,3 +54,16 @@ def import_attr(spec: str, *, what: str) -> object:
                 f"{what} {spec!r}: module {module_name!r} has no {attr!r}", spec=spec
             )
     return found
+
+
+def _is_part_of(missing: str | None, module_name: str) -> bool:
+    """Whether the missing module is ``module_name`` or one of its parent packages."""
+    return missing is not None and (module_name + ".").startswith(missing + ".")
+
+
+def _broken_module(what: str, spec: str, module_name: str, exc: Exception) -> ImportSpecError:
+    # The module exists but its own code failed: the user's error, with its traceback.
+    error = ImportSpecError(
+        f"{what} {spec!r}: cannot import {module_name!r}: {type(exc).__name__}: {exc}", spec=spec
+    )
+    return blame_user_code(error, exc)
