@@ -17,7 +17,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
@@ -447,6 +447,28 @@ def _config_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _gate_policy_flags() -> dict[str, tuple[Callable[[str], Any], str, str]]:
+    """The gate's valued flags: flag -> (parser, metavar, help); each overrides its policy key."""
+    triage = ", ".join(_triage_classes())
+    return {
+        "--allowed-failures": (_count, "N", "Blocking checks allowed."),
+        "--blocking-triage": (
+            _triage_list,
+            "CLASSES",
+            f"Comma-separated triage classes that block ({triage}).",
+        ),
+        "--min-checks": (_count, "N", "Fewest checks that must run."),
+        "--baseline": (Path, "OLD", "An older report: fail on regressions."),
+        "--history": (Path, "DIR", "Folder of earlier reports (*.json, recursive)."),
+        "--require-green-days": (
+            _positive,
+            "N",
+            "Green days (UTC) required in --history, ending today.",
+        ),
+        "--today": (_day, "YYYY-MM-DD", "The last day of the streak (default: today, UTC)."),
+    }
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``dualread`` argument parser."""
     parser = _Parser(
@@ -462,39 +484,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gate.add_argument("report", type=Path, metavar="REPORT", help="The report.json to judge.")
     _config_option(gate)
-    gate.add_argument(
-        "--allowed-failures", type=_count, metavar="N", help="Blocking checks allowed."
-    )
-    gate.add_argument(
-        "--blocking-triage",
-        type=_triage_list,
-        metavar="CLASSES",
-        help="Comma-separated triage classes that block (" + ", ".join(_triage_classes()) + ").",
-    )
-    gate.add_argument("--min-checks", type=_count, metavar="N", help="Fewest checks that must run.")
+    for flag, (parse, metavar, text) in _gate_policy_flags().items():
+        gate.add_argument(flag, type=parse, metavar=metavar, help=text)
     gate.add_argument(
         "--require-visual",
         action=argparse.BooleanOptionalAction,
         default=None,
         help="Fail when no visual check ran.",
-    )
-    gate.add_argument(
-        "--baseline", type=Path, metavar="OLD", help="An older report: fail on regressions."
-    )
-    gate.add_argument(
-        "--history", type=Path, metavar="DIR", help="Folder of earlier reports (*.json, recursive)."
-    )
-    gate.add_argument(
-        "--require-green-days",
-        type=_positive,
-        metavar="N",
-        help="Green days (UTC) required in --history, ending today.",
-    )
-    gate.add_argument(
-        "--today",
-        type=_day,
-        metavar="YYYY-MM-DD",
-        help="The last day of the streak (default: today, UTC).",
     )
     gate.add_argument(
         "--format", choices=tuple(RENDERERS), default=next(iter(RENDERERS)), help="Output format."

@@ -15,7 +15,7 @@ time with diff images. This module knows nothing of pytest; the plugin records i
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from pytest_dualread.capture import CaptureOptions, Shot, SideCapturer
@@ -56,12 +56,8 @@ class PixelBudget:
         return max(self.max_diff_pixels, int(self.max_diff_ratio * width * height))
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "threshold": self.threshold,
-            "max_diff_pixels": self.max_diff_pixels,
-            "max_diff_ratio": self.max_diff_ratio,
-            "include_aa": self.include_aa,
-        }
+        # The engine is reported beside the comparison, not as part of the budget.
+        return {k: v for k, v in asdict(self).items() if k != "engine"}
 
 
 @dataclass
