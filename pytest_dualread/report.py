@@ -12,6 +12,8 @@ cross pytest-xdist's worker boundary unchanged; :func:`check_from_data` validate
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -444,20 +446,7 @@ def load_report(path: Path | str) -> Report:
     or ``invalid`` (right schema, wrong content).
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ReportError("no such report file", path=path, reason="missing") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ReportError(f"cannot read the report: {exc}", path=path, reason="unreadable") from exc
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ReportError(
-            f"not valid JSON (truncated?): {exc.msg} at line {exc.lineno} column {exc.colno}",
-            path=path,
-            reason="unreadable",
-        ) from None
+    raw = _parse_json(_read_regular(path), path)
     if not isinstance(raw, dict) or "schema_version" not in raw:
         raise ReportError(
             "not a pytest-dualread report: expected a JSON object with 'schema_version'",
@@ -493,6 +482,65 @@ def load_report(path: Path | str) -> Report:
             f"does not match report schema {SCHEMA_VERSION}: {validation_message(exc)}",
             path=path,
             reason="invalid",
+        ) from None
+    except RecursionError:
+        raise ReportError(_TOO_DEEP, path=path, reason="invalid") from None
+
+
+MAX_REPORT_BYTES = 512 * 1024 * 1024
+"""The largest report read: far above any real run, and a bound on what a gate reads."""
+_TOO_DEEP = "nested too deep to be a pytest-dualread report"
+
+
+def _read_regular(path: Path) -> str:
+    """The text of ``path``, only if it is a regular file of at most :data:`MAX_REPORT_BYTES`.
+
+    Opened without blocking and checked on the open descriptor: a FIFO, a device such as
+    /dev/zero or a directory is refused at once instead of hanging or reading forever."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise ReportError("no such report file", path=path, reason="missing") from None
+    except OSError as exc:
+        raise ReportError(f"cannot read the report: {exc}", path=path, reason="unreadable") from exc
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        what = "a directory" if stat.S_ISDIR(mode) else "a FIFO, device or socket"
+        raise ReportError(f"is {what}, not a report file", path=path, reason="unreadable")
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            blob = handle.read(MAX_REPORT_BYTES + 1)
+        except OSError as exc:
+            raise ReportError(
+                f"cannot read the report: {exc}", path=path, reason="unreadable"
+            ) from exc
+    if len(blob) > MAX_REPORT_BYTES:
+        raise ReportError(
+            f"larger than {MAX_REPORT_BYTES // 2**20} MiB; not a report this tool reads",
+            path=path,
+            reason="unreadable",
+        )
+    try:
+        return blob.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ReportError(f"not UTF-8 text: {exc}", path=path, reason="unreadable") from None
+
+
+def _parse_json(text: str, path: Path) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ReportError(
+            f"not valid JSON (truncated?): {exc.msg} at line {exc.lineno} column {exc.colno}",
+            path=path,
+            reason="unreadable",
+        ) from None
+    except RecursionError:
+        raise ReportError(_TOO_DEEP, path=path, reason="unreadable") from None
+    except ValueError as exc:  # e.g. an integer beyond Python's digit limit
+        raise ReportError(
+            f"not a usable JSON value: {exc}", path=path, reason="unreadable"
         ) from None
 
 
