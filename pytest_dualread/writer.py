@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,19 @@ def _short_text(report: pytest.TestReport, limit: int = 2000) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_SETUP_ONLY = "pytest ran the setup only (--setup-only or --setup-plan)"
+_STOPPED = "the run stopped before its test body ran (interrupted or a worker crashed)"
+
+
+def _phase_outcome(report: pytest.TestReport) -> Outcome | None:
+    """What one phase's report says of its item: ``None`` for a passed setup or teardown."""
+    if report.skipped:
+        return "skipped"
+    if report.failed:
+        return "failed" if report.when == "call" else "error"
+    return "passed" if report.when == "call" else None
+
+
 class ReportWriter:
     """Collects checks from test reports and writes the run's outputs at the end."""
 
@@ -62,6 +76,13 @@ class ReportWriter:
         self._checks: dict[str, Check] = {}
         self._expected: dict[str, Expected] = {}
         self._sample: dict[str, float] | None = None
+        self._selection: dict[str, Any] | None = None
+        self._called: set[str] = set()
+        """Items whose call phase reported, or that were settled before it (skip, error)."""
+        self._settled: set[str] = set()
+        """Items whose outcome is final: skipped, failed or errored in some phase."""
+        self._crashed: set[str] = set()
+        """Items whose pytest-xdist worker died while running them."""
         self.last_report: Report | None = None
         self.written: dict[str, Path] = {}
 
@@ -79,29 +100,56 @@ class ReportWriter:
         if isinstance(expect, dict):
             if expect.get("sample"):
                 self._sample = expect["sample"]
+            if expect.get("selection"):
+                self._selection = expect["selection"]
+            # Not run until its call phase reports: a passed setup is no passed check.
             self._expected.setdefault(
-                report.nodeid, Expected(report.nodeid, expect.get("kind", "dto"), "passed", "")
+                report.nodeid, Expected(report.nodeid, expect.get("kind", "dto"), "error", "")
             )
         previous = self._expected.get(report.nodeid)
-        if previous is None or previous.outcome in ("error", "failed", "skipped"):
+        if previous is None or report.nodeid in self._settled:
             return
-        outcome: Outcome
-        if report.skipped:
-            outcome = "skipped"
-        elif report.failed:
-            outcome = "failed" if report.when == "call" else "error"
-        else:
-            outcome = "passed"
+        outcome = _phase_outcome(report)
+        if outcome is None:  # a passed setup or teardown says nothing of the check
+            return
+        if outcome != "passed" or report.when != "call":
+            self._settled.add(report.nodeid)
+        if report.when not in ("setup", "call", "teardown"):  # pytest-xdist: a worker crashed
+            self._crashed.add(report.nodeid)
         spent = report.duration + previous.duration_s
         self._expected[report.nodeid] = Expected(
             report.nodeid, previous.kind, outcome, _short_text(report), spent
         )
+        self._called.add(report.nodeid)
+
+    def _not_run(self, why: str) -> list[Expected]:
+        """The expected items that never ran their call phase (or whose worker crashed in it),
+        each as an error saying so; the others as they are."""
+        from pytest_dualread.assemble import Expected
+
+        every = []
+        for item in self._expected.values():
+            if item.nodeid in self._crashed:
+                every.append(replace(item, text=f"did not run: {item.text}"))
+            elif item.nodeid not in self._called:
+                text = f"did not run: {why}"
+                every.append(Expected(item.nodeid, item.kind, "error", text, item.duration_s))
+            else:
+                every.append(item)
+        return every
 
     # -- finishing -----------------------------------------------------------------------------
 
-    def build(self, *, incomplete: str | None) -> Report:
+    def build(self, *, incomplete: str | None, why_not_run: str = _STOPPED) -> Report:
         from pytest_dualread.assemble import RunFacts, assemble_report
         from pytest_dualread.config import config_hash
+
+        not_run = sorted(self._crashed | (self._expected.keys() - self._called))
+        if not_run:
+            shown = ", ".join(not_run[:3]) + (", …" if len(not_run) > 3 else "")
+            count = f"{len(not_run)} dual-read item{'s' if len(not_run) != 1 else ''}"
+            missed = f"{count} did not run ({why_not_run}): {shown}"
+            incomplete = f"{incomplete}; {missed}" if incomplete else missed
 
         facts = RunFacts(
             started=self.started,
@@ -113,7 +161,7 @@ class ReportWriter:
         )
         return assemble_report(
             list(self._checks.values()),
-            list(self._expected.values()),
+            self._not_run(why_not_run),
             facts,
             gate=self.settings.gate,
             incomplete=incomplete,
@@ -154,7 +202,11 @@ class ReportWriter:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         from pytest_dualread.outputs import write_outputs
 
-        report = self.build(incomplete=_incomplete_reason(session, exitstatus))
+        setup_only = bool(session.config.getoption("setuponly", default=False))
+        report = self.build(
+            incomplete=_incomplete_reason(session, exitstatus),
+            why_not_run=_SETUP_ONLY if setup_only else _STOPPED,
+        )
         self.written = write_outputs(report, self.plan)
         self.last_report = report
 

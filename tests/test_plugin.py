@@ -149,7 +149,9 @@ def test_an_interrupted_run_writes_an_incomplete_report(
     assert run.result.ret == pytest.ExitCode.INTERRUPTED
     assert run.report is not None
     assert run.report.run.complete is False
-    assert run.report.run.incomplete_reason == "interrupted"
+    reason = run.report.run.incomplete_reason or ""
+    assert reason.startswith("interrupted; 1 dual-read item did not run"), reason
+    assert reason.endswith("test_stop.py::test_interrupt")
     assert run.report.verdict.status == "fail"
 
 
