@@ -24,6 +24,7 @@ from pytest_dualread.report import (
     Report,
     RunInfo,
     SampleInfo,
+    SelectionInfo,
     StaleEntry,
     ToolInfo,
     VisualData,
@@ -58,6 +59,7 @@ class RunFacts:
     config_hash: str
     pytest_version: str
     sample: Mapping[str, float] | None = None
+    selection: Mapping[str, Any] | None = None
     finished: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
 
@@ -138,6 +140,7 @@ def assemble_report(
         environment=_environment(every, facts.pytest_version),
         config_hash=facts.config_hash,
         sample=SampleInfo(**facts.sample) if facts.sample else None,
+        selection=SelectionInfo(**facts.selection) if facts.selection else None,
     )
     return Report(
         tool=ToolInfo(version=__version__),

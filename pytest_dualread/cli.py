@@ -16,9 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
@@ -145,6 +146,7 @@ def _policy(args: argparse.Namespace) -> GateSettings:
         "blocking_triage": ("--blocking-triage", getattr(args, "blocking_triage", None)),
         "min_checks": ("--min-checks", getattr(args, "min_checks", None)),
         "require_visual": ("--require-visual", getattr(args, "require_visual", None)),
+        "allow_partial": ("--allow-partial", getattr(args, "allow_partial", None)),
     }
     for key, (_flag, value) in flags.items():
         if value is not None:
@@ -204,6 +206,46 @@ def _nonnegative_float(text: str) -> float:
     return value
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(text: str) -> timedelta:
+    """``90m``, ``6h``, ``2d`` or plain seconds."""
+    match = re.fullmatch(r"\s*(\d{1,9}(?:\.\d{1,6})?)\s*([smhd]?)\s*", text)
+    if match is None:
+        raise argparse.ArgumentTypeError(
+            f"expected a duration like 90m, 6h, 2d or plain seconds, got {text!r}"
+        )
+    seconds = float(match[1]) * _UNITS[match[2] or "s"]
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"expected a duration above 0, got {text!r}")
+    return timedelta(seconds=seconds)
+
+
+def _too_old(report: Report, limit: timedelta) -> str | None:
+    """Why ``report`` is too old to judge under ``--max-age``, or None."""
+    run = report.run
+    ended = run.finished_at or run.started_at
+    if ended.tzinfo is None:
+        ended = ended.replace(tzinfo=timezone.utc)
+    age = datetime.now(timezone.utc) - ended
+    if age <= limit:
+        return None
+    return (
+        f"the run finished {_age_text(age)} ago ({ended.isoformat(timespec='seconds')}), "
+        f"longer ago than --max-age {_age_text(limit)}"
+    )
+
+
+def _age_text(age: timedelta) -> str:
+    seconds = int(age.total_seconds())
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    parts = [f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "m")) if n]
+    return " ".join(parts) if parts else f"{seconds}s"
+
+
 def _report_files(directory: Path, option: str) -> list[Path]:
     if not directory.is_dir():
         raise _CannotJudge(f"{option} {directory}: no such directory")
@@ -239,7 +281,9 @@ def _cmd_gate(args: argparse.Namespace) -> int:
         raise _CannotJudge("--history DIR and --require-green-days N go together; give both")
     policy = _policy(args)
     report = _load(args.report)
-    why = untrusted_reason(report)
+    why = untrusted_reason(report, allow_partial=policy.allow_partial)
+    if why is None and args.max_age is not None:
+        why = _too_old(report, args.max_age)
     if why is not None:
         raise _CannotJudge(f"report {args.report}: {why}")
     result = GateResult(str(args.report), report, policy, evaluate_report(report, policy))
@@ -491,6 +535,18 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="Fail when no visual check ran.",
+    )
+    gate.add_argument(
+        "--allow-partial",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="Judge a run whose selection (-k, -m, --deselect, --lf) left dual-read items out.",
+    )
+    gate.add_argument(
+        "--max-age",
+        type=_duration,
+        metavar="DURATION",
+        help="Cannot judge a report whose run finished longer ago (90m, 6h, 2d, or seconds).",
     )
     gate.add_argument(
         "--format", choices=tuple(RENDERERS), default=next(iter(RENDERERS)), help="Output format."

@@ -188,6 +188,8 @@ class GateSettings(_Section):
     blocking_triage: list[Triage] = Field(default_factory=_default_blocking)
     min_checks: int = Field(1, ge=0)
     require_visual: bool = False
+    allow_partial: bool = False
+    """Judge a run whose selection (-k, -m, --deselect, --lf) left dual-read items out."""
 
 
 # The pyproject.toml and environment of the load in progress (see load_settings): pydantic-settings

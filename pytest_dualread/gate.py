@@ -63,6 +63,7 @@ __all__ = [
     "finite_number",
     "green_streak",
     "judged",
+    "partial_reason",
     "quartiles",
     "run_day",
     "suggest_thresholds",
@@ -138,16 +139,37 @@ def judged(report: Report) -> list[Check]:
     return [c for c in report.checks if c.outcome != "skipped"]
 
 
-def untrusted_reason(report: Report) -> str | None:
-    """Why ``report`` cannot be judged at all, or None when it can."""
+def untrusted_reason(report: Report, *, allow_partial: bool = False) -> str | None:
+    """Why ``report`` cannot be judged at all, or None when it can. A run whose selection
+    (``-k``, ``-m``, ...) left checks out is judged only with ``allow_partial``."""
     if not report.run.complete:
         why = report.run.incomplete_reason or "interrupted, stopped early or crashed"
         return f"run.complete is false ({why}); an incomplete run is never judged"
+    partial = partial_reason(report)
+    if partial is not None and not allow_partial:
+        return f"{partial}; a partial run is judged only with --allow-partial"
     if not report.checks:
         return "the report has zero checks; there is nothing to judge"
     if not judged(report):
         return f"all {_plural(len(report.checks), 'check')} were skipped; there is nothing to judge"
     return None
+
+
+def partial_reason(report: Report) -> str | None:
+    """What the run's selection left out, or None when it ran every collected item."""
+    selection = report.run.selection
+    if selection is None:
+        return None
+    if selection.deselected <= 0 and "--lf" in selection.filters:
+        # --lf drops items while collecting, before anything can count them.
+        return "partial run: --lf ran only the last failures (what it left out is not counted)"
+    if selection.deselected <= 0:
+        return None
+    by = " ".join(selection.filters) or "the selection"
+    return (
+        f"partial run: {by} left out {selection.deselected} of "
+        f"{_plural(selection.collected, 'dual-read item')}"
+    )
 
 
 # -- baseline regression -----------------------------------------------------------------------

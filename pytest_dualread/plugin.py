@@ -57,6 +57,8 @@ __all__ = [
 
 _KINDS = ("dto", "visual")
 _order_key = pytest.StashKey[tuple[list[pytest.Item], dict[int, int]]]()
+_kept_key = pytest.StashKey[int]()
+"""Dual-read items this process collected, after the sample."""
 
 
 def _percent(value: str) -> float:
@@ -246,11 +248,39 @@ def pytest_collection_modifyitems(
     # this is how the figures reach the controller's report writer.
     for item in kept:
         item.stash[expect_key] = {"id": item.nodeid, "kind": _item_kind(item), "sample": sample}
+    config.stash[_kept_key] = len(kept)
     dropped = [item for item in dual if expect_key not in item.stash]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         gone = set(map(id, dropped))
         items[:] = [item for item in items if id(item) not in gone]
+
+
+# The options that leave collected items out of a run, by the flag users type.
+_SELECTING = {"-k": "keyword", "-m": "markexpr", "--deselect": "deselect", "--lf": "lf"}
+_SELECTING_PLUGINS = {"--sw": "stepwise"}
+
+
+def _selecting_filters(config: pytest.Config) -> list[str]:
+    given = {**_SELECTING, **_SELECTING_PLUGINS}
+    return [flag for flag, dest in given.items() if config.getoption(dest, default=None)]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Record what the selection left out, on every expectation (as the sample travels): by
+    now ``-k``, ``-m``, ``--deselect`` and ``--lf`` have removed what they remove."""
+    expects = [item.stash[expect_key] for item in session.items if expect_key in item.stash]
+    kept = session.config.stash.get(_kept_key, None)
+    if kept is None:
+        return
+    selection = {
+        "collected": kept,
+        "selected": len(expects),
+        "deselected": kept - len(expects),
+        "filters": _selecting_filters(session.config),
+    }
+    for expect in expects:
+        expect["selection"] = selection
 
 
 @pytest.hookimpl(tryfirst=True)

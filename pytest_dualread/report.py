@@ -50,6 +50,7 @@ __all__ = [
     "Report",
     "RunInfo",
     "SampleInfo",
+    "SelectionInfo",
     "StaleEntry",
     "Summary",
     "ToleranceSpec",
@@ -117,6 +118,20 @@ class SampleInfo(_Model):
     """Items before sampling."""
 
 
+class SelectionInfo(_Model):
+    """Which dual-read items the run's selection left out (``-k``, ``-m``, ``--deselect``,
+    ``--lf``, ...), after the declared sample."""
+
+    collected: int
+    """Dual-read items collected (after a declared sample, which ``sample`` records)."""
+    selected: int
+    """Dual-read items the run set out to run."""
+    deselected: int = 0
+    """Items the selection left out: above 0, the run is partial."""
+    filters: list[str] = Field(default_factory=list)
+    """The selecting options given (``-k``, ``-m``, ``--deselect``, ``--lf``, ``--sw``)."""
+
+
 class RunInfo(_Model):
     """When and how the run happened."""
 
@@ -138,6 +153,8 @@ class RunInfo(_Model):
     """Stable hash of the effective settings; shards of one run share it."""
     sample: SampleInfo | None = None
     """Present when the run was sampled."""
+    selection: SelectionInfo | None = None
+    """What the run collected and selected; ``deselected`` above 0 is a partial run."""
 
 
 class KindSummary(_Model):
@@ -563,6 +580,20 @@ def _merged_verdict(reports: Sequence[Report], labels: Sequence[str], complete: 
     return Verdict(status="fail" if failed else "pass", reasons=reasons)
 
 
+def _merged_selection(shards: Sequence[SelectionInfo | None]) -> SelectionInfo | None:
+    """Shards that each collected the whole suite and selected a share of it (a splitting
+    plugin): together they selected the sum of their shares."""
+    given = [s for s in shards if s is not None]
+    if not given:
+        return None
+    collected = max(s.collected for s in given)
+    selected = min(sum(s.selected for s in given), collected)
+    filters = sorted({f for s in given for f in s.filters})
+    return SelectionInfo(
+        collected=collected, selected=selected, deselected=collected - selected, filters=filters
+    )
+
+
 def merge_reports(
     reports: Sequence[Report],
     *,
@@ -643,6 +674,7 @@ def merge_reports(
         environment=lead.run.environment.model_copy(),
         config_hash=hashes[0] if len(hashes) == 1 else "+".join(hashes),
         sample=sample,
+        selection=_merged_selection([r.run.selection for r in reports]),
     )
     rule_sets = [{(s.kind, s.name, s.source) for s in r.stale if s.kind == "rule"} for r in reports]
     stale_keys = set.intersection(*rule_sets) | {

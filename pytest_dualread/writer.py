@@ -158,6 +158,7 @@ class ReportWriter:
             config_hash=config_hash(self.settings),
             pytest_version=pytest.__version__,
             sample=self._sample,
+            selection=self._selection,
         )
         return assemble_report(
             list(self._checks.values()),
@@ -220,8 +221,13 @@ class ReportWriter:
             f"dual-read: {s.total} checks, {s.passed} passed, {s.failed} failed, "
             f"{s.errors} errors, {s.skipped} skipped; verdict {report.verdict.status}"
         )
+        from pytest_dualread.gate import partial_reason
+
+        partial = partial_reason(report)
+        if partial is not None:  # shown even with -q: the gate will refuse this report
+            terminalreporter.write_line(f"dual-read: {partial} (gate: --allow-partial to judge)")
         if terminalreporter.config.get_verbosity() < 0:
-            return  # -q: the counts and the verdict only
+            return  # -q: the counts, the verdict and a partial run only
         for reason in report.verdict.reasons:
             terminalreporter.write_line(f"  {reason}")
         for entry in report.stale[:20]:

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -138,3 +139,41 @@ def test_fuzzed_json_loads_or_raises_report_error(
     path.write_text(json.dumps(shaped), encoding="utf-8")
     with contextlib.suppress(ReportError):
         load_report(path)
+
+
+def _report_finished(path: Path, ago: timedelta) -> Path:
+    started = datetime.now(timezone.utc) - ago - timedelta(minutes=1)
+    check = Check(id="a", nodeid="a", kind="dto", outcome="passed")
+    path.write_text(dump_report(synthetic_report([check], started=started, run_minutes=1)))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("ago", "limit", "code"),
+    [
+        (timedelta(hours=7), "6h", 2),
+        (timedelta(hours=5), "6h", 0),
+        (timedelta(minutes=91), "90m", 2),
+        (timedelta(days=3), "2d", 2),
+        (timedelta(seconds=30), "3600", 0),
+    ],
+)
+def test_max_age_refuses_an_old_report_naming_its_age(
+    tmp_path: Path, ago: timedelta, limit: str, code: int
+) -> None:
+    done = gate(_report_finished(tmp_path / "report.json", ago), "--max-age", limit)
+    assert done.returncode == code, done.stderr
+    if code == 2:
+        assert len(done.stderr.strip().splitlines()) == 1
+        assert "longer ago than --max-age" in done.stderr
+        assert "finished " in done.stderr
+
+
+@pytest.mark.parametrize("bad", ["soon", "-5m", "0", "6w", "1e9", ""])
+def test_a_bad_max_age_is_one_line_naming_the_option(tmp_path: Path, bad: str) -> None:
+    done = gate(_report_finished(tmp_path / "report.json", timedelta(0)), "--max-age", bad)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "--max-age" in lines[0]
+    assert "expected a duration" in lines[0]

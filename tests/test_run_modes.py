@@ -126,3 +126,78 @@ def test_a_passing_run_still_passes(
     assert run.report.run.complete is True
     assert run.report.summary.passed == 3
     assert gate(run.report_path).returncode == 0
+
+
+SELECTIONS = {
+    "-k": ("-k", "first"),
+    "-m": ("-m", "not slow"),
+    "--deselect": ("--deselect", "test_checks.py::test_second"),
+}
+
+
+@pytest.mark.parametrize("flag", list(SELECTIONS))
+def test_a_selection_that_leaves_checks_out_is_a_partial_run(
+    run_dualread: RunDualRead, inner_project: pytest.Pytester, flag: str
+) -> None:
+    inner_project.makeconftest(
+        "def pytest_configure(config):\n"
+        "    config.addinivalue_line('markers', 'slow: a slow page')\n"
+    )
+    inner_project.makepyfile(
+        test_checks=CHECKS.replace("def test_page", "@pytest.mark.slow\ndef test_page")
+    )
+    run = run_dualread("--dual-read", *SELECTIONS[flag])
+    assert run.report is not None
+    selection = run.report.run.selection
+    assert selection is not None
+    assert selection.collected == 3
+    assert selection.deselected == 3 - selection.selected > 0
+    assert selection.filters == [flag]
+    run.result.stdout.fnmatch_lines([f"dual-read: partial run: {flag} left out *"])
+    refused = gate(run.report_path)
+    assert refused.returncode == 2
+    assert f"partial run: {flag} left out" in refused.stderr
+    assert "--allow-partial" in refused.stderr
+    assert gate(run.report_path, "--allow-partial").returncode == 0
+
+
+def test_allow_partial_from_pyproject(
+    run_dualread: RunDualRead, inner_project: pytest.Pytester
+) -> None:
+    inner_project.makepyfile(test_checks=CHECKS)
+    run = run_dualread("--dual-read", "-k", "first")
+    config = inner_project.path / "gate.toml"
+    config.write_text("[tool.dualread.gate]\nallow_partial = true\n", encoding="utf-8")
+    assert gate(run.report_path, "--config", str(config)).returncode == 0
+    assert gate(run.report_path, "--config", str(config), "--no-allow-partial").returncode == 2
+
+
+def test_last_failed_is_a_partial_run(
+    run_dualread: RunDualRead, inner_project: pytest.Pytester
+) -> None:
+    failing_second = CHECKS.replace(
+        'def test_second(target):\n    assert target == {"kcal": 1}',
+        'def test_second(target):\n    assert target == {"kcal": 2}',
+    )
+    inner_project.makepyfile(test_checks=failing_second)
+    first = run_dualread("--dual-read")
+    assert first.report is not None
+    assert first.report.summary.failed == 1
+    run = run_dualread("--dual-read", "--lf")
+    assert run.report is not None
+    assert run.report.run.selection is not None
+    assert run.report.run.selection.filters == ["--lf"]
+    assert "partial run: --lf ran only the last failures" in gate(run.report_path).stderr
+
+
+def test_a_declared_sample_is_not_a_partial_run(
+    run_dualread: RunDualRead, inner_project: pytest.Pytester
+) -> None:
+    inner_project.makepyfile(test_checks=CHECKS)
+    run = run_dualread("--dual-read", "--dual-read-sample=70")
+    assert run.report is not None
+    sample, selection = run.report.run.sample, run.report.run.selection
+    assert sample is not None
+    assert selection is not None
+    assert (selection.collected, selection.deselected) == (sample.selected, 0)
+    assert "partial" not in gate(run.report_path).stderr
