@@ -54,6 +54,11 @@ class ArtifactDir:
         return self.output_dir / "artifacts" / slugify(self.check_id)
 
     def _target(self, name: str) -> Path:
+        root = self.output_dir / "artifacts"
+        if not root.is_dir():  # made here: marked as the plugin's, so a later run may clear it
+            from pytest_dualread.outputs import mark_artifacts
+
+            mark_artifacts(root)
         target = self.path / name
         target.parent.mkdir(parents=True, exist_ok=True)
         return target

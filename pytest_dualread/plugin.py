@@ -36,11 +36,17 @@ from pytest_dualread.session import (
     expect_key,
     load_settings_of,
     multiplied_key,
+    record_selection,
     report_writer_key,
     rules_key,
     settings_key,
 )
-from pytest_dualread.writer import CHECK_PROPERTY, EXPECT_PROPERTY, ReportWriter
+from pytest_dualread.writer import (
+    CHECK_PROPERTY,
+    EXPECT_PROPERTY,
+    ReportWriter,
+    invalidate_early,
+)
 
 if TYPE_CHECKING:
     from pytest_dualread.api import DualRead, VisualSnapshot
@@ -129,6 +135,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 # configuration
 
 
+def _argv(config: pytest.Config) -> list[str]:
+    return [Path(sys.argv[0]).name, *config.invocation_params.args]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    # The earliest moment the plugin runs, before pytest validates the flags and before
+    # [tool.dualread] is read: a usage error from here on leaves no green report behind.
+    invalidate_early(early_config, _argv(early_config))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
@@ -158,23 +175,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[rules_key] = rules
     if config.pluginmanager.has_plugin("playwright"):
         config.pluginmanager.register(browser_fixtures(), "dualread-browser")
-    if not hasattr(config, "workerinput"):  # the controller, or a run without xdist
-        from pytest_dualread.outputs import OutputPlan
-
-        metrics = config.getoption("dual_read_metrics")
-        plan = OutputPlan(
-            report=settings.report_file(config.rootpath),
-            output_dir=settings.output_path(config.rootpath),
-            metrics=Path(metrics) if metrics else None,
-        )
-        argv = [Path(sys.argv[0]).name, *config.invocation_params.args]
-        writer = ReportWriter(
-            settings,
-            plan,
-            rootdir=config.rootpath,
-            argv=argv,
-            shown_from=config.invocation_params.dir,
-        )
+    # The controller (or a run without xdist) writes the report; --collect-only writes nothing.
+    if not hasattr(config, "workerinput") and not config.option.collectonly:
+        writer = ReportWriter.for_session(config, settings, _argv(config))
         config.stash[report_writer_key] = writer
         config.pluginmanager.register(writer, "dualread-report-writer")
 
@@ -256,31 +259,10 @@ def pytest_collection_modifyitems(
         items[:] = [item for item in items if id(item) not in gone]
 
 
-# The options that leave collected items out of a run, by the flag users type.
-_SELECTING = {"-k": "keyword", "-m": "markexpr", "--deselect": "deselect", "--lf": "lf"}
-_SELECTING_PLUGINS = {"--sw": "stepwise"}
-
-
-def _selecting_filters(config: pytest.Config) -> list[str]:
-    given = {**_SELECTING, **_SELECTING_PLUGINS}
-    return [flag for flag, dest in given.items() if config.getoption(dest, default=None)]
-
-
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Record what the selection left out, on every expectation (as the sample travels): by
-    now ``-k``, ``-m``, ``--deselect`` and ``--lf`` have removed what they remove."""
-    expects = [item.stash[expect_key] for item in session.items if expect_key in item.stash]
     kept = session.config.stash.get(_kept_key, None)
-    if kept is None:
-        return
-    selection = {
-        "collected": kept,
-        "selected": len(expects),
-        "deselected": kept - len(expects),
-        "filters": _selecting_filters(session.config),
-    }
-    for expect in expects:
-        expect["selection"] = selection
+    if kept is not None:  # only where collection happened (not on an xdist controller)
+        record_selection(session, kept)
 
 
 @pytest.hookimpl(tryfirst=True)

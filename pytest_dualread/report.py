@@ -65,6 +65,7 @@ __all__ = [
     "merge_reports",
     "summarize",
     "write_report",
+    "written_by_pytest_dualread",
 ]
 
 SCHEMA_VERSION = 1
@@ -559,6 +560,16 @@ def _parse_json(text: str, path: Path) -> Any:
         raise ReportError(
             f"not a usable JSON value: {exc}", path=path, reason="unreadable"
         ) from None
+
+
+def written_by_pytest_dualread(path: Path) -> bool:
+    """Whether ``path`` is a report this tool wrote (of any schema, complete or not)."""
+    try:
+        raw = _parse_json(_read_regular(path), path)
+    except ReportError:
+        return False
+    tool = raw.get("tool") if isinstance(raw, dict) else None
+    return isinstance(tool, dict) and tool.get("name") == TOOL_NAME
 
 
 def _utc(moment: datetime) -> datetime:

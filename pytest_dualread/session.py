@@ -27,6 +27,7 @@ __all__ = [
     "expect_key",
     "load_settings_of",
     "multiplied_key",
+    "record_selection",
     "report_writer_key",
     "rules_key",
     "settings_key",
@@ -50,6 +51,28 @@ expect_key = pytest.StashKey[dict[str, Any]]()
 
 def enabled(config: pytest.Config) -> bool:
     return bool(config.getoption("dual_read", default=False))
+
+
+# The options that leave collected items out of a run, by the flag users type, and their dest.
+_SELECTING = {"-k": "keyword", "-m": "markexpr", "--deselect": "deselect", "--lf": "lf"}
+_SELECTING_PLUGINS = {"--sw": "stepwise"}
+
+
+def record_selection(session: pytest.Session, kept: int) -> None:
+    """Put what the selection left out of the ``kept`` dual-read items (those the sample kept)
+    on every expectation, the way the sample travels: by ``pytest_collection_finish``, ``-k``,
+    ``-m``, ``--deselect`` and ``--lf`` have removed what they remove."""
+    config = session.config
+    expects = [item.stash[expect_key] for item in session.items if expect_key in item.stash]
+    given = {**_SELECTING, **_SELECTING_PLUGINS}
+    selection = {
+        "collected": kept,
+        "selected": len(expects),
+        "deselected": kept - len(expects),
+        "filters": [flag for flag, dest in given.items() if config.getoption(dest, default=None)],
+    }
+    for expect in expects:
+        expect["selection"] = selection
 
 
 def _record(item: pytest.Item, check: Check) -> None:

@@ -22,15 +22,28 @@ import pytest
 if TYPE_CHECKING:
     from pytest_dualread.assemble import Expected
     from pytest_dualread.config import DualReadSettings
-    from pytest_dualread.outputs import OutputPlan
+    from pytest_dualread.outputs import OutputLock, OutputPlan, PreviousReport
     from pytest_dualread.report import Check, Outcome, Report, StaleEntry
 
-__all__ = ["CHECK_PROPERTY", "EXPECT_PROPERTY", "ReportWriter"]
+__all__ = [
+    "CHECK_PROPERTY",
+    "EXPECT_PROPERTY",
+    "ReportWriter",
+    "hold_outputs",
+    "invalidate_early",
+    "lock_key",
+    "placeholder_text",
+    "previous_key",
+]
 
 CHECK_PROPERTY = "dualread_check"
 """Test report attribute: the checks an item recorded (plain JSON, one per check)."""
 EXPECT_PROPERTY = "dualread_expect"
 """Test report attribute: the item is a dual-read item (its kind, the run's sample)."""
+lock_key: pytest.StashKey[OutputLock] = pytest.StashKey()
+"""The output folder's lock, held by the controller for the session."""
+previous_key: pytest.StashKey[PreviousReport] = pytest.StashKey()
+"""The report the early placeholder replaced."""
 
 
 def _short_text(report: pytest.TestReport, limit: int = 2000) -> str:
@@ -41,6 +54,7 @@ def _short_text(report: pytest.TestReport, limit: int = 2000) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_NOT_FINISHED = "the run has not finished (or died before it did)"
 _SETUP_ONLY = "pytest ran the setup only (--setup-only or --setup-plan)"
 _STOPPED = "the run stopped before its test body ran (interrupted or a worker crashed)"
 
@@ -65,6 +79,7 @@ class ReportWriter:
         rootdir: Path,
         argv: Sequence[str],
         shown_from: Path,
+        previous: PreviousReport | None = None,
     ) -> None:
         self.settings = settings
         self.plan = plan
@@ -84,7 +99,38 @@ class ReportWriter:
         self._crashed: set[str] = set()
         """Items whose pytest-xdist worker died while running them."""
         self.last_report: Report | None = None
+        self.previous = previous
+        """The report this run replaced with its placeholder, to restore if nothing runs."""
+        self.restored = False
+        self._cleared = False
         self.written: dict[str, Path] = {}
+
+    @classmethod
+    def for_session(
+        cls, config: pytest.Config, settings: DualReadSettings, argv: Sequence[str]
+    ) -> ReportWriter:
+        """The writer of a session, once its outputs are held (a usage error otherwise)."""
+        from pytest_dualread.errors import ConfigError
+        from pytest_dualread.outputs import OutputPlan
+
+        metrics = config.getoption("dual_read_metrics")
+        plan = OutputPlan(
+            report=settings.report_file(config.rootpath),
+            output_dir=settings.output_path(config.rootpath),
+            metrics=Path(metrics) if metrics else None,
+        )
+        try:
+            hold_outputs(config, plan, argv)
+        except ConfigError as exc:
+            raise pytest.UsageError(f"pytest-dualread: {exc}") from None
+        return cls(
+            settings,
+            plan,
+            rootdir=config.rootpath,
+            argv=argv,
+            shown_from=config.invocation_params.dir,
+            previous=config.stash.get(previous_key, None),
+        )
 
     # -- feeding -------------------------------------------------------------------------------
 
@@ -186,23 +232,46 @@ class ReportWriter:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        # Replace any report of an earlier run at once: if this run dies before it finishes,
-        # the gate finds an incomplete report, never a stale green one.
-        import shutil
+        # Replace any report of an earlier run at once (usually done already, before the
+        # options were validated): if this run dies, the gate finds an incomplete report.
+        from pytest_dualread.outputs import PreviousReport
 
-        from pytest_dualread.report import write_report
+        if self.previous is None or self.previous.path != self.plan.report:
+            self.previous = PreviousReport.replace(self.plan.report, placeholder_text(self.argv))
 
-        # Artifacts of an earlier run would be mistaken for this run's.
-        shutil.rmtree(self.plan.output_dir / "artifacts", ignore_errors=True)
-        write_report(
-            self.build(incomplete="the run has not finished (or died before it did)"),
-            self.plan.report,
-        )
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        from pytest_dualread.session import expect_key
+
+        if any(expect_key in item.stash for item in session.items):
+            self._clear_artifacts()
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: Sequence[str]) -> None:
+        # Under pytest-xdist only workers collect; a worker with items to run is the sign.
+        if ids:
+            self._clear_artifacts()
+
+    def _clear_artifacts(self) -> None:
+        """Artifacts of an earlier run would be mistaken for this run's: cleared once, before
+        the first dual-read item runs, and only in the plugin's own folder."""
+        from pytest_dualread.outputs import clear_artifacts
+
+        if not self._cleared:
+            self._cleared = True
+            clear_artifacts(self.plan.output_dir)
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         from pytest_dualread.outputs import write_outputs
 
+        # Nothing selected (``-k nothing``): the last report stands. A run of other tests
+        # only still writes its report of zero checks, which no gate passes.
+        ran_nothing = int(exitstatus) == pytest.ExitCode.NO_TESTS_COLLECTED
+        if ran_nothing and not self._expected and self.previous is not None:
+            self.previous.restore()  # no dual-read item ran: the last report stands
+            self.restored = True
+            return
         setup_only = bool(session.config.getoption("setuponly", default=False))
         report = self.build(
             incomplete=_incomplete_reason(session, exitstatus),
@@ -212,6 +281,10 @@ class ReportWriter:
         self.last_report = report
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.restored:
+            terminalreporter.write_line(
+                "dual-read: no dual-read item ran; the previous report is left as it was"
+            )
         report = self.last_report
         if report is None:
             return
@@ -237,6 +310,96 @@ class ReportWriter:
         for name, path in self.written.items():
             shown = os.path.relpath(path, self.shown_from)
             terminalreporter.write_line(f"{name}: {shown}")
+
+
+def _early_targets(config: pytest.Config) -> tuple[Path, Path]:
+    """The report file and the output folder, read leniently before anything is validated:
+    the flags, then ``DUALREAD_*``, then ``[tool.dualread]``, then the defaults."""
+    from pytest_dualread.errors import ConfigError
+    from pytest_dualread.pyproject import dualread_table
+
+    known = config.known_args_namespace
+    try:
+        table = dualread_table(config.rootpath / "pyproject.toml")
+    except ConfigError:
+        table = {}  # missing or broken: the defaults (and the error comes later, validated)
+
+    def given(key: str, flag: str) -> str | None:
+        for value in (getattr(known, flag, None), os.environ.get(f"DUALREAD_{key.upper()}")):
+            if value:
+                return str(value)
+        value = table.get(key)
+        return value if isinstance(value, str) and value else None
+
+    output = config.rootpath / (given("output_dir", "dual_read_output") or "dual-read-results")
+    report = given("report_path", "dual_read_report")
+    return (config.rootpath / report if report else output / "report.json"), output
+
+
+def invalidate_early(config: pytest.Config, argv: Sequence[str]) -> None:
+    """Before the options and ``[tool.dualread]`` are validated: take the output folder's lock
+    and put an incomplete placeholder at the report's place, keeping the old report to restore
+    when the run turns out to run no dual-read item. A usage or collection error then leaves
+    the placeholder, never the green report of an earlier run."""
+    from pytest_dualread.errors import ConfigError
+    from pytest_dualread.outputs import OutputLock, PreviousReport, refuse_foreign_report
+
+    known = config.known_args_namespace
+    if not getattr(known, "dual_read", False) or getattr(known, "collectonly", False):
+        return
+    report, output = _early_targets(config)
+    try:
+        refuse_foreign_report(report)
+    except ConfigError:
+        return  # never touched; pytest_configure says so, as a usage error
+    # An xdist worker (not yet known as one here) finds its controller holding the lock and
+    # its placeholder in place; a pytest run inside a worker's test looks the same, so the
+    # variable only spares the lock, and pytest_configure takes it for the controller.
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        try:
+            lock = OutputLock.acquire(output, " ".join(argv))
+        except ConfigError as exc:
+            raise pytest.UsageError(f"pytest-dualread: {exc}") from None
+        config.add_cleanup(lock.release)
+        config.stash[lock_key] = lock
+    config.stash[previous_key] = PreviousReport.replace(report, placeholder_text(argv))
+
+
+def hold_outputs(config: pytest.Config, plan: OutputPlan, argv: Sequence[str]) -> None:
+    """Refuse a report target or an artifacts folder that is not the plugin's, and hold the
+    output folder's lock (taken early already when the folder was known then)."""
+    from pytest_dualread.outputs import OutputLock, refuse_foreign_artifacts, refuse_foreign_report
+
+    previous = config.stash.get(previous_key, None)
+    if previous is not None and previous.path != plan.report:
+        previous.restore()  # the early guess was not this run's report: put it back
+        del config.stash[previous_key]
+    refuse_foreign_report(plan.report)
+    refuse_foreign_artifacts(plan.output_dir)
+    held = config.stash.get(lock_key, None)
+    if held is None or held.output_dir.resolve() != plan.output_dir.resolve():
+        lock = OutputLock.acquire(plan.output_dir, " ".join(argv))
+        config.add_cleanup(lock.release)
+        config.stash[lock_key] = lock
+
+
+def placeholder_text(argv: Sequence[str]) -> str:
+    """The incomplete report that stands at the report's place while a run is under way."""
+    from pytest_dualread.assemble import RunFacts, assemble_report
+    from pytest_dualread.config import GateSettings
+    from pytest_dualread.report import dump_report
+
+    facts = RunFacts(
+        started=datetime.now(timezone.utc),
+        duration_s=0.0,
+        argv=list(argv),
+        config_hash="unknown",
+        pytest_version=pytest.__version__,
+    )
+    report = assemble_report(
+        [], [], facts, gate=GateSettings(), incomplete=_NOT_FINISHED, stale=lambda checks: []
+    )
+    return dump_report(report)
 
 
 def _incomplete_reason(session: pytest.Session, exitstatus: int) -> str | None:
