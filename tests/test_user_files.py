@@ -169,12 +169,14 @@ def test_a_mistyped_flag_after_a_green_run_leaves_no_green_report(
     assert gate(green).returncode == 2
 
 
+@pytest.mark.parametrize("broken", ["conftest", "test_broken"])
 def test_a_collection_error_after_a_green_run_leaves_no_green_report(
-    run_dualread: RunDualRead, inner_project: pytest.Pytester, green: Path
+    run_dualread: RunDualRead, inner_project: pytest.Pytester, green: Path, broken: str
 ) -> None:
-    inner_project.makepyfile(test_broken="import no_such_module_here\n")
+    # A broken conftest.py fails while pytest starts, before any session hook runs.
+    inner_project.makepyfile(**{broken: "import no_such_module_here\n"})
     run = run_dualread("--dual-read")
-    assert run.result.ret == pytest.ExitCode.INTERRUPTED
+    assert run.result.ret != pytest.ExitCode.OK
     assert gate(green).returncode == 2
 
 
