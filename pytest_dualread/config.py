@@ -108,6 +108,9 @@ class FetchSettings(_Section):
     max_body_bytes: int = Field(10_000_000, gt=0)
     redact_headers: list[str] = Field(default_factory=list)
     redact_fields: list[str] = Field(default_factory=list)
+    redact_params: list[str] = Field(
+        default_factory=list, description="query parameters whose values are secret"
+    )
     prefetch: int = Field(
         8, ge=0, le=64, description="cases whose GET requests start ahead of the running one"
     )

@@ -61,31 +61,40 @@ def run_dto(ctx: CheckContext, check: DtoCheck, obtain: Callable[[], ResponsePai
     """Run one DTO check and record it; :class:`~pytest_dualread.lifecycle.CheckFailed` unless
     it passed."""
     __tracebackhide__ = True
-    from pytest_dualread.dto import compare_dto
-    from pytest_dualread.errors import DualReadError
+    run = CheckRun(ctx, check.id, check.data.model_copy())
+    result = run.guarded(lambda: _steps(run, check, obtain))
+    run.record()
+    return result
 
-    data = check.data.model_copy()
-    run = CheckRun(ctx, check.id, data)
-    try:
-        rules = check.rules.merged_over(ctx.rules)
-        legacy, adapter = _obtain(data, obtain)
-        stored = _load_golden(run, data, check.golden_index) if check.golden else None
-        golden = stored.parsed if stored is not None else None
-    except (DualReadError, ValueError) as exc:
-        run.error(exc)
+
+def _steps(run: CheckRun, check: DtoCheck, obtain: Callable[[], ResponsePair]) -> DtoResult:
+    from pytest_dualread.dto import compare_dto
+
+    data = run.data
+    assert isinstance(data, DtoData)
+    rules = check.rules.merged_over(run.ctx.rules)
+    secret = frozenset(run.ctx.settings.fetch.redact_fields)
+    legacy, adapter = _obtain(data, obtain, secret)
+    stored = _load_golden(run, data, check.golden_index, secret) if check.golden else None
+    golden = stored.parsed if stored is not None else None
     result = compare_dto(legacy, adapter, golden, model=check.model, rules=rules)
     _take_result(run, data, result)
     if stored is not None:
         _judge_golden(run, data, result, stored.file, legacy, check.model, rules)
     run.write_artifacts(lambda folder: _write_bodies(run, folder, legacy, adapter, golden))
-    run.record()
     return result
 
 
-def _obtain(data: DtoData, obtain: Callable[[], ResponsePair]) -> tuple[Any, Any]:
+def _obtain(
+    data: DtoData, obtain: Callable[[], ResponsePair], secret: frozenset[str]
+) -> tuple[Any, Any]:
+    """Both bodies, their secret fields redacted at once: nothing after this step (the
+    comparison, findings, goldens, artifacts, renderers) ever sees a secret field's value."""
+    from pytest_dualread.redact import redact_json
+
     pair = obtain()
     data.urls = {"legacy": pair.legacy.url, "adapter": pair.adapter.url}
-    return pair.legacy.json(), pair.adapter.json()
+    return redact_json(pair.legacy.json(), secret), redact_json(pair.adapter.json(), secret)
 
 
 @dataclass(frozen=True)
@@ -94,28 +103,23 @@ class _Golden:
     parsed: Any
 
 
-def _load_golden(run: CheckRun, data: DtoData, index: int | str) -> _Golden:
+def _load_golden(run: CheckRun, data: DtoData, index: int | str, secret: frozenset[str]) -> _Golden:
+    """The golden, its secret fields redacted like the bodies it is compared with."""
+    from pytest_dualread.redact import redact_json
     from pytest_dualread.snapshots import parse_golden
 
     stored = locate_stored(run.ctx, "golden", index)
     data.golden_path = stored.rel
     text = stored.content
     parsed = parse_golden(text, stored.path) if isinstance(text, str) else None
-    return _Golden(stored, parsed)
+    return _Golden(stored, redact_json(parsed, secret))
 
 
 def _take_result(run: CheckRun, data: DtoData, result: DtoResult) -> None:
-    from pytest_dualread.fetch import REDACTED
-
     for name, value in result.to_data().items():
         setattr(data, name, value)
     data.headroom = headroom(result)
-    secret = frozenset(run.ctx.settings.fetch.redact_fields)
-    for finding in result.findings:
-        last = finding.path.rsplit(".", 1)[-1].split("[", 1)[0]
-        if last in secret:
-            finding = finding.model_copy(update={"values": dict.fromkeys(finding.values, REDACTED)})
-        run.findings.append(finding)
+    run.findings.extend(result.findings)
     if not result.passed:
         run.fail(result.failure_text())
 
@@ -159,15 +163,15 @@ def _disagreement(result: DtoResult) -> str:
 def _write_bodies(
     run: CheckRun, folder: ArtifactDir, legacy: Any, adapter: Any, golden: Any
 ) -> None:
-    from pytest_dualread.fetch import redact_json
-
-    secret = frozenset(run.ctx.settings.fetch.redact_fields)
+    # The bodies' secret fields are redacted already; secret values the plugin sent (an app
+    # echoing a token) are scrubbed like every text the check records.
+    scrub = run.ctx.scrubber
     if run.message:
-        folder.write_text("diff", "dto-diff.txt", run.message + "\n")
-    folder.write_json("legacy", "legacy.json", redact_json(legacy, secret))
-    folder.write_json("adapter", "adapter.json", redact_json(adapter, secret))
+        folder.write_text("diff", "dto-diff.txt", scrub.text(run.message) + "\n")
+    folder.write_json("legacy", "legacy.json", scrub.value(legacy))
+    folder.write_json("adapter", "adapter.json", scrub.value(adapter))
     if golden is not None:
-        folder.write_json("golden", "golden.json", redact_json(golden, secret))
+        folder.write_json("golden", "golden.json", scrub.value(golden))
 
 
 def golden_candidate(legacy_body: Any, model: type[BaseModel] | None, rules: DiffRules) -> Any:

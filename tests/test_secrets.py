@@ -1,0 +1,224 @@
+"""No secret in anything written: a unique value in every carrier the plugin sends or receives,
+searched for in every byte the plugin, pytest's JUnit writer and the ``dualread`` command write,
+and in the terminal. The legacy side is a real HTTP server on 127.0.0.1, the adapter an
+in-process app; both echo what they receive, so every secret sent comes back in a body."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from string import Template
+from urllib.parse import quote
+
+import pytest
+from conftest import RunDualRead, add_dualread_table, serving
+
+SECRETS = {
+    "header": "hdrSECRETa1",
+    "cookie": "ckSECRETb2",
+    "bearer": "brSECRETc3",
+    "basic": "bsSECRETd4",
+    "userinfo": "uiSECRETe5",
+    "param": "qpSECRETf6",
+    "field": "fdSECRETg7",
+    "field_500": "f5SECRETh8",
+}
+
+APP = Template(
+    '''
+"""Echoes what it receives; the X-Side header tells the two sides apart."""
+import json
+from pydantic import BaseModel, ConfigDict
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+PAGE = b"<!doctype html><html><body style='margin:0'><p>hello</p></body></html>"
+
+def _answer(scope, side):
+    headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+    seen = {
+        "auth": headers.get("authorization", ""),
+        "cookie": headers.get("cookie", ""),
+        "key": headers.get("x-api-key", ""),
+        "query": scope["query_string"].decode(),
+    }
+    path = scope["path"]
+    if path == "/page":
+        return 200, "text/html", PAGE
+    if path == "/same":
+        return 200, "application/json", json.dumps({"deep": [{"ssn": "$field"}]}).encode()
+    if path == "/crash" and side == "adapter":
+        raise RuntimeError("the app saw token " + headers.get("authorization", ""))
+    if path == "/broken" and side == "adapter":
+        body = {"detail": "denied", "ssn": "$field_500", "seen": seen}
+        return 500, "application/json", json.dumps(body).encode()
+    # The two sides disagree on everything echoed (each echoes its own request), on a secret
+    # field deep inside, and on a list item that holds a secret (a finding on a parent object).
+    pins = [{"pin": "$field"}] + ([{"pin": "$field-2"}] if side == "adapter" else [])
+    body = {
+        "id": 1,
+        "seen": seen,
+        "profile": {"deep": {"ssn": "$field" + side}},
+        "accounts": pins,
+    }
+    return 200, "application/json", json.dumps(body).encode()
+
+
+def make(side):
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        status, kind, body = _answer(scope, side)
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", kind.encode())]})
+        await send({"type": "http.response.body", "body": body})
+    return app
+
+
+legacy = make("legacy")
+adapter = make("adapter")
+'''
+).substitute(SECRETS)
+
+CASES = {
+    "model": "secretsite:Body",
+    "cases": [
+        {"id": "echo", "request": {"path": "/echo"}},
+        {"id": "same", "request": {"path": "/same"}},
+        {"id": "broken", "request": {"path": "/broken"}},
+        {"id": "crash", "request": {"path": "/crash"}},
+    ],
+}
+
+CONFIG = """
+[tool.dualread]
+legacy_url = "http://user:{userinfo}@{host}"
+adapter_url = "secretsite:adapter"
+
+[tool.dualread.fetch]
+redact_headers = ["X-Api-Key"]
+redact_fields = ["ssn", "pin"]
+redact_params = ["token"]
+retries = 0
+
+[tool.dualread.legacy]
+headers = {{ "X-Api-Key" = "{header}" }}
+cookies = {{ "session" = "{cookie}" }}
+params = {{ "token" = "{param}" }}
+
+[tool.dualread.adapter]
+bearer_token = "{bearer}"
+basic_auth = ["user", "{basic}"]
+params = {{ "token" = "{param}" }}
+
+[tool.dualread.visual]
+viewport = {{ width = 200, height = 100 }}
+stabilize_timeout_s = 2
+
+[[tool.dualread.visual.pages]]
+name = "home"
+path = "/page"
+"""
+
+
+def _forms(secret: str) -> set[bytes]:
+    """Every way a secret could be written: raw, URL-encoded, in a Basic credential."""
+    forms = {secret, quote(secret, safe="")}
+    forms.add(base64.b64encode(f"user:{secret}".encode()).decode())
+    return {form.encode() for form in forms}
+
+
+def _written(root: Path, skip: set[Path]) -> Iterator[Path]:
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path not in skip and "__pycache__" not in path.parts:
+            yield path
+
+
+@pytest.fixture
+def secret_project(
+    inner_project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[pytest.Pytester]:
+    inner_project.makepyfile(secretsite=APP)
+    inherited = os.environ.get("PYTHONPATH")
+    paths = [str(inner_project.path), *([inherited] if inherited else [])]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
+    cases = inner_project.path / "fixtures" / "dual_read"
+    cases.mkdir(parents=True)
+    (cases / "secrets.json").write_text(json.dumps(CASES), encoding="utf-8")
+    sys.path.insert(0, str(inner_project.path))
+    try:
+        from secretsite import legacy  # type: ignore[import-not-found]
+
+        with serving(legacy) as url:
+            host = url.removeprefix("http://")
+            add_dualread_table(inner_project, CONFIG.format(host=host, **SECRETS))
+            yield inner_project
+    finally:
+        sys.path.remove(str(inner_project.path))
+        sys.modules.pop("secretsite", None)
+
+
+def _cli(project: Path, *args: str) -> str:
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("dualread")), *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout + done.stderr
+
+
+def test_no_secret_in_any_byte_written(
+    secret_project: pytest.Pytester, run_dualread: RunDualRead
+) -> None:
+    root = secret_project.path
+    given = {
+        root / name
+        for name in ("pyproject.toml", "secretsite.py", "fixtures/dual_read/secrets.json")
+    }
+    terminal = []
+    for update in (True, False):
+        run = run_dualread(
+            "--dual-read",
+            *(["--snapshot-update"] if update else []),
+            f"--junitxml=junit-{update}.xml",
+            f"--dual-read-metrics=metrics-{update}.prom",
+            "-rA",
+            subprocess=True,
+        )
+        terminal.append(str(run.result.stdout) + str(run.result.stderr))
+        assert run.report is not None
+        outcomes = {c.id.rsplit("::", 1)[-1]: c.outcome for c in run.report.checks}
+        # Every carrier was exercised: both sides answered, differed, failed and raised.
+        assert outcomes["echo"] == "failed"
+        assert outcomes["broken"] == "error"
+        assert outcomes["crash"] == "error"
+        assert outcomes["same"] == outcomes["home"] == "passed"
+    report = "dual-read-results/report.json"
+    terminal.append(_cli(root, "html", report, "-o", "page.html"))
+    for fmt in ("json", "md", "text"):
+        out = _cli(root, "gate", report, "--format", fmt, "--annotations")
+        (root / f"gate.{fmt}").write_text(out, encoding="utf-8")
+    terminal_text = "\n".join(terminal)
+    # The secrets really were there to leak: the apps echoed them and the report says so.
+    assert "<redacted>" in (root / report).read_text(encoding="utf-8")
+    files = list(_written(root, given))
+    assert any(p.suffix == ".png" for p in files)
+    assert any(p.name == "report.html" for p in files)
+    golden = root / "snapshots/dto/secrets/same.json"
+    assert "<redacted>" in golden.read_text(encoding="utf-8")
+    leaks = [
+        f"{name} in {where}"
+        for name, secret in SECRETS.items()
+        for where, data in [("terminal", terminal_text.encode())]
+        + [(str(p.relative_to(root)), p.read_bytes()) for p in files]
+        if any(form in data for form in _forms(secret))
+    ]
+    assert leaks == []
