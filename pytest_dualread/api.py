@@ -67,7 +67,8 @@ def page_options(options: PageOptions | None, overrides: Mapping[str, Any]) -> P
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "options"
-        raise ConfigError(f"page option {where!r}: {err['msg']}") from None
+        what = err["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"page option {where!r}: {what}") from None
 
 
 @final
