@@ -316,7 +316,8 @@ def _write_stored(
         ) from None
     if not matches and read_stored(stored.path, binary=stored.kind == "baseline") is None:
         raise SnapshotError(
-            f"the {stored.kind} was not written (nothing is at {stored.path}); give the check "
-            "a name made of letters, digits, '-', '_' and '.'",
+            f"the {stored.kind} was not written: syrupy refused its name (a test id or check "
+            "name with characters a file name cannot hold, such as '/' or '?'); give the test "
+            "ids= or the check name= of letters, digits, '-', '_' and '.'",
             path=stored.rel,
         )
