@@ -17,6 +17,8 @@ from urllib.parse import quote
 
 import pytest
 from conftest import RunDualRead, add_dualread_table, serving
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 SECRETS = {
     "header": "hdrSECRETa1",
@@ -222,3 +224,94 @@ def test_no_secret_in_any_byte_written(
         if any(form in data for form in _forms(secret))
     ]
     assert leaks == []
+
+
+# ---------------------------------------------------------------------------------------------
+# the pieces: each carrier on its own
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://u:pw1234@h:1/x?a=1", "http://u:<redacted>@h:1/x?a=1"),
+        ("http://u:p%40ss@h/x", "http://u:<redacted>@h/x"),
+        ("http://h/x?token=abc&a=1&token=def", "http://h/x?token=<redacted>&a=1&token=<redacted>"),
+        ("http://h/x?tok%65n=abc", "http://h/x?tok%65n=<redacted>"),
+        ("http://u@h/x", "http://u@h/x"),
+        ("http://[::1/x", "http://[::1/x"),
+        ("pkg.mod:app", "pkg.mod:app"),
+    ],
+)
+def test_urls_lose_their_password_and_secret_query_values(url: str, shown: str) -> None:
+    from pytest_dualread.redact import redact_url
+
+    assert redact_url(url, frozenset({"token"})) == shown
+
+
+def test_the_scrubber_knows_every_value_the_settings_send() -> None:
+    from pytest_dualread.config import DualReadSettings
+    from pytest_dualread.redact import scrubber_for
+
+    settings = DualReadSettings.model_validate(
+        {
+            "legacy_url": "http://user:urlPASS1@127.0.0.1:9/?token=qPARAM1",
+            "legacy": {
+                "headers": {"X-Key": "hKEY0001", "Accept": "json"},
+                "cookies": {"s": "cOOKIE1"},
+            },
+            "adapter": {"bearer_token": "bTOKEN01", "basic_auth": ["me", "bPASS001"]},
+            "fetch": {"redact_headers": ["x-key"], "redact_params": ["token"]},
+        }
+    )
+    scrub = scrubber_for(settings)
+    basic = base64.b64encode(b"me:bPASS001").decode()
+    text = f"hKEY0001 cOOKIE1 bTOKEN01 Basic {basic} urlPASS1 qPARAM1 json"
+    assert scrub.text(text) == " ".join(
+        ["<redacted>"] * 3 + ["Basic"] + ["<redacted>"] * 3 + ["json"]
+    )
+    assert scrub.value({"hKEY0001": ["cOOKIE1", 3]}) == {"<redacted>": ["<redacted>", 3]}
+
+
+def test_secret_fields_in_an_excerpt_cut_mid_value_are_redacted() -> None:
+    from pytest_dualread.fetch import _head
+
+    body = b'{"user": {"ssn": "123-45-6789", "n": 1}, "pin": 4321, "note": "x", "ssn2": "kept"}'
+    assert _head(body, fields=frozenset({"ssn", "pin"})) == (
+        '{"user": {"ssn": "<redacted>", "n": 1}, "pin": "<redacted>", "note": "x", "ssn2": "kept"}'
+    )
+    assert _head(b'{"a": 1, "ssn": "123-4', fields=frozenset({"ssn"})) == (
+        '{"a": 1, "ssn": "<redacted>"'
+    )
+
+
+def test_requests_and_header_dicts_print_without_secrets() -> None:
+    from pytest_dualread.fetch import Request
+    from pytest_dualread.redact import SecretHeaders
+
+    request = Request("/x").with_headers({"Authorization": "Bearer rTOKEN9", "Accept": "json"})
+    shown = repr(request) + repr(request.headers) + str(SecretHeaders({"Cookie": "a=rTOKEN9"}))
+    assert "rTOKEN9" not in shown
+    assert "'Accept': 'json'" in shown
+
+
+SECRET_TEXT = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_characters="<>"), min_size=4, max_size=20
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(secret=SECRET_TEXT, before=st.text(max_size=30), after=st.text(max_size=30))
+def test_a_scrubbed_text_never_holds_the_secret(secret: str, before: str, after: str) -> None:
+    from pytest_dualread.redact import REDACTED, Scrubber
+
+    scrub = Scrubber(values=(secret,))
+    out = scrub.text(before + secret + after)
+    assert secret not in out or secret in REDACTED
+
+
+@settings(max_examples=500, deadline=None)
+@given(url=st.text(max_size=60), params=st.frozensets(st.text(max_size=5), max_size=3))
+def test_any_text_as_url_is_shown_without_raising(url: str, params: frozenset[str]) -> None:
+    from pytest_dualread.redact import redact_url
+
+    assert isinstance(redact_url(url, params), str)
