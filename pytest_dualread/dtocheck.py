@@ -73,9 +73,9 @@ def _steps(run: CheckRun, check: DtoCheck, obtain: Callable[[], ResponsePair]) -
     data = run.data
     assert isinstance(data, DtoData)
     rules = check.rules.merged_over(run.ctx.rules)
-    secret = frozenset(run.ctx.settings.fetch.redact_fields)
-    legacy, adapter = _obtain(data, obtain, secret)
-    stored = _load_golden(run, data, check.golden_index, secret) if check.golden else None
+    _redact_request(run, data, frozenset(run.ctx.settings.fetch.redact_params))
+    legacy, adapter = _obtain(run, data, obtain)
+    stored = _load_golden(run, data, check.golden_index) if check.golden else None
     golden = stored.parsed if stored is not None else None
     result = compare_dto(legacy, adapter, golden, model=check.model, rules=rules)
     _take_result(run, data, result)
@@ -85,16 +85,39 @@ def _steps(run: CheckRun, check: DtoCheck, obtain: Callable[[], ResponsePair]) -
     return result
 
 
-def _obtain(
-    data: DtoData, obtain: Callable[[], ResponsePair], secret: frozenset[str]
-) -> tuple[Any, Any]:
-    """Both bodies, their secret fields redacted at once: nothing after this step (the
-    comparison, findings, goldens, artifacts, renderers) ever sees a secret field's value."""
-    from pytest_dualread.redact import redact_json
+def _redact_request(run: CheckRun, data: DtoData, params: frozenset[str]) -> None:
+    """The request as the report shows it: secret query parameters' values replaced, and
+    scrubbed from whatever the check records (an app may echo them)."""
+    from pytest_dualread.redact import REDACTED, query_secrets, redact_url
 
+    request = data.request
+    if request is None or not params:
+        return
+    sent = [str(v) for k, v in request.params.items() if k in params]
+    run.scrubber = run.scrubber.knowing(sent + query_secrets(request.path, params))
+    shown = {k: (REDACTED if k in params else v) for k, v in request.params.items()}
+    data.request = request.model_copy(
+        update={"path": redact_url(request.path, params), "params": shown}
+    )
+
+
+def _obtain(run: CheckRun, data: DtoData, obtain: Callable[[], ResponsePair]) -> tuple[Any, Any]:
+    """Both bodies, redacted at once: nothing after this step (the comparison, findings,
+    goldens, artifacts, renderers) ever sees a secret."""
     pair = obtain()
     data.urls = {"legacy": pair.legacy.url, "adapter": pair.adapter.url}
-    return redact_json(pair.legacy.json(), secret), redact_json(pair.adapter.json(), secret)
+    return _redacted(run, pair.legacy.json()), _redacted(run, pair.adapter.json())
+
+
+def _redacted(run: CheckRun, body: Any) -> Any:
+    """``body`` with its secret fields' values (any depth) and any secret value the plugin
+    sent (an app echoing a token) replaced."""
+    from pytest_dualread.redact import redact_json
+
+    secret = frozenset(run.ctx.settings.fetch.redact_fields)
+    scrub = run.scrubber
+    redacted = redact_json(body, secret)
+    return scrub.value(redacted) if scrub.values else redacted
 
 
 @dataclass(frozen=True)
@@ -103,16 +126,15 @@ class _Golden:
     parsed: Any
 
 
-def _load_golden(run: CheckRun, data: DtoData, index: int | str, secret: frozenset[str]) -> _Golden:
-    """The golden, its secret fields redacted like the bodies it is compared with."""
-    from pytest_dualread.redact import redact_json
+def _load_golden(run: CheckRun, data: DtoData, index: int | str) -> _Golden:
+    """The golden, redacted like the bodies it is compared with."""
     from pytest_dualread.snapshots import parse_golden
 
     stored = locate_stored(run.ctx, "golden", index)
     data.golden_path = stored.rel
     text = stored.content
     parsed = parse_golden(text, stored.path) if isinstance(text, str) else None
-    return _Golden(stored, redact_json(parsed, secret))
+    return _Golden(stored, None if parsed is None else _redacted(run, parsed))
 
 
 def _take_result(run: CheckRun, data: DtoData, result: DtoResult) -> None:
@@ -163,15 +185,13 @@ def _disagreement(result: DtoResult) -> str:
 def _write_bodies(
     run: CheckRun, folder: ArtifactDir, legacy: Any, adapter: Any, golden: Any
 ) -> None:
-    # The bodies' secret fields are redacted already; secret values the plugin sent (an app
-    # echoing a token) are scrubbed like every text the check records.
-    scrub = run.ctx.scrubber
+    # The bodies are redacted already; the message is scrubbed when the check is kept, later.
     if run.message:
-        folder.write_text("diff", "dto-diff.txt", scrub.text(run.message) + "\n")
-    folder.write_json("legacy", "legacy.json", scrub.value(legacy))
-    folder.write_json("adapter", "adapter.json", scrub.value(adapter))
+        folder.write_text("diff", "dto-diff.txt", run.scrubber.text(run.message) + "\n")
+    folder.write_json("legacy", "legacy.json", legacy)
+    folder.write_json("adapter", "adapter.json", adapter)
     if golden is not None:
-        folder.write_json("golden", "golden.json", scrub.value(golden))
+        folder.write_json("golden", "golden.json", golden)
 
 
 def golden_candidate(legacy_body: Any, model: type[BaseModel] | None, rules: DiffRules) -> Any:

@@ -102,9 +102,12 @@ class CheckRun:
     message: str = ""
     findings: list[Finding] = field(default_factory=list)
     artifacts: ArtifactDir = field(init=False)
+    scrubber: Scrubber = field(init=False)
+    """The run's scrubber; a step that sends more secrets (a case's own) makes it know them."""
 
     def __post_init__(self) -> None:
         self.artifacts = ArtifactDir(self.ctx.output_dir, self.id)
+        self.scrubber = self.ctx.scrubber
 
     @property
     def kind(self) -> Literal["dto", "visual"]:
@@ -126,7 +129,7 @@ class CheckRun:
         shown = user_traceback(exc)
         raise CheckFailed(
             f"dual-read error: {self.message}",
-            user_traceback=None if shown is None else self.ctx.scrubber.text(shown),
+            user_traceback=None if shown is None else self.scrubber.text(shown),
         )
 
     def guarded(self, steps: Callable[[], _T]) -> _T:
@@ -165,7 +168,7 @@ class CheckRun:
 
     def _keep(self) -> None:
         # Everything the check says passes the scrubber once, here, before anyone sees it.
-        scrub = self.ctx.scrubber
+        scrub = self.scrubber
         self.message = scrub.text(self.message)
         if scrub:
             self.findings = [

@@ -27,6 +27,7 @@ __all__ = [
     "REDACTED",
     "Scrubber",
     "SecretHeaders",
+    "query_secrets",
     "redact_headers",
     "redact_json",
     "redact_url",
@@ -121,6 +122,17 @@ class Scrubber:
     def __bool__(self) -> bool:
         return bool(self.values or self.fields)
 
+    def knowing(self, secrets: Iterable[str]) -> Scrubber:
+        """This scrubber, also removing ``secrets`` (values one request sends)."""
+        found = {form for secret in secrets for form in _forms(secret)} | set(self.values)
+        kept = sorted((v for v in found if len(v) >= MIN_SECRET_LENGTH), key=len, reverse=True)
+        return Scrubber(tuple(kept), self.fields)
+
+
+def query_secrets(url: str, params: frozenset[str]) -> list[str]:
+    """The values of the query parameters ``params`` in ``url`` (a URL or a path)."""
+    return list(_url_secrets(url, params, with_password=False))
+
 
 def scrubber_for(settings: DualReadSettings) -> Scrubber:
     """The :class:`Scrubber` of a run: the secrets its settings make the plugin send."""
@@ -132,9 +144,7 @@ def scrubber_for(settings: DualReadSettings) -> Scrubber:
         found.update(_side_secrets(side, hidden, params))
     for target in (settings.legacy_url, settings.adapter_url):
         found.update(_url_secrets(target or "", params))
-    variants = {form for secret in found for form in _forms(secret)}
-    kept = sorted((v for v in variants if len(v) >= MIN_SECRET_LENGTH), key=len, reverse=True)
-    return Scrubber(tuple(kept), frozenset(fetch.redact_fields))
+    return Scrubber(fields=frozenset(fetch.redact_fields)).knowing(found)
 
 
 def _side_secrets(
@@ -151,13 +161,13 @@ def _side_secrets(
         yield _basic(user, password)
 
 
-def _url_secrets(url: str, params: frozenset[str]) -> Iterator[str]:
+def _url_secrets(url: str, params: frozenset[str], with_password: bool = True) -> Iterator[str]:
     try:
         parts = urlsplit(url)
         password = parts.password
     except ValueError:
         return
-    if password:
+    if password and with_password:
         yield password
         yield unquote(password)
         yield _basic(unquote(parts.username or ""), unquote(password))

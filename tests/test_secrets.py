@@ -315,3 +315,75 @@ def test_any_text_as_url_is_shown_without_raising(url: str, params: frozenset[st
     from pytest_dualread.redact import redact_url
 
     assert isinstance(redact_url(url, params), str)
+
+
+IN_PROCESS_APP = """
+import json
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+    status = 500 if scope["path"] == "/fail" else 200
+    body = {"saw": headers.get("x-api-key", ""), "query": scope["query_string"].decode()}
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": json.dumps(body).encode()})
+"""
+
+
+def test_a_case_request_and_a_fetch_raised_in_the_test_hold_no_secret(
+    inner_project: pytest.Pytester, run_dualread: RunDualRead
+) -> None:
+    inner_project.makepyfile(inproc=IN_PROCESS_APP)
+    inner_project.syspathinsert()
+    add_dualread_table(
+        inner_project,
+        """
+[tool.dualread]
+legacy_url = "inproc:app"
+adapter_url = "inproc:app"
+
+[tool.dualread.fetch]
+redact_headers = ["X-Api-Key"]
+redact_params = ["token"]
+
+[tool.dualread.legacy]
+headers = { "X-Api-Key" = "kSECRETinproc" }
+
+[tool.dualread.adapter]
+headers = { "X-Api-Key" = "kSECRETinproc" }
+""",
+    )
+    cases = inner_project.path / "fixtures" / "dual_read"
+    cases.mkdir(parents=True)
+    case = {
+        "id": "q",
+        "request": {"path": "/q?token=pSECRETpath", "params": {"token": "pSECRETparam"}},
+    }
+    (cases / "c.json").write_text(json.dumps({"model": "inproc:Body", "cases": [case]}))
+    inner_project.makepyfile(
+        inproc_models="",
+        test_fetch="""
+        import pytest
+
+        @pytest.mark.dual_read
+        def test_fetch(dual_read):
+            dual_read.fetch("/fail")
+        """,
+    )
+    (inner_project.path / "inproc.py").write_text(
+        IN_PROCESS_APP
+        + "\nfrom pydantic import BaseModel, ConfigDict\n\n"
+        + "class Body(BaseModel):\n    model_config = ConfigDict(extra='allow')\n"
+    )
+    run = run_dualread("--dual-read", "--snapshot-update", "--junitxml=junit.xml", "-rA")
+    terminal = str(run.result.stdout) + str(run.result.stderr)
+    assert "expected a 2xx status, got 500" in terminal
+    assert run.report is not None
+    written = (
+        terminal + run.report_path.read_text() + (inner_project.path / "junit.xml").read_text()
+    )
+    written += "".join(p.read_text() for p in (inner_project.path / "snapshots").rglob("*.json"))
+    for secret in ("kSECRETinproc", "pSECRETpath", "pSECRETparam"):
+        assert secret not in written
