@@ -317,7 +317,12 @@ def _write_stored(
         raise SnapshotError(
             f"the {stored.kind} was not written: {type(exc).__name__}: {cause}", path=stored.rel
         ) from None
-    if not matches and read_stored(stored.path, binary=stored.kind == "baseline") is None:
+    if matches:
+        return
+    # Not matching, the new file differs from the old one: still missing or unchanged, syrupy
+    # did not write it.
+    after = read_stored(stored.path, binary=stored.kind == "baseline")
+    if after is None or after == stored.content:
         raise SnapshotError(
             f"the {stored.kind} was not written: syrupy refused its name (a test id or check "
             "name with characters a file name cannot hold, such as '/' or '?'); give the test "
