@@ -363,8 +363,7 @@ headers = { "X-Api-Key" = "kSECRETinproc" }
     }
     (cases / "c.json").write_text(json.dumps({"model": "inproc:Body", "cases": [case]}))
     inner_project.makepyfile(
-        inproc_models="",
-        test_fetch="""
+        test_raised_fetch="""
         import pytest
 
         @pytest.mark.dual_read
