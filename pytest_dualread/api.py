@@ -67,7 +67,8 @@ def page_options(options: PageOptions | None, overrides: Mapping[str, Any]) -> P
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "options"
-        raise ConfigError(f"page option {where!r}: {err['msg']}") from None
+        what = err["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"page option {where!r}: {what}") from None
 
 
 @final
@@ -102,9 +103,22 @@ class DualRead:
         json: Any = None,
     ) -> ResponsePair:
         """The legacy and the adapter response of one request, fetched concurrently."""
+        __tracebackhide__ = True  # its arguments may hold secret headers
+        from pytest_dualread.errors import FetchError
         from pytest_dualread.fetch import Request
 
-        return self._fetcher.fetch(Request(path, method, params, headers, json))
+        try:
+            return self._fetcher.fetch(Request(path, method, params, headers, json))
+        except FetchError as exc:
+            # Raised into the test itself, not through a check: scrubbed here, as a check would
+            # be, with the errors it chains (pytest shows them all).
+            scrub = self._check_context.scrubber
+            seen: BaseException | None = exc
+            while isinstance(seen, FetchError):
+                seen.args = (scrub.text(str(seen)),)
+                seen.body_head = scrub.text(seen.body_head) if seen.body_head else seen.body_head
+                seen = seen.__cause__ or seen.__context__
+            raise
 
     def _next_id(self, name: str | None) -> tuple[str, int | str]:
         nodeid = self._check_context.nodeid

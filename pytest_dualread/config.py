@@ -108,6 +108,9 @@ class FetchSettings(_Section):
     max_body_bytes: int = Field(10_000_000, gt=0)
     redact_headers: list[str] = Field(default_factory=list)
     redact_fields: list[str] = Field(default_factory=list)
+    redact_params: list[str] = Field(
+        default_factory=list, description="query parameters whose values are secret"
+    )
     prefetch: int = Field(
         8, ge=0, le=64, description="cases whose GET requests start ahead of the running one"
     )
@@ -125,6 +128,82 @@ class Viewport(_Section):
     height: int = Field(720, gt=0, le=10_000)
 
 
+def _check_selector(selector: str) -> str:
+    """A selector Playwright can be given: not blank, one line, brackets balanced outside quotes."""
+    if not selector.strip() or any(ord(c) < 32 for c in selector):
+        raise ValueError(f"expected a CSS or Playwright selector on one line, got {selector!r}")
+    depth, quote = [], ""
+    for char in selector:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "([":
+            depth.append(")" if char == "(" else "]")
+        elif char in ")]" and (not depth or depth.pop() != char):
+            raise ValueError(f"selector {selector!r} has an unmatched {char!r}")
+    if depth:
+        raise ValueError(
+            f"selector {selector!r} has an unclosed {'(' if depth[-1] == ')' else '['!r}"
+        )
+    return selector
+
+
+def _check_selectors(selectors: list[str]) -> list[str]:
+    return [_check_selector(s) for s in selectors]
+
+
+_HEX_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
+_FUNCTION_COLOUR = re.compile(r"^(?:rgba?|hsla?)\([0-9.,%\s/+-]+\)$")
+_COLOUR_NAMES = frozenset(
+    {"black", "white", "gray", "grey", "silver", "red", "maroon", "orange", "yellow", "olive"}
+    | {"lime", "green", "aqua", "cyan", "teal", "blue", "navy", "fuchsia", "magenta", "purple"}
+    | {"pink", "transparent"}
+)
+_ISO_DATETIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?(?:Z|[+-]\d{2}:\d{2})?$"
+)
+
+
+def _check_colour(value: str) -> str:
+    text = value.strip()
+    if _HEX_COLOUR.match(text) or _FUNCTION_COLOUR.match(text) or text.lower() in _COLOUR_NAMES:
+        return text
+    raise ValueError(
+        f"expected a CSS colour: '#RGB', '#RRGGBB' (with or without alpha), rgb(...) / hsl(...) "
+        f"or one of {', '.join(sorted(_COLOUR_NAMES))}; got {value!r}"
+    )
+
+
+def _check_clock(value: Any) -> Any:
+    """An ISO-8601 date-time stays as given; epoch seconds become one."""
+    from datetime import datetime, timezone
+
+    expected = "expected an ISO-8601 date-time like '2025-09-20T08:30:00Z' or epoch seconds"
+    if isinstance(value, str) and re.fullmatch(r"\d{1,12}", value.strip()):
+        value = int(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(value, tz=timezone.utc).isoformat()
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"{expected}; the number given is out of range") from None
+    text = value.strip() if isinstance(value, str) else ""
+    if value is None or (_ISO_DATETIME.match(text) and _parses_as_datetime(text)):
+        return value if value is None else text
+    raise ValueError(expected)  # the value itself is shown by validation_message
+
+
+def _parses_as_datetime(text: str) -> bool:
+    from datetime import datetime
+
+    try:
+        # "Z" is ISO-8601 for UTC; Python before 3.11 only reads "+00:00".
+        datetime.fromisoformat(text.removesuffix("Z") + ("+00:00" if text.endswith("Z") else ""))
+    except ValueError:
+        return False
+    return True
+
+
 class PageOptions(_Section):
     """How one page is captured and judged: the same options in ``[tool.dualread.visual] pages``,
     ``dual_read.check_page`` and ``visual_snapshot``. An option left unset falls back to
@@ -138,6 +217,13 @@ class PageOptions(_Section):
     threshold: float | None = Field(None, ge=0, le=1)
     max_diff_pixels: int | None = Field(None, ge=0)
     max_diff_ratio: float | None = Field(None, ge=0, le=1)
+
+    _selectors = field_validator("mask")(_check_selectors)
+
+    @field_validator("element")
+    @classmethod
+    def _element_selector(cls, value: str | None) -> str | None:
+        return None if value is None else _check_selector(value)
 
 
 class PageSpec(PageOptions):
@@ -167,6 +253,10 @@ class VisualSettings(_Section):
     freeze_clock: str | None = Field(None, description="ISO time the page's clock is fixed at")
     browser_executable: str | None = None
     pages: list[PageSpec] = Field(default_factory=list)
+
+    _selectors = field_validator("mask")(_check_selectors)
+    _colour = field_validator("mask_color")(_check_colour)
+    _clock = field_validator("freeze_clock", mode="before")(_check_clock)
 
     @field_validator("pages")
     @classmethod

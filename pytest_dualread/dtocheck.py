@@ -61,31 +61,63 @@ def run_dto(ctx: CheckContext, check: DtoCheck, obtain: Callable[[], ResponsePai
     """Run one DTO check and record it; :class:`~pytest_dualread.lifecycle.CheckFailed` unless
     it passed."""
     __tracebackhide__ = True
-    from pytest_dualread.dto import compare_dto
-    from pytest_dualread.errors import DualReadError
+    run = CheckRun(ctx, check.id, check.data.model_copy())
+    result = run.guarded(lambda: _steps(run, check, obtain))
+    run.record()
+    return result
 
-    data = check.data.model_copy()
-    run = CheckRun(ctx, check.id, data)
-    try:
-        rules = check.rules.merged_over(ctx.rules)
-        legacy, adapter = _obtain(data, obtain)
-        stored = _load_golden(run, data, check.golden_index) if check.golden else None
-        golden = stored.parsed if stored is not None else None
-    except (DualReadError, ValueError) as exc:
-        run.error(exc)
+
+def _steps(run: CheckRun, check: DtoCheck, obtain: Callable[[], ResponsePair]) -> DtoResult:
+    from pytest_dualread.dto import compare_dto
+
+    data = run.data
+    assert isinstance(data, DtoData)
+    rules = check.rules.merged_over(run.ctx.rules)
+    _redact_request(run, data, frozenset(run.ctx.settings.fetch.redact_params))
+    legacy, adapter = _obtain(run, data, obtain)
+    stored = _load_golden(run, data, check.golden_index) if check.golden else None
+    golden = stored.parsed if stored is not None else None
     result = compare_dto(legacy, adapter, golden, model=check.model, rules=rules)
     _take_result(run, data, result)
     if stored is not None:
         _judge_golden(run, data, result, stored.file, legacy, check.model, rules)
     run.write_artifacts(lambda folder: _write_bodies(run, folder, legacy, adapter, golden))
-    run.record()
     return result
 
 
-def _obtain(data: DtoData, obtain: Callable[[], ResponsePair]) -> tuple[Any, Any]:
+def _redact_request(run: CheckRun, data: DtoData, params: frozenset[str]) -> None:
+    """The request as the report shows it: secret query parameters' values replaced, and
+    scrubbed from whatever the check records (an app may echo them)."""
+    from pytest_dualread.redact import REDACTED, query_secrets, redact_url
+
+    request = data.request
+    if request is None or not params:
+        return
+    sent = [str(v) for k, v in request.params.items() if k in params]
+    run.scrubber = run.scrubber.knowing(sent + query_secrets(request.path, params))
+    shown = {k: (REDACTED if k in params else v) for k, v in request.params.items()}
+    data.request = request.model_copy(
+        update={"path": redact_url(request.path, params), "params": shown}
+    )
+
+
+def _obtain(run: CheckRun, data: DtoData, obtain: Callable[[], ResponsePair]) -> tuple[Any, Any]:
+    """Both bodies, redacted at once: nothing after this step (the comparison, findings,
+    goldens, artifacts, renderers) ever sees a secret."""
     pair = obtain()
     data.urls = {"legacy": pair.legacy.url, "adapter": pair.adapter.url}
-    return pair.legacy.json(), pair.adapter.json()
+    return _redacted(run, pair.legacy.json()), _redacted(run, pair.adapter.json())
+
+
+def _redacted(run: CheckRun, body: Any) -> Any:
+    """``body`` with its secret fields' values (any depth) and any secret value the plugin
+    sent (an app echoing a token) replaced."""
+    from pytest_dualread.redact import redact_json
+
+    secret = frozenset(run.ctx.settings.fetch.redact_fields)
+    scrub = run.scrubber
+    redacted = redact_json(body, secret)
+    return scrub.value(redacted) if scrub.values else redacted
 
 
 @dataclass(frozen=True)
@@ -95,27 +127,21 @@ class _Golden:
 
 
 def _load_golden(run: CheckRun, data: DtoData, index: int | str) -> _Golden:
+    """The golden, redacted like the bodies it is compared with."""
     from pytest_dualread.snapshots import parse_golden
 
     stored = locate_stored(run.ctx, "golden", index)
     data.golden_path = stored.rel
     text = stored.content
     parsed = parse_golden(text, stored.path) if isinstance(text, str) else None
-    return _Golden(stored, parsed)
+    return _Golden(stored, None if parsed is None else _redacted(run, parsed))
 
 
 def _take_result(run: CheckRun, data: DtoData, result: DtoResult) -> None:
-    from pytest_dualread.fetch import REDACTED
-
     for name, value in result.to_data().items():
         setattr(data, name, value)
     data.headroom = headroom(result)
-    secret = frozenset(run.ctx.settings.fetch.redact_fields)
-    for finding in result.findings:
-        last = finding.path.rsplit(".", 1)[-1].split("[", 1)[0]
-        if last in secret:
-            finding = finding.model_copy(update={"values": dict.fromkeys(finding.values, REDACTED)})
-        run.findings.append(finding)
+    run.findings.extend(result.findings)
     if not result.passed:
         run.fail(result.failure_text())
 
@@ -159,15 +185,13 @@ def _disagreement(result: DtoResult) -> str:
 def _write_bodies(
     run: CheckRun, folder: ArtifactDir, legacy: Any, adapter: Any, golden: Any
 ) -> None:
-    from pytest_dualread.fetch import redact_json
-
-    secret = frozenset(run.ctx.settings.fetch.redact_fields)
+    # The bodies are redacted already; the message is scrubbed when the check is kept, later.
     if run.message:
-        folder.write_text("diff", "dto-diff.txt", run.message + "\n")
-    folder.write_json("legacy", "legacy.json", redact_json(legacy, secret))
-    folder.write_json("adapter", "adapter.json", redact_json(adapter, secret))
+        folder.write_text("diff", "dto-diff.txt", run.scrubber.text(run.message) + "\n")
+    folder.write_json("legacy", "legacy.json", legacy)
+    folder.write_json("adapter", "adapter.json", adapter)
     if golden is not None:
-        folder.write_json("golden", "golden.json", redact_json(golden, secret))
+        folder.write_json("golden", "golden.json", golden)
 
 
 def golden_candidate(legacy_body: Any, model: type[BaseModel] | None, rules: DiffRules) -> Any:

@@ -221,13 +221,24 @@ def _problem(err: ErrorDetails, prefix: str | None, drop: int) -> str:
         what = err["msg"].removeprefix("Value error, ")
         given = err.get("input")
         # A whole table as "got" is noise; a value the message already quotes is repetition.
-        if not isinstance(given, (dict, list)) and repr(given) not in what:
-            what += f" (got {given!r})"
+        shown = _short_repr(given)
+        if not isinstance(given, (dict, list)) and shown not in what:
+            what += f" (got {shown})"
     if prefix is None:
         parent = ".".join(loc[:-1])
         return f"{what} in [{parent}]" if names_key and parent else what
     key = ".".join([prefix, *loc]).strip(".")
     return f"key '{key}': {what}" if key else what
+
+
+def _short_repr(value: object, limit: int = 100) -> str:
+    """``repr(value)`` for a message: cut when long, and never raising (a 5,000-digit integer
+    has no ``repr`` under Python's conversion limit)."""
+    try:
+        text = repr(value)
+    except ValueError:
+        return f"<{type(value).__name__} too large to show>"
+    return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text)} characters)"
 
 
 class CheckFailed(Exception):

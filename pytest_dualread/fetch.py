@@ -12,7 +12,8 @@ A response the check cannot use is a :class:`~pytest_dualread.errors.FetchError`
 the URL, the status and the first 200 bytes of the body: a non-2xx status, a body that is not
 JSON when JSON is wanted, a body over ``max_body_bytes``, a timeout or a refused connection
 (retried with backoff first: connect errors and 502/503/504 only). Secrets never leave this
-module: :func:`redact_headers` and :func:`redact_json` replace them with ``"<redacted>"``.
+module: :mod:`pytest_dualread.redact` replaces them with ``"<redacted>"`` (headers, URLs, body
+excerpts).
 """
 
 from __future__ import annotations
@@ -32,6 +33,13 @@ import httpx
 from pytest_dualread.config import DualReadSettings, FetchSettings, SideSettings
 from pytest_dualread.errors import FetchError, blame_user_code
 from pytest_dualread.imports import ImportSpecError, import_attr
+from pytest_dualread.redact import (
+    REDACTED,
+    SecretHeaders,
+    redact_headers,
+    redact_json,
+    redact_url,
+)
 
 __all__ = [
     "REDACTED",
@@ -51,8 +59,6 @@ __all__ = [
 
 Side = Literal["legacy", "adapter"]
 SIDES: tuple[Side, Side] = ("legacy", "adapter")
-REDACTED = "<redacted>"
-ALWAYS_REDACTED = frozenset({"authorization", "cookie", "set-cookie", "proxy-authorization"})
 RETRY_STATUSES = frozenset({502, 503, 504})
 _RETRIED = (httpx.ConnectError, httpx.ConnectTimeout)
 # How a request that raised reads, first match wins; the exception stays the FetchError's cause.
@@ -113,26 +119,7 @@ def side_target(settings: DualReadSettings, side: Side) -> Target:
 
 
 # ---------------------------------------------------------------------------------------------
-# redaction
-
-
-def redact_headers(
-    headers: Mapping[str, str], extra: frozenset[str] = frozenset()
-) -> dict[str, str]:
-    """Copy of ``headers`` with secrets replaced; ``extra`` holds lower-case names to hide too."""
-    hidden = ALWAYS_REDACTED | extra
-    return {k: (REDACTED if k.lower() in hidden else v) for k, v in headers.items()}
-
-
-def redact_json(value: Any, fields: frozenset[str]) -> Any:
-    """Copy of a JSON value with the values of ``fields`` (key names, any depth) replaced."""
-    if not fields:
-        return value
-    if isinstance(value, dict):
-        return {k: (REDACTED if k in fields else redact_json(v, fields)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact_json(v, fields) for v in value]
-    return value
+# redaction: defined in pytest_dualread.redact, named here too for callers of this module
 
 
 # ---------------------------------------------------------------------------------------------
@@ -216,12 +203,23 @@ class Request:
         return (self.path, self.method, _frozen(self.params), _frozen(self.headers))
 
     def with_headers(self, extra: Mapping[str, str] | None) -> Request:
-        merged = {**(self.headers or {}), **(extra or {})}
+        merged = SecretHeaders({**(self.headers or {}), **(extra or {})})
         return replace(self, headers=merged or None)
 
+    def __repr__(self) -> str:
+        # Tracebacks show a request among a frame's arguments: never its secret headers.
+        headers = redact_headers(self.headers) if self.headers is not None else None
+        return (
+            f"Request(path={self.path!r}, method={self.method!r}, params={self.params!r}, "
+            f"headers={headers!r}, json_body=...)"
+        )
 
-def _head(body: bytes, limit: int = 200) -> str:
-    return body[:limit].decode("utf-8", errors="replace")
+
+def _head(body: bytes, limit: int = 200, fields: frozenset[str] = frozenset()) -> str:
+    """The start of a body for an error message, secret JSON fields' values replaced."""
+    from pytest_dualread.redact import Scrubber
+
+    return Scrubber(fields=fields).text(body[:limit].decode("utf-8", errors="replace"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -279,7 +277,7 @@ class _SideClient:
         self.target = target
         self.prefix = side_settings.path_prefix
         self.fetch = fetch
-        headers = dict(side_settings.headers)
+        headers = SecretHeaders(side_settings.headers)
         if side_settings.bearer_token:
             headers["Authorization"] = f"Bearer {side_settings.bearer_token}"
         auth = httpx.BasicAuth(*side_settings.basic_auth) if side_settings.basic_auth else None
@@ -303,6 +301,13 @@ class _SideClient:
         else:
             self._async = httpx.AsyncClient(**common)
         self.redact = frozenset(n.lower() for n in fetch.redact_headers)
+        self.secret_params = frozenset(fetch.redact_params)
+        self.secret_fields = frozenset(fetch.redact_fields)
+
+    def printed(self, request: httpx.Request) -> str:
+        """The request's URL as messages and the report show it: no password, no secret
+        query value."""
+        return redact_url(str(request.url), self.secret_params)
 
     async def _send_once(self, request: httpx.Request) -> tuple[httpx.Response, bytes]:
         limit = self.fetch.max_body_bytes
@@ -336,9 +341,9 @@ class _SideClient:
         return FetchError(
             f"body is larger than max_body_bytes={self.fetch.max_body_bytes}",
             side=self.side,
-            url=str(request.url),
+            url=self.printed(request),
             status=response.status_code,
-            body_head=_head(head),
+            body_head=_head(head, fields=self.secret_fields),
         )
 
     def build(self, call: Request) -> httpx.Request:
@@ -371,7 +376,7 @@ class _SideClient:
 
     async def get(self, call: Request) -> SideResponse:
         request = self.build(call)
-        url = str(request.url)
+        url = self.printed(request)
         attempts = 0
         started = time.perf_counter()
         while True:
@@ -402,7 +407,7 @@ class _SideClient:
                 side=self.side,
                 url=url,
                 status=response.status_code,
-                body_head=_head(body),
+                body_head=_head(body, fields=self.secret_fields),
             )
         return SideResponse(
             side=self.side,

@@ -19,16 +19,18 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar
 
 from pytest_dualread.artifacts import ArtifactDir, keep_artifacts
-from pytest_dualread.errors import CheckFailed, user_traceback
+from pytest_dualread.errors import CheckFailed, DualReadError, SnapshotError, user_traceback
 from pytest_dualread.report import Check, DtoData, Finding, VisualData
 
 if TYPE_CHECKING:
     from pytest_dualread.config import DualReadSettings
     from pytest_dualread.normalize import DiffRules
+    from pytest_dualread.redact import Scrubber
 
 __all__ = [
     "CheckContext",
@@ -42,6 +44,7 @@ __all__ = [
 ]
 
 StoredKind = Literal["golden", "baseline"]
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -74,6 +77,13 @@ class CheckContext:
     def relative(self, path: Path) -> str:
         return os.path.relpath(path, self.rootdir)
 
+    @cached_property
+    def scrubber(self) -> Scrubber:
+        """Removes the secrets the plugin sends from any text a check records."""
+        from pytest_dualread.redact import scrubber_for
+
+        return scrubber_for(self.settings)
+
 
 def cap(text: str, limit: int = 8000) -> str:
     """``text`` cut to ``limit`` characters, marked when cut."""
@@ -92,9 +102,12 @@ class CheckRun:
     message: str = ""
     findings: list[Finding] = field(default_factory=list)
     artifacts: ArtifactDir = field(init=False)
+    scrubber: Scrubber = field(init=False)
+    """The run's scrubber; a step that sends more secrets (a case's own) makes it know them."""
 
     def __post_init__(self) -> None:
         self.artifacts = ArtifactDir(self.ctx.output_dir, self.id)
+        self.scrubber = self.ctx.scrubber
 
     @property
     def kind(self) -> Literal["dto", "visual"]:
@@ -104,11 +117,31 @@ class CheckRun:
         self.outcome, self.message = "failed", message
 
     def error(self, exc: BaseException) -> NoReturn:
-        """Record the check as an error (it could not be judged) and stop it."""
+        """Record the check as an error (it could not be judged) and stop it. An exception
+        the plugin did not foresee reads as one line, its type and the first line of its
+        message: never a traceback, whose frames' arguments may hold secrets."""
         __tracebackhide__ = True
-        self.outcome, self.message = "error", f"{type(exc).__name__}: {exc}"
+        text = str(exc)
+        if not isinstance(exc, (DualReadError, ValueError)):
+            text = "unexpected error: " + (text.splitlines() or [""])[0]
+        self.outcome, self.message = "error", f"{type(exc).__name__}: {text}"
         self._keep()
-        raise CheckFailed(f"dual-read error: {self.message}", user_traceback=user_traceback(exc))
+        shown = user_traceback(exc)
+        raise CheckFailed(
+            f"dual-read error: {self.message}",
+            user_traceback=None if shown is None else self.scrubber.text(shown),
+        )
+
+    def guarded(self, steps: Callable[[], _T]) -> _T:
+        """Run a check's ``steps``: whatever they raise, but the check's own stop, makes the
+        check an error (see :meth:`error`), the same for every kind of check."""
+        __tracebackhide__ = True
+        try:
+            return steps()
+        except CheckFailed:
+            raise
+        except Exception as exc:
+            self.error(exc)
 
     def take(self, verdict: StoredVerdict) -> None:
         """Apply what :func:`judge_stored` decided: differences from a file that now holds this
@@ -134,6 +167,14 @@ class CheckRun:
             raise CheckFailed(f"{self.message}{where}")
 
     def _keep(self) -> None:
+        # Everything the check says passes the scrubber once, here, before anyone sees it.
+        scrub = self.scrubber
+        self.message = scrub.text(self.message)
+        if scrub:
+            self.findings = [
+                Finding.model_validate(scrub.value(f.model_dump(mode="json")))
+                for f in self.findings[:500]
+            ]
         # Built without validation: the report writer validates each check once, on arrival.
         check = Check.model_construct(
             id=self.id,
@@ -243,8 +284,7 @@ def judge_stored(
             f"disagree beyond tolerance at {disagreement}"
         )
     if ctx.update:
-        with judging(matches, stored_at=stored.path, stored=stored.content):
-            assertion(extension_class=stored.extension, name=name) == candidate()  # noqa: B015
+        _write_stored(assertion, stored, matches, candidate)
         return StoredVerdict(written=not matches)
     # Nothing is written: syrupy only learns that the file was used and whether it held, from
     # the content as stored (nothing new to serialize).
@@ -259,3 +299,33 @@ def judge_stored(
         problem=f"no {stored.kind} at {stored.rel}: run `pytest --dual-read --snapshot-update` "
         f"to create it from the {stored.source}"
     )
+
+
+def _write_stored(
+    assertion: Any, stored: Stored, matches: bool, candidate: Callable[[], Any]
+) -> None:
+    """Have syrupy (re)write ``stored`` with the candidate, and make sure it did: a file that
+    should now exist and does not is a :class:`SnapshotError` naming it and the cause, never a
+    passed check whose next run finds nothing."""
+    from pytest_dualread.snapshots import judging, read_stored
+
+    try:
+        with judging(matches, stored_at=stored.path, stored=stored.content):
+            assertion(extension_class=stored.extension, name=stored.index or None) == candidate()  # noqa: B015
+    except Exception as exc:  # syrupy refused the name (a warning made an error), or an OSError
+        cause = (str(exc).strip().splitlines() or [""])[0]
+        raise SnapshotError(
+            f"the {stored.kind} was not written: {type(exc).__name__}: {cause}", path=stored.rel
+        ) from None
+    if matches:
+        return
+    # Not matching, the new file differs from the old one: still missing or unchanged, syrupy
+    # did not write it.
+    after = read_stored(stored.path, binary=stored.kind == "baseline")
+    if after is None or after == stored.content:
+        raise SnapshotError(
+            f"the {stored.kind} was not written: syrupy refused its name (a test id or check "
+            "name with characters a file name cannot hold, such as '/' or '?'); give the test "
+            "ids= or the check name= of letters, digits, '-', '_' and '.'",
+            path=stored.rel,
+        )

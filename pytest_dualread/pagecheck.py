@@ -119,38 +119,44 @@ def run_visual(
     """Run one visual check and record it; :class:`~pytest_dualread.lifecycle.CheckFailed`
     unless it passed. ``capture`` raises a ``DualReadError`` when the page cannot be judged."""
     __tracebackhide__ = True
-    from pytest_dualread.errors import DualReadError
-
     data = VisualData(page=check.page, url=check.url, fingerprint={**_UNAVAILABLE})
     run = CheckRun(ctx, check.id, data)
-    try:
-        from pytest_dualread.imagediff import engine_info
+    run.guarded(lambda: _steps(run, data, check, capture))
+    run.record()
 
-        budget = pixel_budget(ctx.settings, check.options)
-        data.budget = budget.to_json()
-        data.pixel_engine = " ".join(engine_info(budget.engine))
-        stored = locate_stored(
-            ctx,
-            "baseline",
-            check.index,
-            browser=check.browser,
-            strip_browser_id=check.strip_browser_id,
-        )
-        data.baseline_path = stored.rel
-        baseline = stored.content if isinstance(stored.content, bytes) else None
+
+def _steps(
+    run: CheckRun,
+    data: VisualData,
+    check: PageCheck,
+    capture: Callable[[CaptureOptions, PixelBudget, bytes | None], Captured],
+) -> None:
+    from pytest_dualread.errors import DualReadError
+    from pytest_dualread.imagediff import engine_info
+    from pytest_dualread.redact import redact_url
+
+    ctx = run.ctx
+    budget = pixel_budget(ctx.settings, check.options)
+    data.budget = budget.to_json()
+    data.pixel_engine = " ".join(engine_info(budget.engine))
+    stored = locate_stored(
+        ctx, "baseline", check.index, browser=check.browser, strip_browser_id=check.strip_browser_id
+    )
+    data.baseline_path = stored.rel
+    baseline = stored.content if isinstance(stored.content, bytes) else None
+    try:
         captured = capture(capture_options(ctx.settings, check.options), budget, baseline)
     except DualReadError as exc:
         data.error_reason = getattr(exc, "reason", None)
-        run.error(exc)
+        raise
     result, fingerprint = captured.result, captured.fingerprint
-    data.url = captured.url
+    data.url = redact_url(captured.url, frozenset(ctx.settings.fetch.redact_params))
     data.fingerprint = fingerprint
     data.browser = f"{fingerprint['browser']} ({fingerprint['executable']})"
     note = fingerprint_note(read_sidecar(stored.path), fingerprint)
     _take_result(run, data, check, result, note)
     _judge_baseline(run, data, check, result, stored, note)
     run.write_artifacts(lambda folder: _write_images(folder, result))
-    run.record()
 
 
 def _take_result(

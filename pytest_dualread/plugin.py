@@ -190,11 +190,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
+    from pytest_dualread.redact import redact_url
+
     settings = config.stash.get(settings_key, None)
     if settings is None or not enabled(config):
         return None
     report = os.path.relpath(settings.report_file(config.rootpath), config.invocation_params.dir)
-    legacy, adapter = (url or "(not set)" for url in (settings.legacy_url, settings.adapter_url))
+    legacy, adapter = (
+        redact_url(url or "(not set)") for url in (settings.legacy_url, settings.adapter_url)
+    )
     return f"dual-read: legacy {legacy}, adapter {adapter}; report {report}"
 
 
