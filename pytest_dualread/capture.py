@@ -227,11 +227,12 @@ class NetworkWatch:
 
     def still_busy(self) -> str:
         """What kept the network busy, for an ``unstable`` error."""
-        if self.in_flight:
-            shown = sorted(set(self.in_flight.values()))
-            more = f" and {len(shown) - 3} more" if len(shown) > 3 else ""
-            return f"still in flight: {', '.join(shown[:3])}{more}"
-        return f"never quiet: {self.started} requests started, the last {self.last}"
+        busy = f"{self.started} requests since the page opened, the last {self.last}"
+        if not self.in_flight:
+            return busy
+        shown = sorted(set(self.in_flight.values()))
+        more = f" and {len(shown) - 3} more" if len(shown) > 3 else ""
+        return f"{busy}; still in flight: {', '.join(shown[:3])}{more}"
 
 
 @dataclass
