@@ -227,7 +227,11 @@ class NetworkWatch:
 
     def still_busy(self) -> str:
         """What kept the network busy, for an ``unstable`` error."""
-        busy = f"{self.started} requests since the page opened, the last {self.last}"
+        busy = (
+            f"{self.started} requests since the page opened, the last {self.last}"
+            if self.started
+            else "no request seen since the capture began (one started before is pending)"
+        )
         if not self.in_flight:
             return busy
         shown = sorted(set(self.in_flight.values()))
@@ -276,6 +280,7 @@ class SideCapturer:
         """Navigate and take the first capture."""
         page = self._open()
         if self.page is not None:
+            self._await_network_idle(page)
             return self._after_load(page, None)
         try:
             response = page.goto(
@@ -333,6 +338,20 @@ class SideCapturer:
                     url=self.url,
                 )
             page.wait_for_timeout(50)
+
+    def _await_network_idle(self, page: Page) -> None:
+        """An open page's requests started before this capture are invisible to the watch;
+        Playwright's ``networkidle`` (no request for 0.5 s since navigation) counts them."""
+        timeout_s = self.options.stabilize_timeout_s
+        try:
+            page.wait_for_load_state("networkidle", timeout=timeout_s * 1000)
+        except Exception:  # Playwright's TimeoutError, kept out of the import
+            raise CaptureError(
+                f"{self.side}: the page's network was not idle within {timeout_s:g} s "
+                f"(stabilize_timeout_s): {self._watch.still_busy()}",
+                reason="unstable",
+                url=self.url,
+            ) from None
 
     def _quiet_shot(self, page: Page, deadline: float) -> bytes:
         """A capture during which no request started or ended (else it is taken again)."""

@@ -31,7 +31,12 @@ POLL_SCRIPT = "setInterval(() => fetch('/api/poll'), 100);"
 # Asks an API that never answers.
 HANG_SCRIPT = "fetch('/api/hang');"
 
-SCRIPTS = {"/meal": MEAL_SCRIPT, "/poll": POLL_SCRIPT, "/hang": HANG_SCRIPT}
+# Asks its API 0.8 s after load, later than the default quiet period.
+LATE_SCRIPT = """setTimeout(() => fetch('/api/poll').then(() => {
+  document.body.style.background = '#fff';
+}), 800);"""
+
+SCRIPTS = {"/meal": MEAL_SCRIPT, "/poll": POLL_SCRIPT, "/hang": HANG_SCRIPT, "/late": LATE_SCRIPT}
 
 
 @dataclass
@@ -97,9 +102,12 @@ def sides() -> Iterator[dict[str, Side]]:
         server.server_close()
 
 
-def configure(site: pytest.Pytester, sides: dict[str, Side], *paths: str) -> None:
+def configure(
+    site: pytest.Pytester, sides: dict[str, Side], *paths: str, page_options: str = ""
+) -> None:
     pages = "".join(
         f'\n[[tool.dualread.visual.pages]]\nname = "{path.strip("/")}"\npath = "{path}"\n'
+        f"{page_options}\n"
         for path in paths
     )
     add_dualread_table(
@@ -116,6 +124,12 @@ stabilize_timeout_s = 4
     )
 
 
+def loading(png: bytes) -> bool:
+    """Whether a capture shows the page's red loading background anywhere."""
+    image = decode_png(png)
+    return bool(((image[..., 0] == 255) & (image[..., 1] == 0) & (image[..., 2] == 0)).any())
+
+
 def test_data_loaded_by_script_is_waited_for_and_an_adapter_shift_fails(
     inner_project: pytest.Pytester, run_dualread: RunDualRead, sides: dict[str, Side]
 ) -> None:
@@ -123,9 +137,8 @@ def test_data_loaded_by_script_is_waited_for_and_an_adapter_shift_fails(
 
     update = run_dualread("--dual-read", "--snapshot-update", subprocess=True)
     update.result.assert_outcomes(passed=1)
-    baseline = decode_png((inner_project.path / "snapshots/visual/pyproject/meal.png").read_bytes())
-    red = (baseline[..., 0] == 255) & (baseline[..., 1] == 0) & (baseline[..., 2] == 0)
-    assert not red.any(), "the baseline shows the page loading, not its data"
+    baseline = (inner_project.path / "snapshots/visual/pyproject/meal.png").read_bytes()
+    assert not loading(baseline), "the baseline shows the page loading, not its data"
 
     sides["adapter"].hour = 9  # the adapter shifts the time zone by an hour
     run = run_dualread("--dual-read", subprocess=True)
@@ -162,3 +175,58 @@ def test_a_page_whose_requests_never_settle_is_unstable_and_writes_no_baseline(
         assert word in check.message
     written = [p for p in (inner_project.path / "snapshots").rglob("*") if p.is_file()]
     assert written == [], "no baseline is made from a page still loading"
+
+
+def test_a_page_option_lengthens_the_quiet_period_for_a_late_request(
+    inner_project: pytest.Pytester, run_dualread: RunDualRead, sides: dict[str, Side]
+) -> None:
+    configure(inner_project, sides, "/late", page_options="network_idle_s = 1.5")
+
+    update = run_dualread("--dual-read", "--snapshot-update", subprocess=True)
+    update.result.assert_outcomes(passed=1)
+    baseline = (inner_project.path / "snapshots/visual/pyproject/late.png").read_bytes()
+    assert not loading(baseline), "the capture waited for the request made 0.8 s after load"
+
+
+def test_visual_snapshot_of_an_open_page_waits_for_requests_started_before_it(
+    inner_project: pytest.Pytester, run_dualread: RunDualRead, sides: dict[str, Side]
+) -> None:
+    configure(inner_project, sides)
+    inner_project.makepyfile(
+        test_snap=f"""
+        import pytest
+
+        @pytest.mark.dual_read(kind="visual")
+        def test_meal(page, visual_snapshot):
+            page.set_viewport_size({{"width": 400, "height": 200}})
+            page.goto("{sides["legacy"].url}/meal")
+            visual_snapshot(page, "meal")
+        """
+    )
+    update = run_dualread("--dual-read", "--snapshot-update", subprocess=True)
+    update.result.assert_outcomes(passed=1)
+    (baseline,) = (inner_project.path / "snapshots/visual/test_snap").glob("*.png")
+    assert not loading(baseline.read_bytes()), "the fetch begun at load was waited for"
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("-1", "greater than or equal to 0"),
+        ("61", "less than or equal to 60"),
+        ("nan", "(got nan)"),
+        ("inf", "less than or equal to 60"),
+        ('"soon"', "valid number"),
+    ],
+)
+def test_a_bad_quiet_period_is_a_usage_error_naming_the_key(
+    inner_project: pytest.Pytester,
+    run_dualread: RunDualRead,
+    sides: dict[str, Side],
+    value: str,
+    words: str,
+) -> None:
+    configure(inner_project, sides, "/meal", page_options=f"network_idle_s = {value}")
+    run = run_dualread("--dual-read")
+    assert run.result.ret == pytest.ExitCode.USAGE_ERROR
+    run.result.stderr.fnmatch_lines([f"*pyproject.toml*pages.0.network_idle_s*{words}*"])
