@@ -384,13 +384,14 @@ class SideCapturer:
         deadline = time.monotonic() + self.options.stabilize_timeout_s
         last = previous.png
         waits = list(SETTLE_WAITS_S)
+        busy = ""
         while True:
             wait = waits.pop(0) if waits else SETTLE_WAITS_S[-1]
             if time.monotonic() + wait > deadline:
                 raise CaptureError(
                     f"{self.side}: the page never settled: {self.captures} captures in "
                     f"{self.options.stabilize_timeout_s:g} s (stabilize_timeout_s) were all "
-                    "different from the one before (animation, clock or live data? mask it)",
+                    "different from the one before (animation, clock or live data? mask it)" + busy,
                     reason="unstable",
                     url=self.url,
                 )
@@ -400,6 +401,7 @@ class SideCapturer:
             current = self._shoot()
             # A retake during which a request started or ended may show data half-arrived.
             quiet = self._watch.changes == changes and not self._watch.in_flight
+            busy = "" if quiet else f"; the network was busy: {self._watch.still_busy()}"
             if current == last and quiet:
                 return Shot(
                     png=current,
