@@ -4,10 +4,11 @@ A capture is one screenshot of one side's page, made the way that gives byte-ide
 run after run on the same Chromium and fonts (see ``docs/visual-checks.md``): a fresh browser
 context per side, made by pytest-playwright's ``new_context`` (so the user's
 ``browser_context_args`` apply) with that side's headers, the fixed viewport and device scale
-factor added (:func:`context_kwargs`), wait for the
-load event and web fonts (Playwright's screenshot waits for ``document.fonts.ready``),
-optional frozen clock, ``animations="disabled"``, ``caret="hide"``, masks painted over by
-selector.
+factor added (:func:`context_kwargs`), wait for the load event, then for a quiet network
+(:class:`NetworkWatch`: no request in flight for ``network_idle_s``, so data a script fetches
+after load is on the page; a network never quiet is ``unstable``), and web fonts (Playwright's
+screenshot waits for ``document.fonts.ready``), optional frozen clock,
+``animations="disabled"``, ``caret="hide"``, masks painted over by selector.
 
 :class:`SideCapturer` retakes captures on request until two consecutive ones are identical
 (:meth:`SideCapturer.settle`), the way Playwright Test stabilises ``toHaveScreenshot``: a page
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from pytest_dualread.errors import CaptureError
 
@@ -43,6 +45,7 @@ __all__ = [
     "BROWSER_CANDIDATES",
     "AppServer",
     "CaptureOptions",
+    "NetworkWatch",
     "Shot",
     "SideCapturer",
     "browser_fingerprint",
@@ -120,6 +123,8 @@ class CaptureOptions:
     mask_color: str = "#FF00FF"
     navigation_timeout_s: float = 30.0
     stabilize_timeout_s: float = 5.0
+    network_idle_s: float = 0.5
+    """How long no request may be in flight before a capture (Playwright's networkidle's 0.5 s)."""
     freeze_clock: str | None = None
     element: str | None = None
 
@@ -169,6 +174,71 @@ class Shot:
     status: int | None = None
 
 
+def request_text(method: str, url: str) -> str:
+    """A request as an error names it: method and URL without credentials or query (either
+    may hold a secret); ``?…`` marks a dropped query."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    query = "?…" if parts.query else ""
+    return f"{method} {urlunsplit((parts.scheme, netloc, parts.path, '', ''))}{query}"
+
+
+@dataclass
+class NetworkWatch:
+    """A page's requests in flight, kept from its request events (also those its scripts start
+    after load), so a capture waits for a quiet network and an error names what never ended."""
+
+    in_flight: dict[Any, str] = field(default_factory=dict)
+    """Each request still in flight and its :func:`request_text`."""
+    last: str = ""
+    """The latest request started."""
+    started: int = 0
+    changes: int = 0
+    """Requests started plus requests ended: unchanged across a capture means none moved."""
+    changed_at: float = field(default_factory=time.monotonic)
+
+    def attach(self, page: Page) -> None:
+        page.on("request", self._started)
+        page.on("requestfinished", self._ended)
+        page.on("requestfailed", self._ended)
+
+    def detach(self, page: Page) -> None:
+        page.remove_listener("request", self._started)
+        page.remove_listener("requestfinished", self._ended)
+        page.remove_listener("requestfailed", self._ended)
+
+    def _started(self, request: Any) -> None:
+        self.last = request_text(request.method, request.url)
+        self.in_flight[request] = self.last
+        self.started += 1
+        self._changed()
+
+    def _ended(self, request: Any) -> None:
+        self.in_flight.pop(request, None)
+        self._changed()
+
+    def _changed(self) -> None:
+        self.changes += 1
+        self.changed_at = time.monotonic()
+
+    def quiet_for(self, seconds: float) -> bool:
+        return not self.in_flight and time.monotonic() - self.changed_at >= seconds
+
+    def still_busy(self) -> str:
+        """What kept the network busy, for an ``unstable`` error."""
+        busy = (
+            f"{self.started} requests since the page opened, the last {self.last}"
+            if self.started
+            else "no request seen since the capture began (one started before is pending)"
+        )
+        if not self.in_flight:
+            return busy
+        shown = sorted(set(self.in_flight.values()))
+        more = f" and {len(shown) - 3} more" if len(shown) > 3 else ""
+        return f"{busy}; still in flight: {', '.join(shown[:3])}{more}"
+
+
 @dataclass
 class SideCapturer:
     """Captures one side's page in its own browser context. Close it when done."""
@@ -186,12 +256,14 @@ class SideCapturer:
     _context: BrowserContext | None = None
     _page: Page | None = None
     captures: int = 0
+    _watch: NetworkWatch = field(default_factory=NetworkWatch)
 
     def _open(self) -> Page:
         if self._page is not None:
             return self._page
         if self.page is not None:
             self._page = self.page
+            self._watch.attach(self.page)
             return self.page
         assert self.new_context is not None
         kwargs, headers = context_kwargs(self.context_args, self.options, self.headers)
@@ -199,6 +271,7 @@ class SideCapturer:
         if headers:
             self._context.set_extra_http_headers(headers)
         self._page = self._context.new_page()
+        self._watch.attach(self._page)
         if self.options.freeze_clock:
             self._page.clock.set_fixed_time(self.options.freeze_clock)
         return self._page
@@ -207,6 +280,7 @@ class SideCapturer:
         """Navigate and take the first capture."""
         page = self._open()
         if self.page is not None:
+            self._await_network_idle(page)
             return self._after_load(page, None)
         try:
             response = page.goto(
@@ -232,6 +306,10 @@ class SideCapturer:
 
     def _after_load(self, page: Page, status: int | None) -> Shot:
         # No explicit document.fonts.ready wait: Playwright's screenshot waits for it itself.
+        # The quiet period starts at load at the earliest: scripts often fetch right after it.
+        self._watch.changed_at = time.monotonic()
+        deadline = self._watch.changed_at + self.options.stabilize_timeout_s
+        self._await_quiet(page, deadline)
         unmatched = tuple(sel for sel in self.options.mask if page.locator(sel).count() == 0)
         required = [sel for sel in unmatched if sel in self.options.required_mask]
         if required:
@@ -242,9 +320,47 @@ class SideCapturer:
                 reason="mask",
                 url=self.url,
             )
-        shot = Shot(png=self._shoot(), unmatched_masks=unmatched, status=status)
+        shot = Shot(png=self._quiet_shot(page, deadline), unmatched_masks=unmatched, status=status)
         shot.captures = self.captures
         return shot
+
+    def _await_quiet(self, page: Page, deadline: float) -> None:
+        """Wait until no request has been in flight for ``network_idle_s``; ``unstable`` when
+        that does not begin before ``deadline``. Waiting on the page lets its events arrive."""
+        quiet = self.options.network_idle_s
+        while not self._watch.quiet_for(quiet):
+            if time.monotonic() >= deadline + quiet:
+                raise CaptureError(
+                    f"{self.side}: the page's network was not quiet for {quiet:g} s "
+                    f"(network_idle_s) within {self.options.stabilize_timeout_s:g} s "
+                    f"(stabilize_timeout_s) after load: {self._watch.still_busy()}",
+                    reason="unstable",
+                    url=self.url,
+                )
+            page.wait_for_timeout(50)
+
+    def _await_network_idle(self, page: Page) -> None:
+        """An open page's requests started before this capture are invisible to the watch;
+        Playwright's ``networkidle`` (no request for 0.5 s since navigation) counts them."""
+        timeout_s = self.options.stabilize_timeout_s
+        try:
+            page.wait_for_load_state("networkidle", timeout=timeout_s * 1000)
+        except Exception:  # Playwright's TimeoutError, kept out of the import
+            raise CaptureError(
+                f"{self.side}: the page's network was not idle within {timeout_s:g} s "
+                f"(stabilize_timeout_s): {self._watch.still_busy()}",
+                reason="unstable",
+                url=self.url,
+            ) from None
+
+    def _quiet_shot(self, page: Page, deadline: float) -> bytes:
+        """A capture during which no request started or ended (else it is taken again)."""
+        while True:
+            self._await_quiet(page, deadline)
+            changes = self._watch.changes
+            png = self._shoot()
+            if self._watch.changes == changes and not self._watch.in_flight:
+                return png
 
     def _shoot(self) -> bytes:
         page = self._open()
@@ -268,20 +384,25 @@ class SideCapturer:
         deadline = time.monotonic() + self.options.stabilize_timeout_s
         last = previous.png
         waits = list(SETTLE_WAITS_S)
+        busy = ""
         while True:
             wait = waits.pop(0) if waits else SETTLE_WAITS_S[-1]
             if time.monotonic() + wait > deadline:
                 raise CaptureError(
                     f"{self.side}: the page never settled: {self.captures} captures in "
                     f"{self.options.stabilize_timeout_s:g} s (stabilize_timeout_s) were all "
-                    "different from the one before (animation, clock or live data? mask it)",
+                    "different from the one before (animation, clock or live data? mask it)" + busy,
                     reason="unstable",
                     url=self.url,
                 )
             if wait:
                 self._open().wait_for_timeout(wait * 1000)
+            changes = self._watch.changes
             current = self._shoot()
-            if current == last:
+            # A retake during which a request started or ended may show data half-arrived.
+            quiet = self._watch.changes == changes and not self._watch.in_flight
+            busy = "" if quiet else f"; the network was busy: {self._watch.still_busy()}"
+            if current == last and quiet:
                 return Shot(
                     png=current,
                     captures=self.captures,
@@ -291,6 +412,8 @@ class SideCapturer:
             last = current
 
     def close(self) -> None:
+        if self._page is not None:
+            self._watch.detach(self._page)
         if self._context is not None:
             self._context.close()
         self._context = None

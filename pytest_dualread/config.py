@@ -217,6 +217,8 @@ class PageOptions(_Section):
     threshold: float | None = Field(None, ge=0, le=1)
     max_diff_pixels: int | None = Field(None, ge=0)
     max_diff_ratio: float | None = Field(None, ge=0, le=1)
+    network_idle_s: float | None = Field(None, ge=0, le=60)
+    """How long no request may be in flight before a capture."""
 
     _selectors = field_validator("mask")(_check_selectors)
 
@@ -249,6 +251,7 @@ class VisualSettings(_Section):
     mask_color: str = "#FF00FF"
     full_page: bool = True
     stabilize_timeout_s: float = Field(5.0, gt=0)
+    network_idle_s: float = Field(0.5, ge=0, le=60)
     navigation_timeout_s: float = Field(30.0, gt=0)
     freeze_clock: str | None = Field(None, description="ISO time the page's clock is fixed at")
     browser_executable: str | None = None

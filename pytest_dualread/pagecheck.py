@@ -88,6 +88,9 @@ def capture_options(settings: DualReadSettings, options: PageOptions) -> Capture
         mask_color=visual.mask_color,
         navigation_timeout_s=visual.navigation_timeout_s,
         stabilize_timeout_s=visual.stabilize_timeout_s,
+        network_idle_s=visual.network_idle_s
+        if options.network_idle_s is None
+        else options.network_idle_s,
         freeze_clock=visual.freeze_clock,
         element=options.element,
     )

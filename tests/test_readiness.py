@@ -1,0 +1,270 @@
+"""Pages are captured when ready: after load, fonts and a quiet network, never while a page's
+own scripts are still fetching its data. Real Chromium, real HTTP servers on 127.0.0.1 (one per
+side, in this process), inner runs as subprocesses (pytest-playwright cannot nest in-process)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from conftest import RunDualRead, add_dualread_table
+
+from pytest_dualread.imagediff import decode_png
+
+# Red while loading, white once the data is shown: a baseline of the spinner has red in it.
+PAGE = """<!doctype html><html><head><style>
+body { margin: 0; font-family: "Liberation Sans", sans-serif; background: #f00; }
+#v { padding: 16px; font-size: 24px; }
+</style></head><body><div id="v">Loading…</div><script>%s</script></body></html>"""
+
+# The meal page asks its API after load; the API answers in 1.5 s.
+MEAL_SCRIPT = """fetch('/api/meal').then(r => r.json()).then(d => {
+  document.body.style.background = '#fff';
+  document.getElementById('v').textContent = 'Logged at ' + d.time;
+});"""
+# Asks every 100 ms and shows nothing new: its network is never quiet.
+POLL_SCRIPT = "setInterval(() => fetch('/api/poll'), 100);"
+# Asks an API that never answers.
+HANG_SCRIPT = "fetch('/api/hang');"
+
+# Asks its API 0.8 s after load, later than the default quiet period.
+LATE_SCRIPT = """setTimeout(() => fetch('/api/poll').then(() => {
+  document.body.style.background = '#fff';
+}), 800);"""
+
+# Shows a new version, then starts polling 1 s after load, once the first capture is taken.
+LATER_POLL_SCRIPT = """document.body.style.background = '#fff';
+document.getElementById('v').textContent = 'version 2';
+setTimeout(() => setInterval(() => fetch('/api/poll'), 100), 1000);"""
+
+SCRIPTS = {
+    "/meal": MEAL_SCRIPT,
+    "/poll": POLL_SCRIPT,
+    "/hang": HANG_SCRIPT,
+    "/late": LATE_SCRIPT,
+    "/later": LATER_POLL_SCRIPT,
+}
+
+
+@dataclass
+class Side:
+    """One side's server; ``hour`` is what its API says the meal was logged at."""
+
+    url: str
+    hour: int = 8
+    version: int = 2
+    """Version 1 of /later is a page without scripts."""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    side: Side
+    release: threading.Event
+
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+    def do_GET(self) -> None:
+        if self.path == "/later" and self.side.version == 1:
+            self._send("text/html; charset=utf-8", b"<!doctype html><body>version 1</body>")
+        elif self.path in SCRIPTS:
+            self._send("text/html; charset=utf-8", (PAGE % SCRIPTS[self.path]).encode())
+        elif self.path == "/api/meal":
+            time.sleep(1.5)
+            self._send("application/json", b'{"time": "%02d:00"}' % self.side.hour)
+        elif self.path == "/api/poll":
+            self._send("application/json", b"{}")
+        elif self.path == "/api/hang":
+            self.release.wait(60)  # released when the test ends
+        else:
+            self.send_error(404)
+
+    def _send(self, content_type: str, body: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        return None  # the browser hangs up on requests still waiting when its context closes
+
+
+@pytest.fixture
+def sides() -> Iterator[dict[str, Side]]:
+    release = threading.Event()
+    servers: list[_Server] = []
+    found: dict[str, Side] = {}
+    for name in ("legacy", "adapter"):
+        side = Side(url="")
+        handler = type(f"{name}Handler", (_Handler,), {"side": side, "release": release})
+        server = _Server(("127.0.0.1", 0), handler)
+        side.url = f"http://127.0.0.1:{server.server_port}"
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        found[name] = side
+    yield found
+    release.set()
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def configure(
+    site: pytest.Pytester, sides: dict[str, Side], *paths: str, page_options: str = ""
+) -> None:
+    pages = "".join(
+        f'\n[[tool.dualread.visual.pages]]\nname = "{path.strip("/")}"\npath = "{path}"\n'
+        f"{page_options}\n"
+        for path in paths
+    )
+    add_dualread_table(
+        site,
+        f"""
+[tool.dualread]
+legacy_url = "{sides["legacy"].url}"
+adapter_url = "{sides["adapter"].url}"
+
+[tool.dualread.visual]
+viewport = {{ width = 400, height = 200 }}
+stabilize_timeout_s = 4
+{pages}""",
+    )
+
+
+def loading(png: bytes) -> bool:
+    """Whether a capture shows the page's red loading background anywhere."""
+    image = decode_png(png)
+    return bool(((image[..., 0] == 255) & (image[..., 1] == 0) & (image[..., 2] == 0)).any())
+
+
+def test_data_loaded_by_script_is_waited_for_and_an_adapter_shift_fails(
+    inner_project: pytest.Pytester, run_dualread: RunDualRead, sides: dict[str, Side]
+) -> None:
+    configure(inner_project, sides, "/meal")
+
+    update = run_dualread("--dual-read", "--snapshot-update", subprocess=True)
+    update.result.assert_outcomes(passed=1)
+    baseline = (inner_project.path / "snapshots/visual/pyproject/meal.png").read_bytes()
+    assert not loading(baseline), "the baseline shows the page loading, not its data"
+
+    sides["adapter"].hour = 9  # the adapter shifts the time zone by an hour
+    run = run_dualread("--dual-read", subprocess=True)
+    run.result.assert_outcomes(failed=1)
+    assert run.report is not None
+    (check,) = run.report.checks
+    assert check.outcome == "failed", check.message
+    assert "adapter_vs_legacy" in check.message
+    assert {f.comparison for f in check.findings} == {"adapter_vs_baseline", "adapter_vs_legacy"}
+
+
+@pytest.mark.parametrize(
+    ("path", "words"),
+    [
+        pytest.param("/poll", ["requests since the page opened, the last GET "], id="polling"),
+        pytest.param("/hang", ["still in flight: GET http://127.0.0.1:"], id="never-answers"),
+    ],
+)
+def test_a_page_whose_requests_never_settle_is_unstable_and_writes_no_baseline(
+    inner_project: pytest.Pytester,
+    run_dualread: RunDualRead,
+    sides: dict[str, Side],
+    path: str,
+    words: list[str],
+) -> None:
+    configure(inner_project, sides, path)
+
+    run = run_dualread("--dual-read", "--snapshot-update", subprocess=True)
+    assert run.report is not None
+    (check,) = run.report.checks
+    assert check.outcome == "error", check.message
+    assert check.data.error_reason == "unstable"  # type: ignore[union-attr]
+    for word in ["legacy: ", "stabilize_timeout_s", *words, f"/api{path}"]:
+        assert word in check.message
+    written = [p for p in (inner_project.path / "snapshots").rglob("*") if p.is_file()]
+    assert written == [], "no baseline is made from a page still loading"
+
+
+def test_a_page_option_lengthens_the_quiet_period_for_a_late_request(
+    inner_project: pytest.Pytester, run_dualread: RunDualRead, sides: dict[str, Side]
+) -> None:
+    configure(inner_project, sides, "/late", page_options="network_idle_s = 1.5")
+
+    update = run_dualread("--dual-read", "--snapshot-update", subprocess=True)
+    update.result.assert_outcomes(passed=1)
+    baseline = (inner_project.path / "snapshots/visual/pyproject/late.png").read_bytes()
+    assert not loading(baseline), "the capture waited for the request made 0.8 s after load"
+
+
+def test_visual_snapshot_of_an_open_page_waits_for_requests_started_before_it(
+    inner_project: pytest.Pytester, run_dualread: RunDualRead, sides: dict[str, Side]
+) -> None:
+    configure(inner_project, sides)
+    inner_project.makepyfile(
+        test_snap=f"""
+        import pytest
+
+        @pytest.mark.dual_read(kind="visual")
+        def test_meal(page, visual_snapshot):
+            page.set_viewport_size({{"width": 400, "height": 200}})
+            page.goto("{sides["legacy"].url}/meal")
+            visual_snapshot(page, "meal")
+        """
+    )
+    update = run_dualread("--dual-read", "--snapshot-update", subprocess=True)
+    update.result.assert_outcomes(passed=1)
+    (baseline,) = (inner_project.path / "snapshots/visual/test_snap").glob("*.png")
+    assert not loading(baseline.read_bytes()), "the fetch begun at load was waited for"
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("-1", "greater than or equal to 0"),
+        ("61", "less than or equal to 60"),
+        ("nan", "(got nan)"),
+        ("inf", "less than or equal to 60"),
+        ('"soon"', "valid number"),
+    ],
+)
+def test_a_bad_quiet_period_is_a_usage_error_naming_the_key(
+    inner_project: pytest.Pytester,
+    run_dualread: RunDualRead,
+    sides: dict[str, Side],
+    value: str,
+    words: str,
+) -> None:
+    configure(inner_project, sides, "/meal", page_options=f"network_idle_s = {value}")
+    run = run_dualread("--dual-read")
+    assert run.result.ret == pytest.ExitCode.USAGE_ERROR
+    run.result.stderr.fnmatch_lines([f"*pyproject.toml*pages.0.network_idle_s*{words}*"])
+
+
+def test_a_retake_while_requests_run_never_replaces_a_baseline(
+    inner_project: pytest.Pytester, run_dualread: RunDualRead, sides: dict[str, Side]
+) -> None:
+    configure(inner_project, sides, "/later")
+    for side in sides.values():
+        side.version = 1
+    run_dualread("--dual-read", "--snapshot-update", subprocess=True).result.assert_outcomes(
+        passed=1
+    )
+    baseline = inner_project.path / "snapshots/visual/pyproject/later.png"
+    version_1 = baseline.read_bytes()
+
+    for side in sides.values():
+        side.version = 2  # differs from the baseline, and polls once captured
+    run = run_dualread("--dual-read", "--snapshot-update", subprocess=True)
+    assert run.report is not None
+    (check,) = run.report.checks
+    assert check.outcome == "error", check.message
+    assert check.data.error_reason == "unstable"  # type: ignore[union-attr]
+    assert "/api/poll" in check.message
+    assert baseline.read_bytes() == version_1
