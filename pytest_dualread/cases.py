@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from pytest_dualread import strictjson
 from pytest_dualread.config import ToleranceSetting
 from pytest_dualread.errors import CaseError, validation_message
 from pytest_dualread.imports import ImportSpecError, import_attr
@@ -150,7 +151,9 @@ def load_case_file(path: Path) -> CaseFile:
     except (OSError, UnicodeDecodeError) as exc:
         raise CaseError(f"cannot read the case file: {exc}", path=path) from None
     try:
-        raw = json.loads(text)
+        raw = strictjson.loads(text)
+    except strictjson.JsonProblem as exc:
+        raise CaseError(f"not strict JSON: {exc}", path=path) from None
     except json.JSONDecodeError as exc:
         raise CaseError(
             f"not valid JSON: {exc.msg} (column {exc.colno})", path=path, line=exc.lineno

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
@@ -29,6 +28,7 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
+from pytest_dualread import strictjson
 from pytest_dualread.config import DualReadSettings, FetchSettings, SideSettings
 from pytest_dualread.errors import FetchError, blame_user_code
 from pytest_dualread.imports import ImportSpecError, import_attr
@@ -159,11 +159,15 @@ class SideResponse:
         if self._has_json:
             return self._json
         try:
-            value = json.loads(self.body)
-        except (ValueError, UnicodeDecodeError) as exc:
+            value = strictjson.loads(self.body)
+        except strictjson.JsonProblem as exc:
+            raise FetchError(
+                f"the body is not strict JSON: {exc}", side=self.side, url=self.url
+            ) from None
+        except ValueError as exc:  # UnicodeDecodeError too
             raise FetchError(
                 f"expected a JSON body, got {self.headers.get('content-type', 'no content type')}"
-                f" ({exc})",
+                f" ({type(exc).__name__}: {exc})",
                 side=self.side,
                 url=self.url,
                 status=self.status,

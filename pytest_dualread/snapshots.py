@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
+from pytest_dualread import strictjson
 from pytest_dualread.errors import SnapshotError
 
 if TYPE_CHECKING:
@@ -100,7 +101,13 @@ def read_stored(path: Path, *, binary: bool) -> str | bytes | None:
 def parse_golden(text: str, path: Path) -> Any:
     """A golden's text as JSON; a :class:`SnapshotError` naming ``path`` when it is not."""
     try:
-        return json.loads(text)
+        return strictjson.loads(text)
+    except strictjson.JsonProblem as exc:
+        raise SnapshotError(
+            f"the golden is not strict JSON ({exc}); fix it or delete it and run pytest "
+            "--dual-read --snapshot-update",
+            path=path,
+        ) from None
     except json.JSONDecodeError as exc:
         raise SnapshotError(
             f"the golden is not valid JSON ({exc.msg} at line {exc.lineno}); fix it or delete it "
