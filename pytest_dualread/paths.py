@@ -158,7 +158,8 @@ class PatternError(DualReadError, ValueError):
         self.pattern = pattern
         self.position = position
         self.reason = reason
-        super().__init__(f"bad path pattern {pattern!r} at position {position}: {reason}")
+        shown = repr(pattern) if len(pattern) <= 80 else f"{pattern[:80]!r}…"
+        super().__init__(f"bad path pattern {shown} at position {position}: {reason}")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -103,7 +103,9 @@ def test_dry_run_prints_current_proposed_and_why(project: Path) -> None:
 
 
 def test_k_and_floor_change_the_proposal(project: Path) -> None:
-    done = dualread("thresholds", "suggest", "history", "--k", "0", "--floor-abs", "15", cwd=project)
+    done = dualread(
+        "thresholds", "suggest", "history", "--k", "0", "--floor-abs", "15", cwd=project
+    )
     assert "**.kcal: current { abs = 80 }, proposed abs = 15\n" in done.stdout
     assert "raised to the floor 15" in done.stdout
 
