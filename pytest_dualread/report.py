@@ -458,6 +458,10 @@ def load_report(path: Path | str) -> Report:
             path=path,
             reason="unreadable",
         ) from None
+    except (ValueError, RecursionError) as exc:  # a number past int()'s limit; deep nesting
+        raise ReportError(
+            f"not a report: {type(exc).__name__}: {exc}", path=path, reason="unreadable"
+        ) from None
     if not isinstance(raw, dict) or "schema_version" not in raw:
         raise ReportError(
             "not a pytest-dualread report: expected a JSON object with 'schema_version'",
