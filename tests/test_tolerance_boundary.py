@@ -68,11 +68,11 @@ def prices(rules: DiffRules, legacy: float, adapter: float) -> bool:
 def test_a_difference_equal_to_the_bound_passes(
     legacy: float, adapter: float, bound: dict[str, float], passes: bool
 ) -> None:
-    assert prices(DiffRules(tolerances={"price": bound}), legacy, adapter) is passes
+    assert prices(DiffRules(tolerances={"price": Tolerance.of(bound)}), legacy, adapter) is passes
 
 
 def test_the_message_prints_the_decimal_difference() -> None:
-    rules = DiffRules(tolerances={"price": {"abs": 0.01}})
+    rules = DiffRules(tolerances={"price": Tolerance(abs=0.01)})
     result = compare_dto({"price": 75.92}, {"price": 75.94}, rules=rules)
     assert "differs by 0.02, allowed 0.01 by 'price'" in result.failure_text()
     assert result.findings[0].delta == 0.02
