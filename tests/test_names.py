@@ -40,11 +40,6 @@ def case_file(tmp_path: Path, *ids: str) -> Path:
     ("ids", "words"),
     [
         pytest.param(["log-1\n"], ["case id 'log-1\\n'", "must start with"], id="newline"),
-        pytest.param(["log\t1"], ["case id 'log\\t1'"], id="tab"),
-        pytest.param([""], ["case id ''"], id="empty"),
-        pytest.param(
-            ["a" * (MAX_ID_LENGTH + 1)], [f"is {MAX_ID_LENGTH + 1} characters long"], id="long"
-        ),
         pytest.param(
             ["x" * 250 + "-one", "x" * 250 + "-two"], ["characters long; at most"], id="shared-250"
         ),
@@ -66,9 +61,11 @@ def test_a_case_id_that_cannot_name_its_own_golden_is_refused(
         assert word in str(raised.value)
 
 
-def test_the_longest_case_id_loads(tmp_path: Path) -> None:
+def test_a_case_id_is_at_most_200_characters(tmp_path: Path) -> None:
     loaded = load_case_file(case_file(tmp_path, "a" * MAX_ID_LENGTH))
     assert loaded.cases[0].id == "a" * MAX_ID_LENGTH
+    with pytest.raises(CaseError, match=f"is {MAX_ID_LENGTH + 1} characters long"):
+        load_case_file(case_file(tmp_path, "a" * (MAX_ID_LENGTH + 1)))
 
 
 @pytest.mark.parametrize(
@@ -82,7 +79,6 @@ def test_the_longest_case_id_loads(tmp_path: Path) -> None:
         pytest.param(
             ["Card", "card"], ["page names 'Card' and 'card' differ only in case"], id="case"
         ),
-        pytest.param(["card", "card"], ["page name 'card' is used twice"], id="twice"),
     ],
 )
 def test_a_page_name_that_cannot_name_its_own_baseline_is_refused(

@@ -53,22 +53,23 @@ def prices(rules: DiffRules, legacy: float, adapter: float) -> bool:
     return compare_dto({"price": legacy}, {"price": adapter}, rules=rules).passed
 
 
-@pytest.mark.parametrize(
-    ("legacy", "adapter", "bound", "passes"),
-    [
-        (75.92, 75.93, {"abs": 0.01}, True),  # the float difference is 0.010000000000005116
-        (75.93, 75.92, {"abs": 0.01}, True),
-        (75.92, 75.94, {"abs": 0.01}, False),
-        (0.1, 0.3, {"abs": 0.2}, True),  # 0.30000000000000004 - 0.1 in floats
-        (100, 110, {"rel": 0.1}, True),
-        (100, 110.01, {"rel": 0.1}, False),
-        (1.1, 1.2, {"rel": 0.0833333333}, False),
-    ],
-)
-def test_a_difference_equal_to_the_bound_passes(
-    legacy: float, adapter: float, bound: dict[str, float], passes: bool
-) -> None:
-    assert prices(DiffRules(tolerances={"price": Tolerance.of(bound)}), legacy, adapter) is passes
+BOUNDARY = [
+    (75.92, 75.93, {"abs": 0.01}, True),  # the float difference is 0.010000000000005116
+    (75.93, 75.92, {"abs": 0.01}, True),
+    (75.92, 75.94, {"abs": 0.01}, False),
+    (0.1, 0.3, {"abs": 0.2}, True),  # 0.30000000000000004 - 0.1 in floats
+    (100, 110, {"rel": 0.1}, True),
+    (100, 110.01, {"rel": 0.1}, False),
+    (1.1, 1.2, {"rel": 0.0833333333}, False),
+]
+
+
+def test_a_difference_equal_to_the_bound_passes_and_one_beyond_fails() -> None:
+    judged = [
+        prices(DiffRules(tolerances={"price": Tolerance.of(bound)}), legacy, adapter)
+        for legacy, adapter, bound, _ in BOUNDARY
+    ]
+    assert judged == [passes for *_, passes in BOUNDARY]
 
 
 def test_the_message_prints_the_decimal_difference() -> None:
