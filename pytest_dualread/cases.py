@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from pytest_dualread import strictjson
 from pytest_dualread.config import ToleranceSetting
 from pytest_dualread.errors import CaseError, validation_message
 from pytest_dualread.imports import ImportSpecError, import_attr
@@ -44,7 +45,10 @@ __all__ = [
     "sample_keeps",
 ]
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+MAX_ID_LENGTH = 200
+"""Longest case id: an id names its golden file, and a file name holds 255 bytes, of which
+syrupy keeps 250 before ``.json``; 200 leaves room and still reads in a terminal."""
 
 
 class _Strict(BaseModel):
@@ -83,10 +87,15 @@ class Case(_Rules):
     @field_validator("id")
     @classmethod
     def _id_shape(cls, value: str) -> str:
-        if not _ID.match(value):
+        if not _ID.fullmatch(value):
             raise ValueError(
-                f"case id {value!r} must start with a letter or digit and use only letters, "
+                f"case id {value[:60]!r} must start with a letter or digit and use only letters, "
                 "digits, '.', '_' and '-' (it names the test and the golden file)"
+            )
+        if len(value) > MAX_ID_LENGTH:
+            raise ValueError(
+                f"case id {value[:60]!r}… is {len(value)} characters long; at most "
+                f"{MAX_ID_LENGTH} (it names the golden file)"
             )
         return value
 
@@ -150,7 +159,9 @@ def load_case_file(path: Path) -> CaseFile:
     except (OSError, UnicodeDecodeError) as exc:
         raise CaseError(f"cannot read the case file: {exc}", path=path) from None
     try:
-        raw = json.loads(text)
+        raw = strictjson.loads(text)
+    except strictjson.JsonProblem as exc:
+        raise CaseError(f"not strict JSON: {exc}", path=path) from None
     except json.JSONDecodeError as exc:
         raise CaseError(
             f"not valid JSON: {exc.msg} (column {exc.colno})", path=path, line=exc.lineno
@@ -179,6 +190,7 @@ def load_case_file(path: Path) -> CaseFile:
                 case_id=case.id,
             )
         lines[case.id] = line
+    _refuse_folded_ids(path, parsed.cases, lines)
     for case in parsed.cases:
         if case.model is None and parsed.model is None:
             raise CaseError(
@@ -197,6 +209,22 @@ def load_case_file(path: Path) -> CaseFile:
         list_keys=parsed.list_keys,
         coerce_numbers=parsed.coerce_numbers,
     )
+
+
+def _refuse_folded_ids(path: Path, cases: list[Case], lines: dict[str, int]) -> None:
+    """Two ids that differ only in case name one golden on a case-insensitive file system."""
+    seen: dict[str, str] = {}
+    for case in cases:
+        first = seen.setdefault(case.id.casefold(), case.id)
+        if first != case.id:
+            raise CaseError(
+                f"case ids {first!r} and {case.id!r} differ only in case: both would be the "
+                f"golden snapshots/dto/{path.stem}/{case.id}.json on a case-insensitive file "
+                "system; rename one",
+                path=path,
+                line=lines[case.id] or None,
+                case_id=case.id,
+            )
 
 
 def import_model(

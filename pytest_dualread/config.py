@@ -264,12 +264,42 @@ class VisualSettings(_Section):
     @field_validator("pages")
     @classmethod
     def _unique_names(cls, pages: list[PageSpec]) -> list[PageSpec]:
-        seen: set[str] = set()
+        # A page's name is its baseline's file name: what a file name cannot hold, and two
+        # names equal but for case (one file on a case-insensitive file system), are refused.
+        seen: dict[str, str] = {}
         for page in pages:
-            if page.name in seen:
+            _page_name_problem(page.name)
+            first = seen.get(page.name.casefold())
+            if first is None:
+                seen[page.name.casefold()] = page.name
+            elif first == page.name:
                 raise ValueError(f"page name {page.name!r} is used twice; names must be unique")
-            seen.add(page.name)
+            else:
+                raise ValueError(
+                    f"page names {first!r} and {page.name!r} differ only in case: one baseline "
+                    f"file ({page.name}.png) on a case-insensitive file system"
+                )
         return pages
+
+
+MAX_PAGE_NAME = 100
+"""Longest page name: it names the test and the baseline file (255 bytes, with room for a
+browser's and a parametrization's ids)."""
+_NOT_IN_FILE_NAMES = '\\/?*:|"<>'
+
+
+def _page_name_problem(name: str) -> None:
+    if not name.strip():
+        raise ValueError("a page name cannot be blank")
+    if len(name) > MAX_PAGE_NAME:
+        raise ValueError(f"page name {name[:40]!r}… is longer than {MAX_PAGE_NAME} characters")
+    bad = sorted({c for c in name if c in _NOT_IN_FILE_NAMES or not c.isprintable()})
+    if bad:
+        raise ValueError(
+            f"page name {name!r} holds {', '.join(map(repr, bad))}: a page's name is its "
+            "baseline's file name, which cannot hold control characters or any of "
+            f"{_NOT_IN_FILE_NAMES}"
+        )
 
 
 def _default_blocking() -> list[Triage]:

@@ -81,6 +81,8 @@ from pytest_dualread.normalize import (
 )
 from pytest_dualread.paths import Index, Key, Keyed, Path, render_path
 from pytest_dualread.report import Finding, Triage
+from pytest_dualread.strictjson import JsonProblem, check_depth
+from pytest_dualread.tolerance import difference
 
 __all__ = [
     "COMPARISONS",
@@ -199,12 +201,11 @@ def _judge(
         return _Verdict(False, delta, rule=rule, exact="integers beyond 2**53 compare exactly")
     if not (math.isfinite(reference) and math.isfinite(other)):
         return _Verdict(False, None, rule=rule, exact="NaN never equals; infinities only match")
-    delta = float(abs(reference - other))
     if rule is None:
-        return _Verdict(False, delta)
-    allowed = rule[1].allowed(reference)
+        return _Verdict(False, float(difference(reference, other)))
+    ok, delta, allowed = rule[1].judge(reference, other)
     headroom = delta / allowed if allowed > 0 else None
-    return _Verdict(delta <= allowed, delta, allowed, headroom, rule)
+    return _Verdict(ok, delta, allowed, headroom, rule)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -607,6 +608,11 @@ def compare_dto(
     bodies: dict[str, object] = {"legacy": legacy, "adapter": adapter}
     if golden is not None:
         bodies["golden"] = golden
+    for side, body in bodies.items():
+        try:
+            check_depth(body)
+        except JsonProblem as exc:
+            raise JsonProblem(f"{side}: {exc.reason}", exc.where) from None
     findings: list[Finding] = []
     contract: dict[str, bool] = {}
     if model is not None:

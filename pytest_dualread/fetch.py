@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
@@ -30,6 +29,7 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
+from pytest_dualread import strictjson
 from pytest_dualread.config import DualReadSettings, FetchSettings, SideSettings
 from pytest_dualread.errors import FetchError, blame_user_code
 from pytest_dualread.imports import ImportSpecError, import_attr
@@ -146,11 +146,15 @@ class SideResponse:
         if self._has_json:
             return self._json
         try:
-            value = json.loads(self.body)
-        except (ValueError, UnicodeDecodeError) as exc:
+            value = strictjson.loads(self.body)
+        except strictjson.JsonProblem as exc:
+            raise FetchError(
+                f"the body is not strict JSON: {exc}", side=self.side, url=self.url
+            ) from None
+        except ValueError as exc:  # UnicodeDecodeError too
             raise FetchError(
                 f"expected a JSON body, got {self.headers.get('content-type', 'no content type')}"
-                f" ({exc})",
+                f" ({type(exc).__name__}: {exc})",
                 side=self.side,
                 url=self.url,
                 status=self.status,
@@ -234,13 +238,11 @@ class _LoopThread:
     it finds; with a bare ``run_forever`` that would be each submitted request, and every
     request would start and stop new threads."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "dualread-fetch") -> None:
         self.loop = asyncio.new_event_loop()
         self._stop: asyncio.Event | None = None
         ready = threading.Event()
-        self._thread = threading.Thread(
-            target=self._main, args=(ready,), name="dualread-fetch", daemon=True
-        )
+        self._thread = threading.Thread(target=self._main, args=(ready,), name=name, daemon=True)
         self._thread.start()
         ready.wait()
 
@@ -256,10 +258,10 @@ class _LoopThread:
         future: Future[_T] = asyncio.run_coroutine_threadsafe(coro, self.loop)
         return future.result()
 
-    def close(self) -> None:
-        if self._stop is not None:
+    def close(self, wait_s: float = 5) -> None:
+        if self._stop is not None and not self.loop.is_closed():
             self.loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(timeout=5)
+        self._thread.join(timeout=wait_s)
         if not self._thread.is_alive():
             self.loop.close()
 
@@ -297,7 +299,8 @@ class _SideClient:
         if target.protocol == "wsgi":
             self._sync = httpx.Client(transport=httpx.WSGITransport(app=target.app), **common)
         elif target.protocol == "asgi":
-            self._async = httpx.AsyncClient(transport=httpx.ASGITransport(app=target.app), **common)
+            transport = _IsolatedASGITransport(target.app, fetch.max_body_bytes)
+            self._async = httpx.AsyncClient(transport=transport, **common)
         else:
             self._async = httpx.AsyncClient(**common)
         self.redact = frozenset(n.lower() for n in fetch.redact_headers)
@@ -312,7 +315,16 @@ class _SideClient:
     async def _send_once(self, request: httpx.Request) -> tuple[httpx.Response, bytes]:
         limit = self.fetch.max_body_bytes
         if self._async is not None:
-            response = await self._async.send(request, stream=True)
+            try:
+                response = await self._async.send(request, stream=True)
+            except _BodyTooBig as exc:  # an in-process app, stopped while it sent
+                raise FetchError(
+                    f"body is larger than max_body_bytes={limit}",
+                    side=self.side,
+                    url=str(request.url),
+                    status=exc.status,
+                    body_head=_head(exc.head),
+                ) from None
             try:
                 body = await _read_limited(response.aiter_bytes(), limit, self, request, response)
             finally:
@@ -335,7 +347,7 @@ class _SideClient:
             finally:
                 response.close()
 
-        return await asyncio.to_thread(call)
+        return await _in_daemon_thread(call)
 
     def _too_big(self, request: httpx.Request, response: httpx.Response, head: bytes) -> FetchError:
         return FetchError(
@@ -425,6 +437,99 @@ class _SideClient:
             await self._async.aclose()
         if self._sync is not None:
             self._sync.close()
+
+
+class _BodyTooBig(Exception):
+    """An in-process ASGI app sent more than ``max_body_bytes``; raised inside its ``send``."""
+
+    def __init__(self, status: int, head: bytes) -> None:
+        super().__init__("body is larger than max_body_bytes")
+        self.status = status
+        self.head = head
+
+
+def _bounded_asgi(app: Any, limit: int) -> Any:
+    """``app`` whose response body is counted as it is sent: past ``limit`` its ``send``
+    raises :class:`_BodyTooBig`, so the app stops there and nothing beyond it is kept
+    (httpx's ASGI transport would hold the whole body, and then a copy of it)."""
+
+    async def bounded(scope: Any, receive: Any, send: Any) -> None:
+        size, status, head = 0, 0, b""
+
+        async def counted(message: Any) -> None:
+            nonlocal size, status, head
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                body = message.get("body", b"")
+                head = head or body[:200]
+                size += len(body)
+                if size > limit:
+                    raise _BodyTooBig(status, head)
+            await send(message)
+
+        await app(scope, receive, counted)
+        if size > limit:  # the app caught what its send raised: the body is still too big
+            raise _BodyTooBig(status, head)
+
+    return bounded
+
+
+class _IsolatedASGITransport(httpx.AsyncBaseTransport):
+    """An in-process ASGI app on its own event loop, in its own daemon thread.
+
+    An app that blocks its loop (``time.sleep`` in an ``async def`` endpoint) then blocks only
+    that loop: the fetch loop's ``wait_for`` still fires at ``fetch.timeout_s``, and the stuck
+    thread is left behind (a daemon: it cannot keep the process from exiting)."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self._inner = httpx.ASGITransport(app=_bounded_asgi(app, limit))
+        self._app_loop: _LoopThread | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._app_loop is None:
+            self._app_loop = _LoopThread(name="dualread-asgi-app")
+        work = self._inner.handle_async_request(request)
+        future = asyncio.run_coroutine_threadsafe(work, self._app_loop.loop)
+        try:
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            # Timed out (or dropped): the app may be stuck on its loop. Later requests get a
+            # fresh loop; this one is left to its daemon thread.
+            self._app_loop = None
+            raise
+
+    async def aclose(self) -> None:
+        if self._app_loop is not None:
+            self._app_loop.close(wait_s=0.5)  # a stuck app is abandoned, not waited for
+            self._app_loop = None
+
+
+def _in_daemon_thread(call: Callable[[], _T]) -> asyncio.Future[_T]:
+    """Run ``call`` (a WSGI request) in a daemon thread. ``asyncio.to_thread`` would use the
+    loop's executor, whose threads the interpreter joins at exit: one hung app would keep
+    pytest from ever exiting. The caller's timeout abandons the thread instead."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[_T] = loop.create_future()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if done.done():  # timed out and cancelled meanwhile
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(result)
+
+    def run() -> None:
+        try:
+            result, error = call(), None
+        except BaseException as exc:  # carried to the awaiting task, which reports it
+            result, error = None, exc
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=run, name="dualread-wsgi-app", daemon=True).start()
+    return done
 
 
 async def _read_limited(

@@ -43,6 +43,7 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timezone
+from decimal import ROUND_CEILING, Decimal
 from typing import Any, Literal
 
 from pytest_dualread.config import GateSettings, ToleranceSetting
@@ -511,6 +512,16 @@ def _tidy(value: float) -> float:
     return 0.0 if value == 0 else float(f"{value:.6g}")
 
 
+def _round_up(value: float) -> float:
+    """``value`` rounded up to 6 significant digits, in the decimal digits the judge compares
+    (:func:`~pytest_dualread.tolerance.difference`): a bound never ends below what it covers."""
+    exact = Decimal(repr(value))
+    if exact == 0:
+        return 0.0
+    step = Decimal(1).scaleb(exact.adjusted() - 5)
+    return float(exact.quantize(step, rounding=ROUND_CEILING))
+
+
 def suggest_thresholds(
     deltas: Mapping[str, Sequence[float]],
     current: Mapping[str, ToleranceSetting],
@@ -519,7 +530,8 @@ def suggest_thresholds(
     min_samples: int = 3,
     floor_abs: float = 0.0,
 ) -> list[ThresholdSuggestion]:
-    """Propose ``abs = max(floor_abs, median + k · IQR)`` per rule, sorted by rule.
+    """Propose ``abs = max(floor_abs, median + k · IQR, largest delta)`` per rule, rounded up
+    to 6 significant digits, sorted by rule: a proposal never fails a difference already seen.
 
     Rules with fewer than ``min_samples`` deltas, and rules with only a ``rel`` bound (absolute
     deltas say nothing about a relative bound), get no proposal and say why.
@@ -544,10 +556,13 @@ def suggest_thresholds(
             continue
         q1, median, q3 = quartiles(values)
         raw = median + k * (q3 - q1)
-        proposed = _tidy(max(floor_abs, raw))
+        # Never below a difference already seen: that would fail a run that passed.
+        proposed = _round_up(max(floor_abs, raw, values[-1]))
         why = f"median {_tidy(median):g} + {k:g} x IQR {_tidy(q3 - q1):g} = {_tidy(raw):g}"
-        if raw < floor_abs:
+        if raw < floor_abs and values[-1] <= floor_abs:
             why += f", raised to the floor {floor_abs:g}"
+        elif raw < values[-1]:
+            why += f", raised to the largest difference seen {_round_up(values[-1]):g}"
         if now is not None and now.abs is None:
             out.append(
                 ThresholdSuggestion(

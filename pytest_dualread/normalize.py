@@ -54,6 +54,7 @@ from pytest_dualread.paths import (
     compile_pattern,
     render_path,
 )
+from pytest_dualread.strictjson import MAX_DIGITS
 from pytest_dualread.tolerance import Tolerance
 
 __all__ = [
@@ -396,19 +397,21 @@ def coerce_number(value: object) -> object:
     """``Decimal`` and numeric strings (JSON number syntax) → ``int`` or ``float``.
 
     Integral notation (``"228"``, ``Decimal("228")``) gives an ``int``, anything with a fraction
-    or exponent a ``float``. Anything else, and non-finite results, come back unchanged.
+    or exponent a ``float``. Anything else, and non-finite results, come back unchanged, and so
+    does an integer of more digits than :data:`~pytest_dualread.strictjson.MAX_DIGITS` (no JSON
+    side can hold it as a number): it is then compared exactly, as the text it is.
     """
     if isinstance(value, Decimal):
         if not value.is_finite():
             return value
-        exponent = value.as_tuple().exponent
+        _, digits, exponent = value.as_tuple()
         if isinstance(exponent, int) and exponent >= 0:
-            return int(value)
+            return int(value) if len(digits) + exponent <= MAX_DIGITS else value
         result = float(value)
         return result if math.isfinite(result) else value
     if isinstance(value, str) and _NUMBER.fullmatch(value):
         if "." not in value and "e" not in value and "E" not in value:
-            return int(value)
+            return int(value) if len(value.lstrip("-")) <= MAX_DIGITS else value
         result = float(value)
         return result if math.isfinite(result) else value
     return value

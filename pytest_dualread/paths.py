@@ -63,6 +63,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Final, TypeAlias
 
+from pytest_dualread.errors import DualReadError
+
 __all__ = [
     "ANY_ELEMENT",
     "ANY_KEY",
@@ -148,7 +150,7 @@ Segment: TypeAlias = Key | Index | Keyed | _Wildcard
 """One segment of a compiled pattern: a literal token or one of the three wildcards."""
 
 
-class PatternError(ValueError):
+class PatternError(DualReadError, ValueError):
     """A path or pattern is malformed. ``pattern`` is the text, ``position`` the 0-based index
     of the offending character, ``reason`` what was expected there."""
 
@@ -156,7 +158,8 @@ class PatternError(ValueError):
         self.pattern = pattern
         self.position = position
         self.reason = reason
-        super().__init__(f"bad path pattern {pattern!r} at position {position}: {reason}")
+        shown = repr(pattern) if len(pattern) <= 80 else f"{pattern[:80]!r}…"
+        super().__init__(f"bad path pattern {shown} at position {position}: {reason}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -234,6 +237,8 @@ def path_from_parts(parts: Iterable[str | int]) -> Path:
 # parsing
 
 _DECODER: Final = json.JSONDecoder()
+_INDEX_DIGITS: Final = 18
+"""Longest list index in a pattern: no list is longer, and int() refuses 4,300 digits."""
 
 
 def _parse_segments(text: str) -> tuple[Segment, ...]:
@@ -324,6 +329,8 @@ def _bracket(text: str, pos: int, segments: list[Segment]) -> int:
         if _looks_numeric(word):
             if word.startswith("-"):
                 raise PatternError(text, pos, "a list index cannot be negative")
+            if len(word) > _INDEX_DIGITS:
+                raise PatternError(text, pos, f"a list index has at most {_INDEX_DIGITS} digits")
             seg = Index(int(word))
         else:
             seg = Keyed(word)
@@ -338,6 +345,8 @@ def _json_at(text: str, pos: int) -> tuple[object, int]:
         value, end = _DECODER.raw_decode(text, pos)
     except json.JSONDecodeError as exc:
         raise PatternError(text, pos, f"bad JSON value: {exc.msg}") from None
+    except (ValueError, RecursionError) as exc:  # a number past int()'s limit; deep nesting
+        raise PatternError(text, pos, f"bad JSON value: {type(exc).__name__}: {exc}") from None
     return value, end
 
 

@@ -31,8 +31,10 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from syrupy.extensions.base import AbstractSyrupyExtension
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
+from pytest_dualread import strictjson
 from pytest_dualread.errors import SnapshotError
 
 if TYPE_CHECKING:
@@ -100,7 +102,13 @@ def read_stored(path: Path, *, binary: bool) -> str | bytes | None:
 def parse_golden(text: str, path: Path) -> Any:
     """A golden's text as JSON; a :class:`SnapshotError` naming ``path`` when it is not."""
     try:
-        return json.loads(text)
+        return strictjson.loads(text)
+    except strictjson.JsonProblem as exc:
+        raise SnapshotError(
+            f"the golden is not strict JSON ({exc}); fix it or delete it and run pytest "
+            "--dual-read --snapshot-update",
+            path=path,
+        ) from None
     except json.JSONDecodeError as exc:
         raise SnapshotError(
             f"the golden is not valid JSON ({exc.msg} at line {exc.lineno}); fix it or delete it "
@@ -132,8 +140,51 @@ def judging(
         _JUDGED.reset(token)
 
 
+_CLAIMED: dict[tuple[str, str], str] = {}
+"""Each stored file named in this process, folded to lower case, with the check name that
+claimed it: syrupy drops characters a file name cannot hold and cuts at 250, and a
+case-insensitive file system folds case, so two names can land on one file."""
+
+
+def _claim(folder: str, wanted: str, stem: str, extension: str, *, cut: bool) -> None:
+    """Refuse ``wanted`` when it cannot name its own file: ``cut`` by the length limit, or when
+    another name already took that file. A :class:`SnapshotError` names both and the file."""
+    path = Path(folder) / f"{stem}.{extension}"
+    if cut:
+        raise SnapshotError(
+            f"the check name {wanted[:60]!r}… is longer than the {len(stem)} characters a file "
+            "name holds; shorten it",
+            path=path,
+        )
+    first = _CLAIMED.setdefault((os.path.abspath(folder), f"{stem}.{extension}".casefold()), wanted)
+    if first != wanted:
+        raise SnapshotError(
+            f"the check names {first!r} and {wanted!r} map to this one file (characters a file "
+            "name cannot hold are dropped, and case may fold); rename one of them",
+            path=path,
+        )
+
+
 class _Judged(SingleFileSnapshotExtension):
     """What goldens and baselines share: the check's verdict, and the file it already read."""
+
+    @classmethod
+    def _wanted_name(cls, *, test_location: PyTestLocation, index: SnapshotIndex) -> str:
+        """The name before syrupy makes a file name of it."""
+        return AbstractSyrupyExtension.get_snapshot_name(test_location=test_location, index=index)
+
+    @classmethod
+    def get_snapshot_name(cls, *, test_location: PyTestLocation, index: SnapshotIndex = 0) -> str:
+        stem = cls._stem(super().get_snapshot_name(test_location=test_location, index=index))
+        wanted = cls._wanted_name(test_location=test_location, index=index)
+        cut = len(cls._sanitize_filename(wanted)) > cls._max_stem_length()
+        folder = cls.dirname(test_location=test_location)
+        _claim(folder, wanted, stem, cls.file_extension, cut=cut)
+        return stem
+
+    @classmethod
+    def _stem(cls, name: str) -> str:
+        return name
 
     def matches(self, *, serialized_data: SerializedData, snapshot_data: SerializedData) -> bool:
         judged = _JUDGED.get()
@@ -213,8 +264,11 @@ class BaselineExtension(_Judged):
         return str(cls.snapshot_root / tree / test_location.basename)
 
     @classmethod
-    def get_snapshot_name(cls, *, test_location: PyTestLocation, index: SnapshotIndex = 0) -> str:
-        name = super().get_snapshot_name(test_location=test_location, index=index)
+    def _wanted_name(cls, *, test_location: PyTestLocation, index: SnapshotIndex) -> str:
+        return cls._stem(super()._wanted_name(test_location=test_location, index=index))
+
+    @classmethod
+    def _stem(cls, name: str) -> str:
         return without_browser_id(name, cls.browser) if cls.strip_browser_id else name
 
     @classmethod

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["Tolerance"]
+__all__ = ["Tolerance", "difference"]
 
 _NEEDS_A_BOUND = "a tolerance needs 'abs', 'rel' or both, e.g. { abs = 80 }"
 
@@ -68,6 +69,17 @@ class Tolerance(BaseModel):
             bounds.append(self.rel * abs(reference))
         return max(bounds)
 
+    def judge(self, reference: float, other: float) -> tuple[bool, float, float]:
+        """Whether ``other`` is within this tolerance of ``reference``, with the difference and
+        the largest allowed one. Compared in decimal on the digits the numbers were written with
+        (see :func:`difference`), so a difference equal to the bound passes."""
+        delta = difference(reference, other)
+        bounds = [_decimal(self.abs or 0.0)]
+        if self.rel is not None:
+            bounds.append(_decimal(self.rel) * abs(_decimal(reference)))
+        allowed = max(bounds)
+        return delta <= allowed, float(delta), float(allowed)
+
     def to_json(self) -> dict[str, float]:
         """The bounds that are set, as in the configuration."""
         out: dict[str, float] = {}
@@ -79,6 +91,18 @@ class Tolerance(BaseModel):
 
     def __str__(self) -> str:
         return " or ".join(f"{k} {v:g}" for k, v in self.to_json().items())
+
+
+def difference(reference: float, other: float) -> Decimal:
+    """``|reference - other|`` in decimal, on the shortest digits that name each number (what
+    JSON wrote): 75.93 and 75.92 differ by exactly 0.01, where binary floats say
+    0.010000000000005116 and a bound of 0.01 would fail a one-cent difference."""
+    return abs(_decimal(reference) - _decimal(other))
+
+
+def _decimal(number: float) -> Decimal:
+    # repr gives the shortest text that reads back as the same float: the JSON's own digits.
+    return Decimal(number) if isinstance(number, int) else Decimal(repr(number))
 
 
 def _bound(name: str, value: object) -> float | None:

@@ -1,0 +1,124 @@
+"""Strict JSON: what responses, case files and goldens must be before anything compares them.
+
+Python's :mod:`json` accepts more than RFC 8259 and decides silently where the data is
+ambiguous: it reads ``NaN``, ``Infinity`` and ``-Infinity``, keeps the last of two equal keys,
+turns ``1e999`` into infinity, and raises ``RecursionError`` (or exhausts the stack of whatever
+walks the tree next) on deep nesting. A comparison built on such a tree can pass for the wrong
+reason, so :func:`loads` refuses each of them with a :class:`JsonProblem` that says what and
+where (the key path), and :func:`check_depth` bounds a tree that did not come from text.
+
+The depth limit, :data:`MAX_DEPTH` = 128 nested arrays or objects, is far beyond any real DTO
+(a few levels, rarely 20) and well inside what the steps after loading can walk: pydantic's
+serializer stops at about 250 levels and the diff recurses several frames per level.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Final
+
+from pytest_dualread.errors import DualReadError
+from pytest_dualread.paths import Index, Key, render_path
+
+__all__ = ["MAX_DEPTH", "MAX_DIGITS", "JsonProblem", "check_depth", "loads"]
+
+MAX_DEPTH: Final = 128
+MAX_DIGITS: Final = 4300
+"""Longest integer accepted: Python's own limit for converting digits to an ``int``."""
+
+
+class JsonProblem(DualReadError, ValueError):
+    """Text or a tree that is not strict JSON. ``reason`` says what, ``where`` the key path
+    (``""`` for the root or when the parser stopped before a tree existed)."""
+
+    def __init__(self, reason: str, where: str = "") -> None:
+        self.reason = reason
+        self.where = where
+        super().__init__(f"{reason} at {where}" if where else reason)
+
+
+class _Refused:
+    """Stands in the tree for a value the parser met but strict JSON refuses."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+class _Duplicated(dict[str, Any]):
+    """An object in which ``key`` appeared twice."""
+
+    key = ""
+
+
+def _constant(name: str) -> _Refused:
+    return _Refused(f"{name} is not a JSON number (RFC 8259)")
+
+
+def _float(text: str) -> float | _Refused:
+    value = float(text)
+    return value if math.isfinite(value) else _Refused(f"number {text[:30]} is too large")
+
+
+def _int(text: str) -> int | _Refused:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_DIGITS:
+        return _Refused(f"an integer of {digits} digits (at most {MAX_DIGITS})")
+    return int(text)
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    built: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in built:
+            duplicated = _Duplicated(built)
+            duplicated.key = key
+            return duplicated
+        built[key] = value
+    return built
+
+
+def loads(text: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
+    """Parse strict JSON. :class:`JsonProblem` for NaN / Infinity, a number out of range, a
+    duplicate key or nesting deeper than ``max_depth``; ``ValueError`` (``json.JSONDecodeError``
+    or ``UnicodeDecodeError``) for text that is not JSON at all."""
+    try:
+        tree = json.loads(
+            text,
+            parse_constant=_constant,
+            parse_float=_float,
+            parse_int=_int,
+            object_pairs_hook=_pairs,
+        )
+    except RecursionError:
+        raise JsonProblem(f"nested deeper than {max_depth} levels") from None
+    _check(tree, max_depth, parsed=True)
+    return tree
+
+
+def check_depth(tree: object, max_depth: int = MAX_DEPTH) -> None:
+    """:class:`JsonProblem` when ``tree`` nests arrays or objects deeper than ``max_depth``."""
+    _check(tree, max_depth, parsed=False)
+
+
+def _check(tree: object, max_depth: int, *, parsed: bool) -> None:
+    # Iterative on purpose: the point is to survive trees too deep to recurse into.
+    stack: list[tuple[object, int, tuple[Key | Index, ...]]] = [(tree, 0, ())]
+    while stack:
+        node, depth, path = stack.pop()
+        if isinstance(node, (dict, list)):
+            if depth >= max_depth:
+                raise JsonProblem(f"nested deeper than {max_depth} levels", _render(path))
+            if isinstance(node, dict):
+                if parsed and isinstance(node, _Duplicated):
+                    raise JsonProblem(f"duplicate key {node.key!r}", _render(path) or "the root")
+                stack.extend((v, depth + 1, (*path, Key(str(k)))) for k, v in node.items())
+            else:
+                stack.extend((v, depth + 1, (*path, Index(i))) for i, v in enumerate(node))
+        elif parsed and isinstance(node, _Refused):
+            raise JsonProblem(node.reason, _render(path) or "the root")
+
+
+def _render(path: tuple[Key | Index, ...]) -> str:
+    text = render_path(path)
+    return text if len(text) <= 80 else text[:79] + "…"  # a deep path is read by its start
