@@ -341,12 +341,12 @@ def invalidate_early(config: pytest.Config, argv: Sequence[str]) -> None:
     and put an incomplete placeholder at the report's place, keeping the old report to restore
     when the run turns out to run no dual-read item. A usage or collection error then leaves
     the placeholder, never the green report of an earlier run."""
-    from pytest_dualread.errors import ConfigError
-    from pytest_dualread.outputs import OutputLock, PreviousReport, refuse_foreign_report
-
     known = config.known_args_namespace
     if not getattr(known, "dual_read", False) or getattr(known, "collectonly", False):
         return
+    from pytest_dualread.errors import ConfigError
+    from pytest_dualread.outputs import OutputLock, PreviousReport, refuse_foreign_report
+
     report, output = _early_targets(config)
     try:
         refuse_foreign_report(report)

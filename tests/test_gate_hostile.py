@@ -171,7 +171,7 @@ def test_max_age_refuses_an_old_report_naming_its_age(
 
 @pytest.mark.parametrize("bad", ["soon", "-5m", "0", "6w", "1e9", ""])
 def test_a_bad_max_age_is_one_line_naming_the_option(tmp_path: Path, bad: str) -> None:
-    done = gate(_report_finished(tmp_path / "report.json", timedelta(0)), "--max-age", bad)
+    done = gate(_report_finished(tmp_path / "report.json", timedelta(0)), f"--max-age={bad}")
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1
