@@ -342,10 +342,12 @@ class SideCapturer:
     def _await_network_idle(self, page: Page) -> None:
         """An open page's requests started before this capture are invisible to the watch;
         Playwright's ``networkidle`` (no request for 0.5 s since navigation) counts them."""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
         timeout_s = self.options.stabilize_timeout_s
         try:
             page.wait_for_load_state("networkidle", timeout=timeout_s * 1000)
-        except Exception:  # Playwright's TimeoutError, kept out of the import
+        except PlaywrightTimeout:
             raise CaptureError(
                 f"{self.side}: the page's network was not idle within {timeout_s:g} s "
                 f"(stabilize_timeout_s): {self._watch.still_busy()}",
