@@ -68,12 +68,15 @@ ToleranceSetting = Tolerance
 class SideSettings(_Section):
     """Request overrides for one side (``[tool.dualread.legacy]`` / ``[tool.dualread.adapter]``)."""
 
-    headers: dict[str, str] = Field(default_factory=dict)
-    cookies: dict[str, str] = Field(default_factory=dict)
-    params: dict[str, str] = Field(default_factory=dict)
+    # Out of the repr: these may hold credentials, and a repr lands in tracebacks and logs.
+    headers: dict[str, str] = Field(default_factory=dict, repr=False)
+    cookies: dict[str, str] = Field(default_factory=dict, repr=False)
+    params: dict[str, str] = Field(default_factory=dict, repr=False)
     path_prefix: str = ""
-    bearer_token: str | None = Field(None, description="sent as 'Authorization: Bearer ...'")
-    basic_auth: tuple[str, str] | None = Field(None, description="[user, password]")
+    bearer_token: str | None = Field(
+        None, description="sent as 'Authorization: Bearer ...'", repr=False
+    )
+    basic_auth: tuple[str, str] | None = Field(None, description="[user, password]", repr=False)
 
     @field_validator("path_prefix")
     @classmethod

@@ -294,6 +294,21 @@ def test_requests_and_header_dicts_print_without_secrets() -> None:
     assert "'Accept': 'json'" in shown
 
 
+def test_side_settings_print_without_credentials() -> None:
+    from pytest_dualread.config import SideSettings
+
+    side = SideSettings(
+        headers={"X-Api-Key": "rKEY9"},
+        cookies={"session": "rCOOKIE9"},
+        params={"token": "rPARAM9"},
+        bearer_token="rTOKEN9",
+        basic_auth=("user", "rPASS9"),
+    )
+    shown = repr(side) + str(side)
+    for secret in ("rKEY9", "rCOOKIE9", "rPARAM9", "rTOKEN9", "rPASS9"):
+        assert secret not in shown
+
+
 SECRET_TEXT = st.text(
     alphabet=st.characters(codec="utf-8", exclude_characters="<>"), min_size=4, max_size=20
 )
