@@ -41,12 +41,7 @@ from pytest_dualread.session import (
     rules_key,
     settings_key,
 )
-from pytest_dualread.writer import (
-    CHECK_PROPERTY,
-    EXPECT_PROPERTY,
-    ReportWriter,
-    invalidate_early,
-)
+from pytest_dualread.writer import CHECK_PROPERTY, EXPECT_PROPERTY, ReportWriter, invalidate_early
 
 if TYPE_CHECKING:
     from pytest_dualread.api import DualRead, VisualSnapshot

@@ -82,6 +82,19 @@ def redact_url(url: str, params: frozenset[str] = frozenset()) -> str:
     return urlunsplit(parts._replace(netloc=netloc, query=query or parts.query))
 
 
+def redact_args(args: Iterable[str]) -> list[str]:
+    """Command-line arguments with URL passwords replaced, as ``--flag=URL`` or a bare URL."""
+    shown = []
+    for arg in args:
+        flag, equals, value = arg.partition("=")
+        if equals and "://" in value:
+            arg = f"{flag}={redact_url(value)}"
+        elif "://" in arg:
+            arg = redact_url(arg)
+        shown.append(arg)
+    return shown
+
+
 def _redact_param(pair: str, params: frozenset[str]) -> str:
     name, equals, _ = pair.partition("=")
     return f"{name}={REDACTED}" if equals and unquote(name) in params else pair

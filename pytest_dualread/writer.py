@@ -84,7 +84,10 @@ class ReportWriter:
         self.settings = settings
         self.plan = plan
         self.rootdir = rootdir
-        self.argv = list(argv)
+        from pytest_dualread.redact import redact_args, scrubber_for
+
+        scrub = scrubber_for(settings)  # a secret value given on the command line stays out too
+        self.argv = [scrub.text(arg) for arg in redact_args(argv)]
         self.shown_from = shown_from
         self.started = datetime.now(timezone.utc)
         self._t0 = time.perf_counter()
@@ -112,7 +115,9 @@ class ReportWriter:
         """The writer of a session, once its outputs are held (a usage error otherwise)."""
         from pytest_dualread.errors import ConfigError
         from pytest_dualread.outputs import OutputPlan
+        from pytest_dualread.redact import redact_args
 
+        argv = redact_args(argv)  # written into the lock file and the report
         metrics = config.getoption("dual_read_metrics")
         plan = OutputPlan(
             report=settings.report_file(config.rootpath),
@@ -346,7 +351,9 @@ def invalidate_early(config: pytest.Config, argv: Sequence[str]) -> None:
         return
     from pytest_dualread.errors import ConfigError
     from pytest_dualread.outputs import OutputLock, PreviousReport, refuse_foreign_report
+    from pytest_dualread.redact import redact_args
 
+    argv = redact_args(argv)  # written into the placeholder and the lock file
     report, output = _early_targets(config)
     try:
         refuse_foreign_report(report)

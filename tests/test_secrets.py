@@ -401,3 +401,19 @@ headers = { "X-Api-Key" = "kSECRETinproc" }
     written += "".join(p.read_text() for p in (inner_project.path / "snapshots").rglob("*.json"))
     for secret in ("kSECRETinproc", "pSECRETpath", "pSECRETparam"):
         assert secret not in written
+
+
+def test_a_password_in_a_url_flag_stays_out_of_the_report_and_the_lock(
+    run_dualread: RunDualRead, inner_project: pytest.Pytester
+) -> None:
+    inner_project.makepyfile(test_one="def test_one(dual_read):\n    dual_read.fetch('/x')\n")
+    url = "http://user:rFLAGPW9@127.0.0.1:9"
+    run = run_dualread(
+        "--dual-read", f"--dual-read-legacy-url={url}", f"--dual-read-adapter-url={url}"
+    )
+    assert run.report is not None
+    written = [p for p in inner_project.path.rglob("*") if p.is_file()]
+    assert any(p.name == "report.json" for p in written)
+    for path in written:
+        assert b"rFLAGPW9" not in path.read_bytes(), path
+    assert "rFLAGPW9" not in run.result.stdout.str()
