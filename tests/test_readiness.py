@@ -36,17 +36,11 @@ LATE_SCRIPT = """setTimeout(() => fetch('/api/poll').then(() => {
   document.body.style.background = '#fff';
 }), 800);"""
 
-# Shows a new version, then starts polling 1 s after load, once the first capture is taken.
-LATER_POLL_SCRIPT = """document.body.style.background = '#fff';
-document.getElementById('v').textContent = 'version 2';
-setTimeout(() => setInterval(() => fetch('/api/poll'), 100), 1000);"""
-
 SCRIPTS = {
     "/meal": MEAL_SCRIPT,
     "/poll": POLL_SCRIPT,
     "/hang": HANG_SCRIPT,
     "/late": LATE_SCRIPT,
-    "/later": LATER_POLL_SCRIPT,
 }
 
 
@@ -56,8 +50,6 @@ class Side:
 
     url: str
     hour: int = 8
-    version: int = 2
-    """Version 1 of /later is a page without scripts."""
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -68,9 +60,7 @@ class _Handler(BaseHTTPRequestHandler):
         return None
 
     def do_GET(self) -> None:
-        if self.path == "/later" and self.side.version == 1:
-            self._send("text/html; charset=utf-8", b"<!doctype html><body>version 1</body>")
-        elif self.path in SCRIPTS:
+        if self.path in SCRIPTS:
             self._send("text/html; charset=utf-8", (PAGE % SCRIPTS[self.path]).encode())
         elif self.path == "/api/meal":
             time.sleep(1.5)
@@ -245,26 +235,3 @@ def test_a_bad_quiet_period_is_a_usage_error_naming_the_key(
     run = run_dualread("--dual-read")
     assert run.result.ret == pytest.ExitCode.USAGE_ERROR
     run.result.stderr.fnmatch_lines([f"*pyproject.toml*pages.0.network_idle_s*{words}*"])
-
-
-def test_a_retake_while_requests_run_never_replaces_a_baseline(
-    inner_project: pytest.Pytester, run_dualread: RunDualRead, sides: dict[str, Side]
-) -> None:
-    configure(inner_project, sides, "/later")
-    for side in sides.values():
-        side.version = 1
-    run_dualread("--dual-read", "--snapshot-update", subprocess=True).result.assert_outcomes(
-        passed=1
-    )
-    baseline = inner_project.path / "snapshots/visual/pyproject/later.png"
-    version_1 = baseline.read_bytes()
-
-    for side in sides.values():
-        side.version = 2  # differs from the baseline, and polls once captured
-    run = run_dualread("--dual-read", "--snapshot-update", subprocess=True)
-    assert run.report is not None
-    (check,) = run.report.checks
-    assert check.outcome == "error", check.message
-    assert check.data.error_reason == "unstable"  # type: ignore[union-attr]
-    assert "/api/poll" in check.message
-    assert baseline.read_bytes() == version_1
