@@ -102,7 +102,27 @@ def check_depth(tree: object, max_depth: int = MAX_DEPTH) -> None:
 
 
 def _check(tree: object, max_depth: int, *, parsed: bool) -> None:
-    # Iterative on purpose: the point is to survive trees too deep to recurse into.
+    # Iterative on purpose: the point is to survive trees too deep to recurse into. Paths are
+    # not carried here (this runs on every body, and nearly every body is fine): a problem,
+    # once seen, is located by _locate, which carries them.
+    if not isinstance(tree, (dict, list)):
+        if parsed and isinstance(tree, _Refused):
+            _locate(tree, max_depth, parsed=parsed)
+        return
+    stack: list[tuple[dict[Any, Any] | list[Any], int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth >= max_depth or (parsed and isinstance(node, _Duplicated)):
+            _locate(tree, max_depth, parsed=parsed)
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, (dict, list)):
+                stack.append((child, depth + 1))
+            elif parsed and isinstance(child, _Refused):
+                _locate(tree, max_depth, parsed=parsed)
+
+
+def _locate(tree: object, max_depth: int, *, parsed: bool) -> None:
+    """Raise the :class:`JsonProblem` of ``tree``, naming where it is."""
     stack: list[tuple[object, int, tuple[Key | Index, ...]]] = [(tree, 0, ())]
     while stack:
         node, depth, path = stack.pop()
