@@ -520,46 +520,42 @@ def _read_regular(path: Path) -> str:
     except FileNotFoundError:
         raise ReportError("no such report file", path=path, reason="missing") from None
     except OSError as exc:
-        raise ReportError(f"cannot read the report: {exc}", path=path, reason="unreadable") from exc
+        raise _unreadable(path, f"cannot read the report: {exc}") from exc
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
         os.close(fd)
         what = "a directory" if stat.S_ISDIR(mode) else "a FIFO, device or socket"
-        raise ReportError(f"is {what}, not a report file", path=path, reason="unreadable")
+        raise _unreadable(path, f"is {what}, not a report file")
     with os.fdopen(fd, "rb") as handle:
         try:
             blob = handle.read(MAX_REPORT_BYTES + 1)
         except OSError as exc:
-            raise ReportError(
-                f"cannot read the report: {exc}", path=path, reason="unreadable"
-            ) from exc
+            raise _unreadable(path, f"cannot read the report: {exc}") from exc
     if len(blob) > MAX_REPORT_BYTES:
-        raise ReportError(
-            f"larger than {MAX_REPORT_BYTES // 2**20} MiB; not a report this tool reads",
-            path=path,
-            reason="unreadable",
+        raise _unreadable(
+            path, f"larger than {MAX_REPORT_BYTES // 2**20} MiB; not a report this tool reads"
         )
     try:
         return blob.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ReportError(f"not UTF-8 text: {exc}", path=path, reason="unreadable") from None
+        raise _unreadable(path, f"not UTF-8 text: {exc}") from None
+
+
+def _unreadable(path: Path, text: str) -> ReportError:
+    return ReportError(text, path=path, reason="unreadable")
 
 
 def _parse_json(text: str, path: Path) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ReportError(
-            f"not valid JSON (truncated?): {exc.msg} at line {exc.lineno} column {exc.colno}",
-            path=path,
-            reason="unreadable",
+        raise _unreadable(
+            path, f"not valid JSON (truncated?): {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
     except RecursionError:
-        raise ReportError(_TOO_DEEP, path=path, reason="unreadable") from None
+        raise _unreadable(path, _TOO_DEEP) from None
     except ValueError as exc:  # e.g. an integer beyond Python's digit limit
-        raise ReportError(
-            f"not a usable JSON value: {exc}", path=path, reason="unreadable"
-        ) from None
+        raise _unreadable(path, f"not a usable JSON value: {exc}") from None
 
 
 def written_by_pytest_dualread(path: Path) -> bool:
