@@ -17,7 +17,6 @@ validates each check once, on arrival.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Generator, Iterator, Mapping
@@ -28,6 +27,7 @@ import pytest
 
 from pytest_dualread.browser import browser_fixtures, dual_read_page_urls
 from pytest_dualread.collect import CaseItem, ahead_key, collect_file, declared_items
+from pytest_dualread.flags import add_options
 from pytest_dualread.session import (
     SKIP_REASON,
     checks_key,
@@ -62,68 +62,8 @@ _kept_key = pytest.StashKey[int]()
 """Dual-read items this process collected, after the sample."""
 
 
-def _percent(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        number = -1.0
-    if not 0 < number <= 100:
-        raise argparse.ArgumentTypeError(
-            f"expected a percentage between 0 (exclusive) and 100, got {value!r}"
-        )
-    return number
-
-
-_FLAGS: tuple[tuple[str, dict[str, Any], str], ...] = (
-    (
-        "--dual-read-output",
-        {"metavar": "DIR"},
-        "Folder for report.json, report.html and artifacts/ (default: dual-read-results).",
-    ),
-    (
-        "--dual-read-report",
-        {"metavar": "PATH"},
-        "Where to write the JSON report (default: <output>/report.json).",
-    ),
-    (
-        "--dual-read-legacy-url",
-        {"metavar": "URL"},
-        "Legacy target: an http(s) URL or 'module:app'; overrides legacy_url.",
-    ),
-    (
-        "--dual-read-adapter-url",
-        {"metavar": "URL"},
-        "Adapter target: an http(s) URL or 'module:app'; overrides adapter_url.",
-    ),
-    (
-        "--dual-read-sample",
-        {"metavar": "PCT", "type": _percent},
-        "Run a deterministic PCT %% of dual-read items (chosen by a hash of their id).",
-    ),
-    (
-        "--dual-read-metrics",
-        {"metavar": "PATH"},
-        "Also write Prometheus metrics of the run to PATH (labelled with $METRIC_ENV).",
-    ),
-    (
-        "--dual-read-artifacts",
-        {"choices": ("all", "failed", "none")},
-        "Which checks keep diff artifacts (default: failed).",
-    ),
-)
-
-
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("dual-read", "dual-read checks (pytest-dualread)")
-    group.addoption(
-        "--dual-read",
-        action="store_true",
-        dest="dual_read",
-        default=False,
-        help="Run dual-read checks and write the gate report; without it they are skipped.",
-    )
-    for flag, extra, text in _FLAGS:
-        group.addoption(flag, dest=flag[2:].replace("-", "_"), default=None, help=text, **extra)
+    add_options(parser)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,75 @@
+"""The pytest flags of pytest-dualread: one table, read by ``plugin.pytest_addoption``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import pytest
+
+__all__ = ["FLAGS", "add_options"]
+
+
+def _percent(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 < number <= 100:
+        raise argparse.ArgumentTypeError(
+            f"expected a percentage between 0 (exclusive) and 100, got {value!r}"
+        )
+    return number
+
+
+FLAGS: tuple[tuple[str, dict[str, Any], str], ...] = (
+    (
+        "--dual-read-output",
+        {"metavar": "DIR"},
+        "Folder for report.json, report.html and artifacts/ (default: dual-read-results).",
+    ),
+    (
+        "--dual-read-report",
+        {"metavar": "PATH"},
+        "Where to write the JSON report (default: <output>/report.json).",
+    ),
+    (
+        "--dual-read-legacy-url",
+        {"metavar": "URL"},
+        "Legacy target: an http(s) URL or 'module:app'; overrides legacy_url.",
+    ),
+    (
+        "--dual-read-adapter-url",
+        {"metavar": "URL"},
+        "Adapter target: an http(s) URL or 'module:app'; overrides adapter_url.",
+    ),
+    (
+        "--dual-read-sample",
+        {"metavar": "PCT", "type": _percent},
+        "Run a deterministic PCT %% of dual-read items (chosen by a hash of their id).",
+    ),
+    (
+        "--dual-read-metrics",
+        {"metavar": "PATH"},
+        "Also write Prometheus metrics of the run to PATH (labelled with $METRIC_ENV).",
+    ),
+    (
+        "--dual-read-artifacts",
+        {"choices": ("all", "failed", "none")},
+        "Which checks keep diff artifacts (default: failed).",
+    ),
+)
+
+
+def add_options(parser: pytest.Parser) -> None:
+    """The ``dual-read`` group of pytest flags; a new flag is one entry of :data:`FLAGS`."""
+    group = parser.getgroup("dual-read", "dual-read checks (pytest-dualread)")
+    group.addoption(
+        "--dual-read",
+        action="store_true",
+        dest="dual_read",
+        default=False,
+        help="Run dual-read checks and write the gate report; without it they are skipped.",
+    )
+    for flag, extra, text in FLAGS:
+        group.addoption(flag, dest=flag[2:].replace("-", "_"), default=None, help=text, **extra)
