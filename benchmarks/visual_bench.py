@@ -2,7 +2,7 @@
 """One screenshot assertion against a stored baseline: pytest-dualread beside Playwright Test.
 
     .venv/bin/python benchmarks/visual_bench.py [--runs N] [--quick] [--profile]
-        [--only pytest-dualread,playwright-test,py-bytes] [--output PATH]
+        [--only pytest-dualread,pytest-dualread-no-idle,playwright-test,py-bytes] [--output PATH]
 
 The method and the inputs are those of the shared visual-peers bench (``../shared/bench/
 visual-peers``, read in place, never written): its 8 pages served by ``python -m http.server``
@@ -15,6 +15,9 @@ context per test. Measured in this one run:
 * ``playwright-test``: ``await expect(page).toHaveScreenshot(name)``, the shared ``pwtest/``
   files, with ``@playwright/test`` of the pip driver's version installed by npm into the scratch
   folder (``PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1``; browsers are never downloaded);
+* ``pytest-dualread-no-idle``: the same with ``network_idle_s = 0``, i.e. without the quiet
+  network (0.5 s with no request) the plugin waits for after load by default and Playwright
+  Test does not: the readiness default's cost, measured in the same run;
 * ``py-bytes``: a screenshot and ``==`` with the baseline's bytes, the lower bound.
 
 Scenarios: A, 8 pages x 5 repeats, viewport, passing; B, the long page full-page x 10, passing;
@@ -51,7 +54,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +68,7 @@ CHROMIUM = os.environ.get("DUALREAD_VISUAL_BENCH_CHROMIUM", "/usr/bin/chromium")
 DEFAULT_OUTPUT = ROOT / "benchmarks" / "results" / "visual_bench.json"
 REF = "playwright-test"
 OURS = "pytest-dualread"
+OURS_NO_IDLE = "pytest-dualread-no-idle"
 PAGES = ("dashboard", "long", "form", "article", "table", "gallery", "landing", "pricing")
 # Goal of issue 7: ratio of pytest-dualread's per-assertion median to Playwright Test's.
 GOALS = {"viewport": 1.0, "fullpage": 1.0, "changed": 0.5}
@@ -149,9 +153,24 @@ class Contender:
     update_env: dict[str, str] = field(default_factory=dict)
     baseline_per_test: bool = False  # one baseline per test node, not per page
     note: str = ""
+    pyproject: str | None = None  # written into the work dir (pytest-dualread's settings)
 
 
 def contenders() -> dict[str, Contender]:
+    found = _contenders()
+    ours = found[OURS]
+    # The same assertion without the quiet-network wait after load (``network_idle_s = 0``):
+    # what the readiness default costs, and what is left once a page is known to be static.
+    found[OURS_NO_IDLE] = replace(
+        ours,
+        id=OURS_NO_IDLE,
+        label=ours.label.replace("artifacts", "`network_idle_s = 0`, artifacts"),
+        pyproject=PYPROJECT + "network_idle_s = 0\n",
+    )
+    return found
+
+
+def _contenders() -> dict[str, Contender]:
     shared_py = SHARED / "py"
     ours = HERE / "contender_dualread.py"
     return {
@@ -173,6 +192,7 @@ def contenders() -> dict[str, Contender]:
             update_flags=("--snapshot-update",),
             baseline_per_test=True,
             note="baselines are per test node (syrupy): every repeat has its own baseline file",
+            pyproject=PYPROJECT,
         ),
         REF: Contender(
             REF,
@@ -357,8 +377,8 @@ class Bench:
             shutil.copy(source, wd / name)
         if c.kind == "node":
             (wd / "node_modules").symlink_to(self.node_dir / "node_modules")
-        if c.id == OURS:
-            (wd / "pyproject.toml").write_text(PYPROJECT)
+        if c.pyproject is not None:
+            (wd / "pyproject.toml").write_text(c.pyproject)
         return wd
 
     def command(self, c: Contender, scen: Scenario, *, update: bool) -> list[str]:

@@ -280,8 +280,11 @@ class SideCapturer:
         """Navigate and take the first capture."""
         page = self._open()
         if self.page is not None:
-            self._await_network_idle(page)
-            return self._after_load(page, None)
+            if self.options.network_idle_s > 0:
+                self._await_network_idle(page)
+            # Playwright's networkidle is the same quiet period, just reached: waiting out
+            # another one from now would double the cost of every open-page capture.
+            return self._after_load(page, None, already_quiet=True)
         try:
             response = page.goto(
                 self.url, wait_until="load", timeout=self.options.navigation_timeout_s * 1000
@@ -304,11 +307,12 @@ class SideCapturer:
             )
         return self._after_load(page, status)
 
-    def _after_load(self, page: Page, status: int | None) -> Shot:
+    def _after_load(self, page: Page, status: int | None, *, already_quiet: bool = False) -> Shot:
         # No explicit document.fonts.ready wait: Playwright's screenshot waits for it itself.
         # The quiet period starts at load at the earliest: scripts often fetch right after it.
-        self._watch.changed_at = time.monotonic()
-        deadline = self._watch.changed_at + self.options.stabilize_timeout_s
+        now = time.monotonic()
+        self._watch.changed_at = now - self.options.network_idle_s if already_quiet else now
+        deadline = now + self.options.stabilize_timeout_s
         self._await_quiet(page, deadline)
         unmatched = tuple(sel for sel in self.options.mask if page.locator(sel).count() == 0)
         required = [sel for sel in unmatched if sel in self.options.required_mask]
