@@ -28,12 +28,14 @@ import pytest
 from pytest_dualread.browser import browser_fixtures, dual_read_page_urls
 from pytest_dualread.collect import CaseItem, ahead_key, collect_file, declared_items
 from pytest_dualread.flags import add_options
+from pytest_dualread.outcomes import ending_checks, pytest_report_teststatus
 from pytest_dualread.session import (
     SKIP_REASON,
     checks_key,
     context_of,
     enabled,
     expect_key,
+    held_key,
     load_settings_of,
     multiplied_key,
     record_selection,
@@ -53,6 +55,7 @@ __all__ = [
     "dual_read_client_args",
     "dual_read_fetcher",
     "dual_read_page_urls",
+    "pytest_report_teststatus",
     "visual_snapshot",
 ]
 
@@ -227,16 +230,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    from pytest_dualread.errors import CheckFailed
-
-    try:
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    with ending_checks(item, last=False):  # a check in a fixture
         return (yield)
-    except CheckFailed as exc:  # the check's own report; a traceback only of the user's code
-        shown = exc.message
-        if exc.user_traceback:
-            shown += f"\n\nraised by your code:\n{exc.user_traceback}"
-        raise pytest.fail.Exception(shown, pytrace=False) from None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    with ending_checks(item, last=True):  # each check's own report, no traceback but the user's
+        return (yield)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -325,7 +327,9 @@ def dual_read(request: pytest.FixtureRequest, dual_read_fetcher: PairFetcher) ->
     from pytest_dualread.api import DualRead
 
     settings = _require_enabled(request)
-    return DualRead(lambda: context_of(request), dual_read_fetcher, _renderer(request, settings))
+    held = request.node.stash.setdefault(held_key, [])
+    renderer = _renderer(request, settings)
+    return DualRead(lambda: context_of(request), dual_read_fetcher, renderer, held=held)
 
 
 @pytest.fixture

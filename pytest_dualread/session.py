@@ -25,6 +25,7 @@ __all__ = [
     "context_of",
     "enabled",
     "expect_key",
+    "held_key",
     "load_settings_of",
     "multiplied_key",
     "record_selection",
@@ -47,6 +48,8 @@ multiplied_key = pytest.StashKey[set[Any]]()
 """Test functions that run once per ``--browser`` because the plugin asked for it."""
 expect_key = pytest.StashKey[dict[str, Any]]()
 """A dual-read item's expectation: its kind, and the run's sample figures."""
+held_key = pytest.StashKey[list[Any]]()
+"""The failed soft checks of a running test (``CheckFailed``), reported when it ends."""
 
 
 def enabled(config: pytest.Config) -> bool:
