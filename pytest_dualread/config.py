@@ -121,7 +121,7 @@ class FetchSettings(_Section):
 
 class DtoSettings(_Section):
     ignore: list[str] = Field(default_factory=list)
-    list_keys: dict[str, str] = Field(default_factory=dict)
+    list_keys: dict[str, str | list[str]] = Field(default_factory=dict)
     tolerances: dict[str, ToleranceSetting] = Field(default_factory=dict)
     coerce_numbers: list[str] = Field(default_factory=list)
 

@@ -26,7 +26,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_dualread.browser import browser_fixtures, dual_read_page_urls
-from pytest_dualread.collect import CaseItem, ahead_key, collect_file, declared_items
+from pytest_dualread.collect import (
+    CaseItem,
+    ahead_key,
+    collect_file,
+    declared_items,
+    rule_error_at,
+)
 from pytest_dualread.flags import add_options
 from pytest_dualread.outcomes import ending_checks, pytest_report_teststatus
 from pytest_dualread.session import (
@@ -106,9 +112,9 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"pytest-dualread: {exc}") from None
     except MissingExtra as exc:
         raise pytest.UsageError(str(exc)) from None
-    except ValueError as exc:
-        where = config.rootpath / "pyproject.toml"
-        raise pytest.UsageError(f"pytest-dualread: {where}, [tool.dualread.dto]: {exc}") from None
+    except ValueError as exc:  # a rule of [tool.dualread.dto], named with its line
+        at = rule_error_at(config.rootpath / "pyproject.toml", exc)
+        raise pytest.UsageError(f"pytest-dualread: {at} ([tool.dualread.dto])") from None
     config.stash[settings_key] = settings
     config.stash[rules_key] = rules
     if config.pluginmanager.has_plugin("playwright"):
