@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
-__all__ = ["FLAGS", "add_options"]
+__all__ = ["FLAGS", "add_options", "refuse_unknown_flags"]
 
 
 def _percent(value: str) -> float:
@@ -73,3 +74,19 @@ def add_options(parser: pytest.Parser) -> None:
     )
     for flag, extra, text in FLAGS:
         group.addoption(flag, dest=flag[2:].replace("-", "_"), default=None, help=text, **extra)
+
+
+def refuse_unknown_flags(args: Sequence[str]) -> None:
+    """A ``--dual-read...`` argument that is no flag of ours is a usage error that says which
+    flag was meant (pytest's own error would only call it unrecognized)."""
+    import difflib
+
+    known = ["--dual-read", *(flag for flag, _, _ in FLAGS)]
+    for arg in args:
+        if arg == "--":
+            return
+        name = arg.split("=", 1)[0]
+        if name.startswith(("--dual-read", "--dualread", "--dual_read")) and name not in known:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]}?" if close else f"; the flags are {', '.join(known)}"
+            raise pytest.UsageError(f"pytest-dualread: unknown flag {name}{hint}")

@@ -33,7 +33,7 @@ from pytest_dualread.collect import (
     declared_items,
     rule_error_at,
 )
-from pytest_dualread.flags import add_options
+from pytest_dualread.flags import add_options, refuse_unknown_flags
 from pytest_dualread.outcomes import ending_checks, pytest_report_teststatus
 from pytest_dualread.session import (
     SKIP_REASON,
@@ -88,6 +88,7 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     # The earliest moment the plugin runs, before pytest validates the flags and before
     # [tool.dualread] is read: a usage error from here on leaves no green report behind.
     invalidate_early(early_config, _argv(early_config))
+    refuse_unknown_flags(early_config.invocation_params.args)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -306,6 +306,10 @@ class ReportWriter:
             terminalreporter.write_line(f"dual-read: {partial} (gate: --allow-partial to judge)")
         if terminalreporter.config.get_verbosity() < 0:
             return  # -q: the counts, the verdict and a partial run only
+        if terminalreporter.config.pluginmanager.hasplugin("syrupy"):  # its counts differ
+            terminalreporter.write_line(
+                "  (these count checks; syrupy's snapshot report counts golden and baseline files)"
+            )
         for reason in report.verdict.reasons:
             terminalreporter.write_line(f"  {reason}")
         for entry in report.stale[:20]:
