@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from pytest_dualread.shard import parse_shard
+
 __all__ = ["FLAGS", "add_options", "refuse_unknown_flags"]
 
 
@@ -53,6 +55,18 @@ FLAGS: tuple[tuple[str, dict[str, Any], str], ...] = (
         "--dual-read-metrics",
         {"metavar": "PATH"},
         "Also write Prometheus metrics of the run to PATH (labelled with $METRIC_ENV).",
+    ),
+    (
+        "--dual-read-shard",
+        {"metavar": "K/N", "type": parse_shard},
+        "Run the K-th of N shards of the dual-read items, deselecting the others; the report "
+        "is <output>/report-K-of-N.json (join shards with 'dualread merge').",
+    ),
+    (
+        "--dual-read-durations",
+        {"metavar": "REPORT"},
+        "With --dual-read-shard: balance the shards by the durations in REPORT, an earlier "
+        "run's report (default: a stable hash of each item's id).",
     ),
     (
         "--dual-read-artifacts",

@@ -26,13 +26,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_dualread.browser import browser_fixtures, dual_read_page_urls
-from pytest_dualread.collect import (
-    CaseItem,
-    ahead_key,
-    collect_file,
-    declared_items,
-    rule_error_at,
-)
+from pytest_dualread.collect import CaseItem, ahead_key, collect_file, declared_items
 from pytest_dualread.flags import add_options, refuse_unknown_flags
 from pytest_dualread.outcomes import ending_checks, pytest_report_teststatus
 from pytest_dualread.session import (
@@ -49,6 +43,7 @@ from pytest_dualread.session import (
     rules_key,
     settings_key,
 )
+from pytest_dualread.shard import mark_kind, register_markers, shard_items
 from pytest_dualread.writer import CHECK_PROPERTY, EXPECT_PROPERTY, ReportWriter, invalidate_early
 
 if TYPE_CHECKING:
@@ -97,8 +92,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "dual_read(kind='dto'): a dual-read check (kind 'dto' or 'visual'); skipped without "
         "--dual-read, recorded in the dual-read report with it.",
     )
+    register_markers(config)
     if not enabled(config):
         return
+    from pytest_dualread.collect import rule_error_at
     from pytest_dualread.dtocheck import rules_from
     from pytest_dualread.errors import ConfigError
     from pytest_dualread.extras import MissingExtra, require
@@ -180,14 +177,17 @@ def pytest_collection_modifyitems(
     settings = config.stash.get(settings_key, None)
     if not enabled(config) or settings is None:
         for item in items:
-            if _item_kind(item) is not None:
+            if (kind := _item_kind(item)) is not None:
                 item.add_marker(pytest.mark.skip(reason=SKIP_REASON))
+                mark_kind(item, kind)
         return
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         items.extend(declared_items(session, settings))
     from pytest_dualread.cases import sample_keeps
 
     dual = [item for item in items if _item_kind(item) is not None]
+    for item in dual:
+        mark_kind(item, str(_item_kind(item)))  # before -m, which pytest applies after this hook
     kept = (
         dual
         if settings.sample is None
@@ -198,7 +198,7 @@ def pytest_collection_modifyitems(
         sample = {"percent": settings.sample, "selected": len(kept), "total": len(dual)}
     # Each expectation carries the sample figures: under xdist only the workers collect, and
     # this is how the figures reach the controller's report writer.
-    for item in kept:
+    for item in shard_items(config, kept):  # the others are deselected, like -k's
         item.stash[expect_key] = {"id": item.nodeid, "kind": _item_kind(item), "sample": sample}
     config.stash[_kept_key] = len(kept)
     dropped = [item for item in dual if expect_key not in item.stash]
