@@ -10,7 +10,7 @@ failure.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, final
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, final, overload
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from pytest_dualread.visual import PixelBudget
 
 __all__ = ["DualRead", "Renderer", "VisualSnapshot", "page_options"]
+
+_R = TypeVar("_R")
 
 
 class Renderer(Protocol):
@@ -80,12 +82,29 @@ class DualRead:
         context: Callable[[], CheckContext],
         fetcher: PairFetcher,
         renderer: Callable[[], Renderer],
+        *,
+        held: list[Any] | None = None,
     ) -> None:
         self._context = context
         self._ctx: CheckContext | None = None
         self._fetcher = fetcher
         self._renderer = renderer
         self._count = 0
+        self._held: list[Any] = held if held is not None else []
+        """Failed soft checks (``CheckFailed``): the plugin reports them when the test ends."""
+
+    def _softly(self, run: Callable[[], _R], soft: bool) -> _R | None:
+        """``run`` a check; a soft one that does not pass is held, and the test goes on."""
+        __tracebackhide__ = True
+        from pytest_dualread.errors import CheckFailed
+
+        if not soft:
+            return run()
+        try:
+            return run()
+        except CheckFailed as exc:
+            self._held.append(exc)
+            return None
 
     @property
     def _check_context(self) -> CheckContext:
@@ -127,6 +146,7 @@ class DualRead:
             return f"{nodeid}::{name}", name
         return (nodeid if self._count == 1 else f"{nodeid}#{self._count}"), self._count - 1
 
+    @overload
     def check(
         self,
         target: ResponsePair | str,
@@ -136,15 +156,53 @@ class DualRead:
         name: str | None = None,
         tolerances: Mapping[str, Any] | None = None,
         ignore: Sequence[str] | None = None,
-        list_keys: Mapping[str, str] | None = None,
+        list_keys: Mapping[str, Any] | None = None,
         coerce_numbers: Sequence[str] | None = None,
         method: str = "GET",
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> DtoResult:
+        soft: Literal[False] = False,
+    ) -> DtoResult: ...
+
+    @overload
+    def check(
+        self,
+        target: ResponsePair | str,
+        *,
+        model: type[BaseModel] | None = None,
+        golden: bool = True,
+        name: str | None = None,
+        tolerances: Mapping[str, Any] | None = None,
+        ignore: Sequence[str] | None = None,
+        list_keys: Mapping[str, Any] | None = None,
+        coerce_numbers: Sequence[str] | None = None,
+        method: str = "GET",
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        soft: bool,
+    ) -> DtoResult | None: ...
+
+    def check(
+        self,
+        target: ResponsePair | str,
+        *,
+        model: type[BaseModel] | None = None,
+        golden: bool = True,
+        name: str | None = None,
+        tolerances: Mapping[str, Any] | None = None,
+        ignore: Sequence[str] | None = None,
+        list_keys: Mapping[str, Any] | None = None,
+        coerce_numbers: Sequence[str] | None = None,
+        method: str = "GET",
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        soft: bool = False,
+    ) -> DtoResult | None:
         """Compare adapter with legacy (and both with the golden); record it; fail if they
         differ beyond tolerance. ``tolerances`` / ``ignore`` / ``list_keys`` are merged over
-        ``[tool.dualread.dto]`` (the ones given here win for the same pattern)."""
+        ``[tool.dualread.dto]`` (the ones given here win for the same pattern). ``soft=True``:
+        a check that does not pass is recorded and returns ``None``, the test goes on, and
+        fails at its end with every failed check's report."""
         __tracebackhide__ = True
         from pytest_dualread.dtocheck import DtoCheck, rules_from, run_dto
         from pytest_dualread.lifecycle import CheckRun
@@ -155,18 +213,21 @@ class DualRead:
         data = DtoData()
         if isinstance(target, str):
             data.request = CaseRequest(method=method, path=target)
-        try:
-            rules = rules_from(tolerances, ignore, list_keys, coerce_numbers)
-        except ValueError as exc:
-            CheckRun(ctx, check_id, data).error(exc)
-        spec = DtoCheck(check_id, model, rules, golden, index, data)
 
         def obtain() -> ResponsePair:
             if not isinstance(target, str):
                 return target
             return self.fetch(target, method=method, params=params, headers=headers)
 
-        return run_dto(ctx, spec, obtain)
+        def run() -> DtoResult:
+            __tracebackhide__ = True
+            try:
+                rules = rules_from(tolerances, ignore, list_keys, coerce_numbers)
+            except ValueError as exc:
+                CheckRun(ctx, check_id, data).error(exc)
+            return run_dto(ctx, DtoCheck(check_id, model, rules, golden, index, data), obtain)
+
+        return self._softly(run, soft)
 
     def check_page(
         self,
@@ -174,14 +235,23 @@ class DualRead:
         *,
         name: str | None = None,
         options: PageOptions | None = None,
+        soft: bool = False,
         **option: Any,
     ) -> None:
         """Render ``path`` on both sides and compare legacy vs baseline, adapter vs baseline
         and adapter vs legacy; record it; fail when a comparison is over budget. Options
         (``mask``, ``full_page``, ``element``, ``threshold``, ``max_diff_pixels``,
         ``max_diff_ratio``) come as a :class:`~pytest_dualread.config.PageOptions` or as
-        keywords; ``mask`` selectors must match something on the page."""
+        keywords; ``mask`` selectors must match something on the page. ``soft=True``: a page
+        that does not pass is recorded, the test goes on and fails at its end."""
         __tracebackhide__ = True
+        self._softly(lambda: self._page(path, name, options, option), soft)
+
+    def _page(
+        self, path: str, name: str | None, options: PageOptions | None, option: Mapping[str, Any]
+    ) -> None:
+        __tracebackhide__ = True
+        from pytest_dualread.errors import ConfigError
         from pytest_dualread.lifecycle import CheckRun
         from pytest_dualread.pagecheck import PageCheck, run_visual
         from pytest_dualread.report import VisualData
@@ -190,7 +260,7 @@ class DualRead:
         check_id, index = self._next_id(name)
         try:
             chosen = page_options(options, option)
-        except ValueError as exc:
+        except (ValueError, ConfigError) as exc:
             CheckRun(ctx, check_id, VisualData(page=name or path, url=path)).error(exc)
         page = name or ctx.nodeid.rsplit("::", 1)[-1]
         renderer = self._renderer()
@@ -226,6 +296,7 @@ class VisualSnapshot:
         self, page: Any, name: str, *, options: PageOptions | None = None, **option: Any
     ) -> None:
         __tracebackhide__ = True
+        from pytest_dualread.errors import ConfigError
         from pytest_dualread.lifecycle import CheckRun
         from pytest_dualread.pagecheck import PageCheck, run_visual
         from pytest_dualread.report import VisualData
@@ -234,7 +305,7 @@ class VisualSnapshot:
         check_id = f"{ctx.nodeid}::{name}"
         try:
             chosen = page_options(options, option)
-        except ValueError as exc:
+        except (ValueError, ConfigError) as exc:
             CheckRun(ctx, check_id, VisualData(page=name, url=page.url)).error(exc)
         renderer = self._renderer
 

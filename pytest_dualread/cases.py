@@ -75,7 +75,7 @@ class _Rules(_Strict):
     description: str = ""
     tolerances: dict[str, ToleranceSetting] = Field(default_factory=dict)
     ignore: list[str] = Field(default_factory=list)
-    list_keys: dict[str, str] = Field(default_factory=dict)
+    list_keys: dict[str, str | list[str]] = Field(default_factory=dict)
     coerce_numbers: list[str] = Field(default_factory=list)
 
 
@@ -114,7 +114,7 @@ class CaseFile:
     tolerances: dict[str, ToleranceSetting]
     """File-wide rules: over ``[tool.dualread.dto]``, under each case's own."""
     ignore: list[str]
-    list_keys: dict[str, str]
+    list_keys: dict[str, str | list[str]]
     coerce_numbers: list[str]
 
     @property

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from pytest_dualread.api import DualRead
     from pytest_dualread.cases import Case, CaseFile
     from pytest_dualread.config import DualReadSettings, PageSpec
+    from pytest_dualread.errors import CaseError
     from pytest_dualread.fetch import PairFetcher, Request, ResponsePair
     from pytest_dualread.normalize import DiffRules
 
@@ -33,6 +34,7 @@ __all__ = [
     "collect_file",
     "declared_items",
     "pages_collector",
+    "rule_error_at",
 ]
 
 ahead_key = pytest.StashKey[list[pytest.Item]]()
@@ -125,6 +127,21 @@ def declared_items(session: pytest.Session, settings: DualReadSettings) -> list[
     return items
 
 
+def rule_error_at(path: Path, exc: ValueError) -> CaseError:
+    """A bad rule of the file ``path`` (a case file or pyproject.toml) as one line naming the
+    file and the line where its pattern is written, when it can be found."""
+    from pytest_dualread.errors import CaseError
+    from pytest_dualread.paths import PatternError, pattern_line
+
+    line = None
+    if isinstance(exc, PatternError):
+        try:
+            line = pattern_line(path.read_text(encoding="utf-8"), exc.pattern)
+        except (OSError, UnicodeDecodeError):
+            line = None  # the message still names the file, the rule and the pattern
+    return CaseError(str(exc), path=path, line=line)
+
+
 class CaseFileCollector(pytest.File):
     """A case file; collects one :class:`CaseItem` per case. A file that does not load becomes
     one item that errors with the reason, so the rest of the run goes on."""
@@ -143,7 +160,8 @@ class CaseFileCollector(pytest.File):
                 case_file.coerce_numbers,
             )
         except (CaseError, ValueError) as exc:
-            yield BrokenCaseFile.from_parent(self, name=self.path.name, error=exc)
+            error = rule_error_at(self.path, exc) if isinstance(exc, ValueError) else exc
+            yield BrokenCaseFile.from_parent(self, name=self.path.name, error=error)
             return
         for case in case_file.cases:
             item: CaseItem = CaseItem.from_parent(
@@ -222,7 +240,10 @@ class CaseItem(pytest.Function):
                 own = rules_from(case.tolerances, case.ignore, case.list_keys, case.coerce_numbers)
                 rules = own.merged_over(self.file_rules)
             except ValueError as exc:
-                raise CaseError(str(exc), path=case_file.path, line=line, case_id=case.id) from None
+                at = rule_error_at(case_file.path, exc)  # the pattern's line, not the case's
+                raise CaseError(
+                    str(exc), path=case_file.path, line=at.line or line, case_id=case.id
+                ) from None
         except CaseError as exc:
             CheckRun(ctx, self.nodeid, data).error(exc)
         data.case_rules = own.to_json()

@@ -121,7 +121,7 @@ class FetchSettings(_Section):
 
 class DtoSettings(_Section):
     ignore: list[str] = Field(default_factory=list)
-    list_keys: dict[str, str] = Field(default_factory=dict)
+    list_keys: dict[str, str | list[str]] = Field(default_factory=dict)
     tolerances: dict[str, ToleranceSetting] = Field(default_factory=dict)
     coerce_numbers: list[str] = Field(default_factory=list)
 
@@ -422,6 +422,21 @@ def _field_names(model: type[BaseModel]) -> list[str]:
     return sorted(model.model_fields)
 
 
+def _did_you_mean(loc: tuple[str | int, ...]) -> str:
+    """For an unknown key at ``loc``: the known key of its table closest to it, if any."""
+    import difflib
+
+    model: type[BaseModel] = DualReadSettings
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part))
+        inner = field.annotation if field is not None else None
+        if not (isinstance(inner, type) and issubclass(inner, BaseModel)):
+            return ""
+        model = inner
+    close = difflib.get_close_matches(str(loc[-1]), _field_names(model), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def _check_environment(environ: Mapping[str, str]) -> None:
     known = {name.upper() for name in DualReadSettings.model_fields}
     for name in sorted(environ):
@@ -497,6 +512,9 @@ def load_settings(
         source = _source_of(loc, flags, environ, pyproject)
         named = f"tool.dualread.{key}" if key and not source.startswith("--") else None
         message = validation_message(exc, limit=1, prefix=None)
+        if exc.errors()[0]["type"] == "extra_forbidden":  # the hint belongs to the first key
+            first, more, rest = message.partition("; and ")
+            message = first + _did_you_mean(loc) + more + rest
         raise ConfigError(message, key=named, source=source) from None
     finally:
         _SOURCES.reset(token)

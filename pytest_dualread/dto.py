@@ -76,6 +76,7 @@ from pytest_dualread.normalize import (
     compile_rules,
     count_leaves,
     denormalize,
+    key_order,
     lookup,
     normalize_sides,
 )
@@ -381,16 +382,16 @@ def _triage(compiled: CompiledRules, trees: Mapping[str, Normalized], path: Path
 # results
 
 
-def path_sort_key(path: Path) -> tuple[tuple[int, int, str | int], ...]:
+def path_sort_key(path: Path) -> tuple[tuple[Any, ...], ...]:
     """A total order on paths: keys, then indices, then keyed elements, each in natural order."""
-    out: list[tuple[int, int, str | int]] = []
+    out: list[tuple[Any, ...]] = []
     for token in path:
         if isinstance(token, Key):
             out.append((0, 0, token.name))
         elif isinstance(token, Index):
             out.append((1, 0, token.index))
         else:
-            out.append((2, 0, token.value) if isinstance(token.value, int) else (2, 1, token.value))
+            out.append((2, *key_order(token.value)))
     return tuple(out)
 
 

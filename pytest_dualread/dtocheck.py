@@ -45,13 +45,13 @@ class DtoCheck:
 def rules_from(
     tolerances: Mapping[str, Any] | None,
     ignore: Sequence[str] | None,
-    list_keys: Mapping[str, str] | None,
+    list_keys: Mapping[str, str | Sequence[str]] | None,
     coerce_numbers: Sequence[str] | None,
 ) -> DiffRules:
     """Diff rules from their plain parts (a ``ValueError`` names a bad pattern)."""
     return DiffRules(
         ignore=tuple(ignore or ()),
-        list_keys=dict(list_keys or {}),
+        list_keys={p: n if isinstance(n, str) else tuple(n) for p, n in (list_keys or {}).items()},
         tolerances=dict(tolerances or {}),
         coerce_numbers=tuple(coerce_numbers or ()),
     )

@@ -63,7 +63,8 @@ RETRY_STATUSES = frozenset({502, 503, 504})
 _RETRIED = (httpx.ConnectError, httpx.ConnectTimeout)
 # How a request that raised reads, first match wins; the exception stays the FetchError's cause.
 _FAILURES: tuple[tuple[type[Exception] | tuple[type[Exception], ...], str], ...] = (
-    (_RETRIED, "connect"),
+    (httpx.ConnectTimeout, "connect_timeout"),
+    (httpx.ConnectError, "connect"),
     ((httpx.TimeoutException, asyncio.TimeoutError), "timeout"),
     (httpx.HTTPError, "other"),
 )
@@ -306,6 +307,9 @@ class _SideClient:
         self.redact = frozenset(n.lower() for n in fetch.redact_headers)
         self.secret_params = frozenset(fetch.redact_params)
         self.secret_fields = frozenset(fetch.redact_fields)
+        self.refused: str | None = None
+        """Set once the target refused a connection: a target that is down is not asked
+        again, so each remaining check errors at once instead of waiting out its retries."""
 
     def printed(self, request: httpx.Request) -> str:
         """The request's URL as messages and the report show it: no password, no secret
@@ -369,6 +373,14 @@ class _SideClient:
             json=call.json_body,
         )
 
+    def _down(self, url: str) -> FetchError:
+        return FetchError(
+            f"cannot connect: connection refused earlier in this run (at {self.refused}); "
+            "the target is not asked again",
+            side=self.side,
+            url=url,
+        )
+
     def _failed(self, exc: Exception, attempts: int, url: str) -> FetchError:
         """The :class:`FetchError` for a request that raised ``exc``, worded by :data:`_FAILURES`;
         an exception no row names was raised by an in-process app: the user's code."""
@@ -377,8 +389,14 @@ class _SideClient:
             "app" if self.target.protocol != "http" else "other",
         )
         tries = f"{attempts} attempt{'s' if attempts > 1 else ''}"
+        if kind == "connect" and _is_refused(exc):
+            kind = "refused"
+            self.refused = url
         text = {
+            "refused": f"cannot connect after {tries}: connection refused (is the target up?)",
             "connect": f"cannot connect after {tries}: {exc}",
+            "connect_timeout": f"cannot connect after {tries}: timed out connecting "
+            f"({self.fetch.timeout_s:g} s each, fetch.timeout_s)",
             "timeout": f"timed out after {self.fetch.timeout_s:g} s (fetch.timeout_s)",
             "other": f"request failed: {type(exc).__name__}: {exc}",
             "app": f"the app raised {type(exc).__name__}: {exc}",
@@ -393,6 +411,8 @@ class _SideClient:
         started = time.perf_counter()
         while True:
             attempts += 1
+            if self.refused is not None:  # also ends the retries of requests in flight then
+                raise self._down(url)
             last = attempts > self.fetch.retries
             try:
                 # httpx enforces timeouts on network I/O only; an in-process app gets the same
@@ -437,6 +457,18 @@ class _SideClient:
             await self._async.aclose()
         if self._sync is not None:
             self._sync.close()
+
+
+def _is_refused(exc: BaseException) -> bool:
+    """Whether a connect error was a refused connection (nothing listens there), as opposed to
+    a name that does not resolve or a network that is unreachable. httpx words the same refusal
+    differently per client, so the cause chain is read, not the message."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class _BodyTooBig(Exception):

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
-__all__ = ["FLAGS", "add_options"]
+from pytest_dualread.shard import parse_shard
+
+__all__ = ["FLAGS", "add_options", "refuse_unknown_flags"]
 
 
 def _percent(value: str) -> float:
@@ -54,6 +57,18 @@ FLAGS: tuple[tuple[str, dict[str, Any], str], ...] = (
         "Also write Prometheus metrics of the run to PATH (labelled with $METRIC_ENV).",
     ),
     (
+        "--dual-read-shard",
+        {"metavar": "K/N", "type": parse_shard},
+        "Run the K-th of N shards of the dual-read items, deselecting the others; the report "
+        "is <output>/report-K-of-N.json (join shards with 'dualread merge').",
+    ),
+    (
+        "--dual-read-durations",
+        {"metavar": "REPORT"},
+        "With --dual-read-shard: balance the shards by the durations in REPORT, an earlier "
+        "run's report (default: a stable hash of each item's id).",
+    ),
+    (
         "--dual-read-artifacts",
         {"choices": ("all", "failed", "none")},
         "Which checks keep diff artifacts (default: failed).",
@@ -73,3 +88,19 @@ def add_options(parser: pytest.Parser) -> None:
     )
     for flag, extra, text in FLAGS:
         group.addoption(flag, dest=flag[2:].replace("-", "_"), default=None, help=text, **extra)
+
+
+def refuse_unknown_flags(args: Sequence[str]) -> None:
+    """A ``--dual-read...`` argument that is no flag of ours is a usage error that says which
+    flag was meant (pytest's own error would only call it unrecognized)."""
+    import difflib
+
+    known = ["--dual-read", *(flag for flag, _, _ in FLAGS)]
+    for arg in args:
+        if arg == "--":
+            return
+        name = arg.split("=", 1)[0]
+        if name.startswith(("--dual-read", "--dualread", "--dual_read")) and name not in known:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]}?" if close else f"; the flags are {', '.join(known)}"
+            raise pytest.UsageError(f"pytest-dualread: unknown flag {name}{hint}")

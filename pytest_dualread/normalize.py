@@ -48,8 +48,10 @@ from pytest_dualread.paths import (
     Index,
     Key,
     Keyed,
+    KeyValue,
     Path,
     Pattern,
+    PatternError,
     PatternSet,
     compile_pattern,
     render_path,
@@ -73,10 +75,14 @@ __all__ = [
     "compile_rules",
     "count_leaves",
     "denormalize",
+    "key_order",
     "lookup",
     "normalize",
     "normalize_sides",
 ]
+
+KeyFields = str | tuple[str, ...]
+"""A list key: one field, or the fields of a composite key."""
 
 RuleKind = Literal["ignore", "list_keys", "tolerances", "coerce_numbers"]
 RULE_KINDS: Final[tuple[RuleKind, ...]] = ("ignore", "list_keys", "tolerances", "coerce_numbers")
@@ -131,7 +137,21 @@ class ListMap(dict[Any, Any]):
 def _canonical(kind: str, text: object) -> str:
     if not isinstance(text, str):
         raise ValueError(f"{kind}: a pattern must be a string, got {text!r}")
-    return compile_pattern(text).text
+    try:
+        return compile_pattern(text).text
+    except PatternError as exc:  # the same error, saying which rule it was given for
+        raise PatternError(exc.pattern, exc.position, exc.reason, rule=kind) from None
+
+
+def _key_fields(pattern: str, name: object) -> KeyFields:
+    """A list key's field, or a composite key's fields (a list of names, in order)."""
+    names: list[object] = list(name) if isinstance(name, (list, tuple)) else [name]
+    fields = [n for n in names if isinstance(n, str) and n]
+    if not names or len(fields) != len(names):
+        raise ValueError(
+            f"list_keys[{pattern!r}]: the key must be a field name or a list of field names"
+        )
+    return tuple(fields) if isinstance(name, (list, tuple)) else fields[0]
 
 
 def _unique(kind: str, patterns: Iterable[str]) -> tuple[str, ...]:
@@ -150,18 +170,18 @@ class DiffRules:
     """
 
     ignore: tuple[str, ...] = ()
-    list_keys: Mapping[str, str] = field(default_factory=dict)
+    list_keys: Mapping[str, KeyFields] = field(default_factory=dict)
+    """Per pattern, the field whose value keys the list's items, or several fields (a
+    composite key); normalised to a str or a tuple of str."""
     tolerances: Mapping[str, Tolerance] = field(default_factory=dict)
     coerce_numbers: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ignore", _unique("ignore", self.ignore))
         object.__setattr__(self, "coerce_numbers", _unique("coerce_numbers", self.coerce_numbers))
-        keys: dict[str, str] = {}
+        keys: dict[str, str | tuple[str, ...]] = {}
         for pattern, name in dict(self.list_keys).items():
-            if not isinstance(name, str) or not name:
-                raise ValueError(f"list_keys[{pattern!r}]: the key field must be a non-empty str")
-            keys[_canonical("list_keys", pattern)] = name
+            keys[_canonical("list_keys", pattern)] = _key_fields(pattern, name)
         object.__setattr__(self, "list_keys", MappingProxyType(keys))
         tolerances: dict[str, Tolerance] = {}
         for pattern, value in dict(self.tolerances).items():
@@ -227,7 +247,7 @@ class NodeRules:
     """What the rules say about one node (cached per automaton state)."""
 
     ignore: tuple[str, ...] = ()
-    list_key: tuple[str, str] | None = None  # (pattern, field)
+    list_key: tuple[str, KeyFields] | None = None  # (pattern, field or fields)
     tolerance: tuple[str, Tolerance] | None = None  # (pattern, tolerance)
     coerce: tuple[str, ...] = ()
 
@@ -252,7 +272,7 @@ class CompiledRules:
         self._nodes: dict[int, NodeRules] = {}
         self._key_tables: dict[int, dict[str, tuple[int, NodeRules]]] = {}
         self._index_tables: dict[int, dict[int, tuple[int, NodeRules]]] = {}
-        self._keyed_tables: dict[int, dict[tuple[type, str | int], tuple[int, NodeRules]]] = {}
+        self._keyed_tables: dict[int, dict[tuple[type, KeyValue], tuple[int, NodeRules]]] = {}
 
     # The walk asks "which state and rules for this child?" once per node; these tables answer
     # with one dict lookup (the automaton's own step is a second lookup plus a method call).
@@ -284,7 +304,7 @@ class CompiledRules:
             hit = table[index] = (child, self.node(child))
         return hit
 
-    def keyed_child(self, state: int, value: str | int) -> tuple[int, NodeRules]:
+    def keyed_child(self, state: int, value: KeyValue) -> tuple[int, NodeRules]:
         """State and rules of the list element keyed ``value`` below ``state``."""
         table = self._keyed_tables.get(state)
         if table is None:
@@ -313,7 +333,7 @@ class CompiledRules:
             return _NOTHING
         ignore: list[str] = []
         coerce: list[str] = []
-        list_key: tuple[str, str] | None = None
+        list_key: tuple[str, KeyFields] | None = None
         tolerance: tuple[str, Tolerance] | None = None
         for p in matched:  # most specific first
             kinds = self._kinds[p.text]
@@ -464,7 +484,7 @@ class ListKeyProblem:
     """A list that could not be matched by its declared key on one side.
 
     ``reason`` is ``missing`` (an item is not an object or lacks the field), ``unusable`` (the
-    key is not a str or an int) or ``duplicate`` (two items share the key). ``index`` is the
+    key is not a str, an int or null) or ``duplicate`` (two items share the key). ``index`` is the
     first offending item, ``value`` its key (absent for ``missing``), ``count`` how many items
     were at fault.
     """
@@ -472,7 +492,7 @@ class ListKeyProblem:
     side: str
     path: Path
     pattern: str
-    field: str
+    field: KeyFields
     reason: Literal["missing", "unusable", "duplicate"]
     index: int
     value: object = MISSING
@@ -482,11 +502,12 @@ class ListKeyProblem:
     @property
     def message(self) -> str:
         where = f"{self.side} list {render_path(self.path) or '<root>'}"
-        rule = f"(list_keys {self.pattern!r} = {self.field!r})"
+        fields = list(self.field) if isinstance(self.field, tuple) else self.field
+        rule = f"(list_keys {self.pattern!r} = {fields!r})"
         if self.reason == "missing":
-            what = f"item {self.index} has no {self.field!r}"
+            what = f"item {self.index} has no {fields!r}"
         elif self.reason == "unusable":
-            what = f"item {self.index} has {self.field!r} = {self.value!r}, not a str or an int"
+            what = f"item {self.index} has {fields!r} = {self.value!r}, not a str, an int or null"
         else:
             what = (
                 f"items {self.first_index} and {self.index} share {self.field!r} = {self.value!r}"
@@ -526,7 +547,12 @@ def _materialize(chain: _Chain) -> Path:
     return tuple(reversed(steps))
 
 
-def _sort_key(value: str | int) -> tuple[int, str | int]:
+def key_order(value: KeyValue) -> tuple[Any, ...]:
+    """Ints, then strs, then null, then composite keys (by their parts): a total order."""
+    if isinstance(value, tuple):
+        return (3, tuple(key_order(part) for part in value))
+    if value is None:
+        return (2, 0)
     return (0, value) if isinstance(value, int) else (1, value)
 
 
@@ -662,24 +688,27 @@ def normalize(
 
 def _key_items(
     items: list[Any],
-    name: str,
+    name: KeyFields,
     side: str,
     path: Path,
     pattern: str,
     problems: list[ListKeyProblem],
-) -> list[tuple[str | int, Any]] | None:
-    """``(key, item)`` sorted by key, or ``None`` after recording the list's problem."""
-    seen: dict[tuple[type, str | int], int] = {}
-    pairs: list[tuple[str | int, Any]] = []
+) -> list[tuple[KeyValue, Any]] | None:
+    """``(key, item)`` sorted by key, or ``None`` after recording the list's problem. A null
+    key is a key like any other (one item may have it); a composite key is a tuple."""
+    names = name if isinstance(name, tuple) else (name,)
+    seen: dict[tuple[type, KeyValue], int] = {}
+    pairs: list[tuple[KeyValue, Any]] = []
     problem: ListKeyProblem | None = None
     faults = 0
     for i, item in enumerate(items):
         fault: ListKeyProblem | None = None
-        if not isinstance(item, dict) or name not in item:
+        if not isinstance(item, dict) or any(n not in item for n in names):
             fault = ListKeyProblem(side, path, pattern, name, "missing", i)
         else:
-            key = item[name]
-            if isinstance(key, bool) or not isinstance(key, (str, int)):
+            parts = tuple(item[n] for n in names)
+            key: Any = parts if isinstance(name, tuple) else parts[0]
+            if not all(part is None or type(part) in (str, int) for part in parts):
                 fault = ListKeyProblem(side, path, pattern, name, "unusable", i, key)
             else:
                 marker = (type(key), key)
@@ -707,7 +736,7 @@ def _key_items(
             )
         problems.append(problem)
         return None
-    pairs.sort(key=lambda pair: _sort_key(pair[0]))
+    pairs.sort(key=lambda pair: key_order(pair[0]))
     return pairs
 
 

@@ -51,7 +51,7 @@ class OutputPlan:
     report: Path
     """report.json."""
     output_dir: Path
-    """The output folder (report.html, artifacts/)."""
+    """The output folder (the HTML report, named after the JSON one; artifacts/)."""
     metrics: Path | None = None
     """``--dual-read-metrics``: Prometheus metrics, when asked for."""
 
@@ -66,7 +66,7 @@ def _json(report: Report, plan: OutputPlan) -> Path:
 def _html(report: Report, plan: OutputPlan) -> Path:
     from pytest_dualread.html import write_html
 
-    path = plan.output_dir / "report.html"
+    path = plan.output_dir / f"{plan.report.stem}.html"  # next to its report: shards differ
     write_html(report, path, base_dir=plan.output_dir)
     return path
 

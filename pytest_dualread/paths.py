@@ -21,6 +21,8 @@ a JSON string in brackets: ``meta["a.b"]``, ``["two words"].x``. Element tokens:
 ``[breakfast]``    :class:`Keyed` ``"breakfast"`` (a bare word that is not all digits)
 ``[="7"]``         :class:`Keyed` ``"7"`` (a string key that needs quoting: JSON string)
 ``[=7]``           :class:`Keyed` ``7`` (an integer list key)
+``[=null]``        :class:`Keyed` ``None`` (an element whose list key is null)
+``[=["d",1]]``     :class:`Keyed` ``("d", 1)`` (a composite list key: a JSON array)
 =================  ===============================================================
 
 The root itself renders as the empty string.
@@ -33,6 +35,10 @@ A pattern is a canonical path in which whole segments may be wildcards:
 * ``[*]`` — exactly one list element, keyed or indexed;
 * ``**`` — zero or more segments of any kind (``**.kcal`` matches ``kcal``,
   ``meals[breakfast].kcal`` and ``days[0].meals[lunch].kcal``).
+
+``$`` names the root: the pattern ``$`` matches the document itself (a top-level list, for
+``list_keys``), and a pattern may start with it (``$[*].kcal`` is ``[*].kcal``, ``$.meals`` is
+``meals``). The canonical text of the root pattern is ``$``.
 
 A wildcard must be a whole segment (``a*`` is an error; write ``["a*"]`` for a key that really
 contains a star). :func:`compile_pattern` parses a pattern once into a :class:`Pattern`; bad
@@ -58,6 +64,7 @@ table stays small for large documents.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -69,8 +76,10 @@ __all__ = [
     "ANY_ELEMENT",
     "ANY_KEY",
     "GLOBSTAR",
+    "ROOT",
     "Index",
     "Key",
+    "KeyValue",
     "Keyed",
     "Path",
     "Pattern",
@@ -81,6 +90,7 @@ __all__ = [
     "compile_pattern",
     "parse_path",
     "path_from_parts",
+    "pattern_line",
     "render_path",
 ]
 
@@ -109,15 +119,31 @@ class Index:
         return f"[{self.index}]"
 
 
+ROOT: Final = "$"
+"""The pattern naming the root of a document (a top-level list's ``list_keys`` pattern)."""
+
+KeyValue: TypeAlias = "str | int | tuple[str | int | None, ...] | None"
+"""The value of a list key: one field's value, or a composite key's values in order."""
+
+
+def _is_key_part(value: object) -> bool:
+    return value is None or (type(value) in (str, int))
+
+
 @dataclass(frozen=True, slots=True)
 class Keyed:
-    """A list element matched by the value of its declared list key (a str or an int)."""
+    """A list element matched by the value of its declared list key: a str, an int or null,
+    or a tuple of those for a composite key (several fields)."""
 
-    value: str | int
+    value: KeyValue
 
     def __post_init__(self) -> None:
-        if type(self.value) not in (str, int):
-            raise ValueError(f"a list key value must be a str or an int, got {self.value!r}")
+        value = self.value
+        parts = value if type(value) is tuple else (value,)
+        if not parts or not all(_is_key_part(part) for part in parts):
+            raise ValueError(
+                f"a list key value must be a str, an int, null or a tuple of those, got {value!r}"
+            )
 
     def __str__(self) -> str:
         return _render_element(self)
@@ -154,12 +180,15 @@ class PatternError(DualReadError, ValueError):
     """A path or pattern is malformed. ``pattern`` is the text, ``position`` the 0-based index
     of the offending character, ``reason`` what was expected there."""
 
-    def __init__(self, pattern: str, position: int, reason: str) -> None:
+    def __init__(self, pattern: str, position: int, reason: str, *, rule: str = "") -> None:
         self.pattern = pattern
         self.position = position
         self.reason = reason
+        self.rule = rule
+        """The rule the pattern was given for (``list_keys``), when known."""
         shown = repr(pattern) if len(pattern) <= 80 else f"{pattern[:80]!r}…"
-        super().__init__(f"bad path pattern {shown} at position {position}: {reason}")
+        where = f"{rule}: " if rule else ""
+        super().__init__(f"{where}bad path pattern {shown} at position {position}: {reason}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -169,7 +198,8 @@ _SPECIAL: Final = frozenset('.[]"\\*=')
 
 
 def _is_bare(text: str) -> bool:
-    return bool(text) and not any(ch in _SPECIAL or ch.isspace() for ch in text)
+    # "$" alone would read back as the root
+    return bool(text) and text != "$" and not any(ch in _SPECIAL or ch.isspace() for ch in text)
 
 
 def _looks_numeric(text: str) -> bool:
@@ -189,7 +219,9 @@ def _render_element(token: Index | Keyed) -> str:
         if _is_bare(value) and not _looks_numeric(value):
             return f"[{value}]"
         return f"[={_quote(value)}]"
-    return f"[={value}]"
+    if isinstance(value, tuple):
+        return f"[={json.dumps(list(value), ensure_ascii=False, separators=(',', ':'))}]"
+    return f"[={json.dumps(value)}]"
 
 
 def _render_segments(segments: Iterable[Segment]) -> str:
@@ -282,8 +314,10 @@ def _parse_segments(text: str) -> tuple[Segment, ...]:
         return end
 
     if n == 0:
-        raise PatternError(text, 0, "empty pattern")
-    if text[0] != "[":
+        raise PatternError(text, 0, f"empty pattern (the root is {ROOT!r})")
+    if text[0] == ROOT[0] and (n == 1 or text[1] in ".["):
+        pos = 1 if n == 1 or text[1] == "[" else key_segment(2)
+    elif text[0] != "[":
         pos = key_segment(0)
     while pos < n:
         ch = text[pos]
@@ -314,9 +348,14 @@ def _bracket(text: str, pos: int, segments: list[Segment]) -> int:
         seg = Key(value)
     elif ch == "=":
         value, end = _json_at(text, pos + 1)
-        if not isinstance(value, (str, int)) or isinstance(value, bool):
-            raise PatternError(text, pos + 1, "a list key must be a JSON string or an integer")
-        seg = Keyed(value)
+        parts = value if isinstance(value, list) else [value]
+        if not parts or not all(_is_key_part(part) for part in parts):
+            raise PatternError(
+                text,
+                pos + 1,
+                "a list key must be a JSON string, an integer, null or an array of those",
+            )
+        seg = Keyed(tuple(parts) if isinstance(value, list) else value)  # type: ignore[arg-type]
     else:
         end = pos
         while end < n and not (text[end] in _SPECIAL or text[end].isspace()):
@@ -431,7 +470,21 @@ def compile_pattern(text: str) -> Pattern:
     if not isinstance(text, str):
         raise TypeError(f"a pattern must be a str, got {type(text).__name__}")
     segments = _parse_segments(text)
-    return Pattern(text=_render_segments(segments), segments=segments, source=text)
+    return Pattern(text=_render_segments(segments) or ROOT, segments=segments, source=text)
+
+
+def pattern_line(text: str, pattern: str) -> int | None:
+    """The 1-based line of ``text`` (a TOML or JSON file) where ``pattern`` is written as a
+    key or a string, for messages; ``None`` when it cannot be told."""
+    quoted = "|".join(
+        re.escape(q) for q in (json.dumps(pattern, ensure_ascii=False), f"'{pattern}'")
+    )
+    lines = text.splitlines()
+    for shape in (rf"(?:{quoted})\s*[=:]", rf"^\s*{re.escape(pattern)}\s*=", quoted):
+        found = next((n for n, line in enumerate(lines, 1) if re.search(shape, line)), None)
+        if found is not None:
+            return found
+    return None
 
 
 class _Other:
@@ -460,7 +513,7 @@ class PatternSet:
         self.patterns: tuple[Pattern, ...] = tuple(unique.values())
         self._keys: set[str] = set()
         self._indices: dict[int, Index] = {}
-        self._keyed: dict[str | int, Keyed] = {}
+        self._keyed: dict[KeyValue, Keyed] = {}
         for p in self.patterns:
             for seg in p.segments:
                 if isinstance(seg, Key):
@@ -537,7 +590,7 @@ class PatternSet:
         """The state after descending into list element ``index``."""
         return self._step_symbol(sid, self._indices.get(index, _OTHER_ELEMENT))
 
-    def step_keyed(self, sid: int, value: str | int) -> int:
+    def step_keyed(self, sid: int, value: KeyValue) -> int:
         """The state after descending into the list element whose list key is ``value``."""
         # an int and a str key are different elements, and bool is not a list key
         symbol = self._keyed.get(value, _OTHER_ELEMENT)

@@ -27,13 +27,15 @@ import pytest
 
 from pytest_dualread.browser import browser_fixtures, dual_read_page_urls
 from pytest_dualread.collect import CaseItem, ahead_key, collect_file, declared_items
-from pytest_dualread.flags import add_options
+from pytest_dualread.flags import add_options, refuse_unknown_flags
+from pytest_dualread.outcomes import ending_checks, pytest_report_teststatus
 from pytest_dualread.session import (
     SKIP_REASON,
     checks_key,
     context_of,
     enabled,
     expect_key,
+    held_key,
     load_settings_of,
     multiplied_key,
     record_selection,
@@ -41,6 +43,7 @@ from pytest_dualread.session import (
     rules_key,
     settings_key,
 )
+from pytest_dualread.shard import mark_kind, register_markers, shard_items
 from pytest_dualread.writer import CHECK_PROPERTY, EXPECT_PROPERTY, ReportWriter, invalidate_early
 
 if TYPE_CHECKING:
@@ -53,6 +56,7 @@ __all__ = [
     "dual_read_client_args",
     "dual_read_fetcher",
     "dual_read_page_urls",
+    "pytest_report_teststatus",
     "visual_snapshot",
 ]
 
@@ -79,6 +83,7 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     # The earliest moment the plugin runs, before pytest validates the flags and before
     # [tool.dualread] is read: a usage error from here on leaves no green report behind.
     invalidate_early(early_config, _argv(early_config))
+    refuse_unknown_flags(early_config.invocation_params.args)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -87,8 +92,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "dual_read(kind='dto'): a dual-read check (kind 'dto' or 'visual'); skipped without "
         "--dual-read, recorded in the dual-read report with it.",
     )
+    register_markers(config)
     if not enabled(config):
         return
+    from pytest_dualread.collect import rule_error_at
     from pytest_dualread.dtocheck import rules_from
     from pytest_dualread.errors import ConfigError
     from pytest_dualread.extras import MissingExtra, require
@@ -103,9 +110,9 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"pytest-dualread: {exc}") from None
     except MissingExtra as exc:
         raise pytest.UsageError(str(exc)) from None
-    except ValueError as exc:
-        where = config.rootpath / "pyproject.toml"
-        raise pytest.UsageError(f"pytest-dualread: {where}, [tool.dualread.dto]: {exc}") from None
+    except ValueError as exc:  # a rule of [tool.dualread.dto], named with its line
+        at = rule_error_at(config.rootpath / "pyproject.toml", exc)
+        raise pytest.UsageError(f"pytest-dualread: {at} ([tool.dualread.dto])") from None
     config.stash[settings_key] = settings
     config.stash[rules_key] = rules
     if config.pluginmanager.has_plugin("playwright"):
@@ -170,14 +177,17 @@ def pytest_collection_modifyitems(
     settings = config.stash.get(settings_key, None)
     if not enabled(config) or settings is None:
         for item in items:
-            if _item_kind(item) is not None:
+            if (kind := _item_kind(item)) is not None:
                 item.add_marker(pytest.mark.skip(reason=SKIP_REASON))
+                mark_kind(item, kind)
         return
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         items.extend(declared_items(session, settings))
     from pytest_dualread.cases import sample_keeps
 
     dual = [item for item in items if _item_kind(item) is not None]
+    for item in dual:
+        mark_kind(item, str(_item_kind(item)))  # before -m, which pytest applies after this hook
     kept = (
         dual
         if settings.sample is None
@@ -188,7 +198,7 @@ def pytest_collection_modifyitems(
         sample = {"percent": settings.sample, "selected": len(kept), "total": len(dual)}
     # Each expectation carries the sample figures: under xdist only the workers collect, and
     # this is how the figures reach the controller's report writer.
-    for item in kept:
+    for item in shard_items(config, kept):  # the others are deselected, like -k's
         item.stash[expect_key] = {"id": item.nodeid, "kind": _item_kind(item), "sample": sample}
     config.stash[_kept_key] = len(kept)
     dropped = [item for item in dual if expect_key not in item.stash]
@@ -227,16 +237,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    from pytest_dualread.errors import CheckFailed
-
-    try:
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    with ending_checks(item, last=False):  # a check in a fixture
         return (yield)
-    except CheckFailed as exc:  # the check's own report; a traceback only of the user's code
-        shown = exc.message
-        if exc.user_traceback:
-            shown += f"\n\nraised by your code:\n{exc.user_traceback}"
-        raise pytest.fail.Exception(shown, pytrace=False) from None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    with ending_checks(item, last=True):  # each check's own report, no traceback but the user's
+        return (yield)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -325,7 +334,9 @@ def dual_read(request: pytest.FixtureRequest, dual_read_fetcher: PairFetcher) ->
     from pytest_dualread.api import DualRead
 
     settings = _require_enabled(request)
-    return DualRead(lambda: context_of(request), dual_read_fetcher, _renderer(request, settings))
+    held = request.node.stash.setdefault(held_key, [])
+    renderer = _renderer(request, settings)
+    return DualRead(lambda: context_of(request), dual_read_fetcher, renderer, held=held)
 
 
 @pytest.fixture

@@ -130,7 +130,8 @@ class SelectionInfo(_Model):
     deselected: int = 0
     """Items the selection left out: above 0, the run is partial."""
     filters: list[str] = Field(default_factory=list)
-    """The selecting options given (``-k``, ``-m``, ``--deselect``, ``--lf``, ``--sw``)."""
+    """The selecting options given (``-k``, ``-m``, ``--deselect``, ``--lf``, ``--sw``), and the
+    shard as ``--dual-read-shard=K/N``."""
 
 
 class RunInfo(_Model):

@@ -25,6 +25,7 @@ __all__ = [
     "context_of",
     "enabled",
     "expect_key",
+    "held_key",
     "load_settings_of",
     "multiplied_key",
     "record_selection",
@@ -47,6 +48,8 @@ multiplied_key = pytest.StashKey[set[Any]]()
 """Test functions that run once per ``--browser`` because the plugin asked for it."""
 expect_key = pytest.StashKey[dict[str, Any]]()
 """A dual-read item's expectation: its kind, and the run's sample figures."""
+held_key = pytest.StashKey[list[Any]]()
+"""The failed soft checks of a running test (``CheckFailed``), reported when it ends."""
 
 
 def enabled(config: pytest.Config) -> bool:
@@ -65,12 +68,15 @@ def record_selection(session: pytest.Session, kept: int) -> None:
     config = session.config
     expects = [item.stash[expect_key] for item in session.items if expect_key in item.stash]
     given = {**_SELECTING, **_SELECTING_PLUGINS}
-    selection = {
+    selection: dict[str, Any] = {
         "collected": kept,
         "selected": len(expects),
         "deselected": kept - len(expects),
         "filters": [flag for flag, dest in given.items() if config.getoption(dest, default=None)],
     }
+    shard = config.getoption("dual_read_shard", default=None)
+    if shard is not None:  # the shard itself, so merged shards show which ran
+        selection["filters"].append(f"--dual-read-shard={shard}")
     for expect in expects:
         expect["selection"] = selection
 
@@ -120,4 +126,12 @@ def load_settings_of(config: pytest.Config) -> DualReadSettings:
     """The settings: pyproject.toml, then the environment, then the flags."""
     from pytest_dualread.config import load_settings
 
-    return load_settings(config.rootpath, flags=_flag_overrides(config))
+    settings = load_settings(config.rootpath, flags=_flag_overrides(config))
+    shard = config.getoption("dual_read_shard", default=None)
+    if shard is None or settings.report_path is not None:
+        return settings
+    from pytest_dualread.shard import report_stem  # shards share an output folder
+
+    return settings.model_copy(
+        update={"report_path": settings.output_dir / f"{report_stem(shard)}.json"}
+    )

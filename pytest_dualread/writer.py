@@ -128,7 +128,7 @@ class ReportWriter:
             hold_outputs(config, plan, argv)
         except ConfigError as exc:
             raise pytest.UsageError(f"pytest-dualread: {exc}") from None
-        return cls(
+        writer = cls(
             settings,
             plan,
             rootdir=config.rootpath,
@@ -136,6 +136,9 @@ class ReportWriter:
             shown_from=config.invocation_params.dir,
             previous=config.stash.get(previous_key, None),
         )
+        # Shards share artifacts/: each replaces only its own checks' folders.
+        writer._cleared = config.getoption("dual_read_shard", default=None) is not None
+        return writer
 
     # -- feeding -------------------------------------------------------------------------------
 
@@ -306,6 +309,10 @@ class ReportWriter:
             terminalreporter.write_line(f"dual-read: {partial} (gate: --allow-partial to judge)")
         if terminalreporter.config.get_verbosity() < 0:
             return  # -q: the counts, the verdict and a partial run only
+        if terminalreporter.config.pluginmanager.hasplugin("syrupy"):  # its counts differ
+            terminalreporter.write_line(
+                "  (these count checks; syrupy's snapshot report counts golden and baseline files)"
+            )
         for reason in report.verdict.reasons:
             terminalreporter.write_line(f"  {reason}")
         for entry in report.stale[:20]:
@@ -322,6 +329,7 @@ def _early_targets(config: pytest.Config) -> tuple[Path, Path]:
     the flags, then ``DUALREAD_*``, then ``[tool.dualread]``, then the defaults."""
     from pytest_dualread.errors import ConfigError
     from pytest_dualread.pyproject import dualread_table
+    from pytest_dualread.shard import report_stem
 
     known = config.known_args_namespace
     try:
@@ -338,7 +346,9 @@ def _early_targets(config: pytest.Config) -> tuple[Path, Path]:
 
     output = config.rootpath / (given("output_dir", "dual_read_output") or "dual-read-results")
     report = given("report_path", "dual_read_report")
-    return (config.rootpath / report if report else output / "report.json"), output
+    shard = getattr(known, "dual_read_shard", None)
+    stem = report_stem(shard) if shard else "report"
+    return (config.rootpath / report if report else output / f"{stem}.json"), output
 
 
 def invalidate_early(config: pytest.Config, argv: Sequence[str]) -> None:

@@ -258,7 +258,7 @@ def test_a_bad_response_is_an_error_check_and_the_run_goes_on(
         case_file({"id": "bad", "request": {"path": path}}, log_case("log-1")),
     )
     run = run_dualread("--dual-read", "--snapshot-update")
-    run.result.assert_outcomes(passed=1, failed=1)
+    run.result.assert_outcomes(passed=1, errors=1)
     check = checks_by_name(run)["bad"]
     assert check.outcome == "error"  # type: ignore[attr-defined]
     for word in words:
@@ -311,7 +311,7 @@ def test_a_malformed_case_file_is_one_error_and_the_run_goes_on(
     write_cases(service, text)
     write_cases(service, case_file(log_case("fine")), name="other")
     run = run_dualread("--dual-read", "--snapshot-update")
-    run.result.assert_outcomes(passed=1, failed=1)
+    run.result.assert_outcomes(passed=1, errors=1)
     out = run.result.stdout.str()
     for word in words:
         assert word in out

@@ -108,7 +108,7 @@ def test_each_hostile_response_is_an_error_check_naming_side_url_and_cause(
 ) -> None:
     write_cases(hostile, "bodies", cases(*(case(name, f"/{name}") for name in RESPONSES)))
     run = run_dualread("--dual-read", "--snapshot-update")
-    run.result.assert_outcomes(failed=len(RESPONSES))
+    run.result.assert_outcomes(errors=len(RESPONSES))
     assert run.report is not None
     assert run.report.summary.errors == len(RESPONSES)
     found = messages(run)
@@ -125,7 +125,7 @@ def test_an_adapter_answering_minus_infinity_is_an_error_check_naming_it(
 ) -> None:
     write_cases(hostile, "inf", cases(case("inf", "/minus-infinity")))
     run = run_dualread("--dual-read", "--snapshot-update")
-    run.result.assert_outcomes(failed=1)
+    run.result.assert_outcomes(errors=1)
     assert "adapter http://adapter.in-process/minus-infinity" in messages(run)["inf"]
     assert "-Infinity is not a JSON number" in messages(run)["inf"]
 
@@ -159,7 +159,7 @@ def test_a_5000_digit_list_index_in_a_rule_is_an_error_naming_the_rule(
         cases(case("bad-rule", "/ok", ignore=[f"a[{index}]"]), case("fine", "/ok")),
     )
     run = run_dualread("--dual-read", "--snapshot-update")
-    run.result.assert_outcomes(passed=1, failed=1)
+    run.result.assert_outcomes(passed=1, errors=1)
     found = messages(run)
     assert "a list index has at most 18 digits" in found["bad-rule"]
     assert "rules.json" in found["bad-rule"]
@@ -209,7 +209,7 @@ def test_a_pathological_case_file_is_one_erroring_item_naming_the_file(
     write_cases(hostile, "bad", text)
     write_cases(hostile, "good", cases(case("fine", "/ok")))
     run = run_dualread("--dual-read", "--snapshot-update")
-    run.result.assert_outcomes(passed=1, failed=1)
+    run.result.assert_outcomes(passed=1, errors=1)
     out = run.result.stdout.str()
     assert "bad.json" in out
     assert cause in out

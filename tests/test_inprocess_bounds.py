@@ -70,7 +70,7 @@ def test_max_body_bytes_stops_an_asgi_app_while_it_sends(
     project(inner_project, "streaming", "/big", max_body_bytes=250_000)
     monkeypatch.syspath_prepend(str(inner_project.path))
     run = run_dualread("--dual-read", "--snapshot-update")
-    run.result.assert_outcomes(failed=1)
+    run.result.assert_outcomes(errors=1)
     assert run.report is not None
     (check,) = run.report.checks
     assert check.outcome == "error"
@@ -104,7 +104,7 @@ def test_a_hung_wsgi_app_does_not_keep_pytest_from_exiting(
     inner_project.makeconftest(f"import sys\nsys.path.insert(0, {str(inner_project.path)!r})\n")
     # The app sleeps an hour; a subprocess that exits within the bound waited for nothing.
     result = inner_project.runpytest_subprocess("--dual-read", "--snapshot-update", timeout=120)
-    result.assert_outcomes(failed=1)
+    result.assert_outcomes(errors=1)
     report = load_report(inner_project.path / "dual-read-results" / "report.json")
     (check,) = report.checks
     assert "http://legacy.in-process/hang: timed out after 1 s" in check.message

@@ -265,7 +265,7 @@ def test_an_app_that_raises_shows_its_traceback_in_the_terminal_not_in_the_repor
         """
     )
     run = run_dualread("--dual-read", subprocess=True)
-    run.result.assert_outcomes(failed=1)
+    run.result.assert_outcomes(errors=1)
     run.result.stdout.fnmatch_lines(
         [
             "*the app raised LookupError: meal table is gone: /meals/1*",

@@ -115,7 +115,7 @@ def test_rules_canonicalise_and_validate_patterns() -> None:
     assert (info.value.pattern, info.value.position) == ("**.kcal*", 7)
     with pytest.raises(ValueError, match=r"tolerances\['kcal'\]: tolerance abs must be a number"):
         DiffRules(tolerances={"kcal": {"abs": "x"}})
-    with pytest.raises(ValueError, match=r"list_keys\['meals'\]: the key field must be"):
+    with pytest.raises(ValueError, match=r"list_keys\['meals'\]: the key must be a field name"):
         DiffRules(list_keys={"meals": ""})
     with pytest.raises(ValueError, match="not one string"):
         DiffRules(ignore="**.request_id")  # type: ignore[arg-type]
@@ -267,16 +267,16 @@ LIST_KEY_PROBLEMS = [
         "(2 items at fault); matched by index instead",
     ),
     (
-        [{"food_id": None}],
-        ("unusable", 0, None, None, 1),
-        "adapter list items (list_keys 'items' = 'food_id'): item 0 has 'food_id' = None, "
-        "not a str or an int; matched by index instead",
+        [{"food_id": None}, {"food_id": None}],
+        ("duplicate", 1, None, 0, 1),
+        "adapter list items (list_keys 'items' = 'food_id'): items 0 and 1 share 'food_id' = "
+        "None; matched by index instead",
     ),
     (
         [{"food_id": True}],
         ("unusable", 0, True, None, 1),
         "adapter list items (list_keys 'items' = 'food_id'): item 0 has 'food_id' = True, "
-        "not a str or an int; matched by index instead",
+        "not a str, an int or null; matched by index instead",
     ),
 ]
 
@@ -284,7 +284,7 @@ LIST_KEY_PROBLEMS = [
 @pytest.mark.parametrize(
     ("items", "expected", "message"),
     LIST_KEY_PROBLEMS,
-    ids=["duplicate", "missing", "null-key", "bool-key"],
+    ids=["duplicate", "missing", "null-keys", "bool-key"],
 )
 def test_list_key_problems_fall_back_to_index(
     items: list[Any], expected: tuple[Any, ...], message: str

@@ -92,11 +92,12 @@ def test_parse_accepts_non_canonical_spellings(text: str, canonical: str) -> Non
     [
         (lambda: I(-1), "index must be an int >= 0"),
         (lambda: I(True), "index must be an int >= 0"),
-        (lambda: E(1.5), "list key value must be a str or an int"),
-        (lambda: E(True), "list key value must be a str or an int"),
-        (lambda: E(None), "list key value must be a str or an int"),
+        (lambda: E(1.5), "list key value must be a str, an int, null or a tuple"),
+        (lambda: E(True), "list key value must be a str, an int, null or a tuple"),
+        (lambda: E(()), "list key value must be a str, an int, null or a tuple"),
+        (lambda: E(("a", 1.5)), "list key value must be a str, an int, null or a tuple"),
     ],
-    ids=["negative-index", "bool-index", "float-key", "bool-key", "none-key"],
+    ids=["negative-index", "bool-index", "float-key", "bool-key", "empty-key", "float-in-key"],
 )
 def test_tokens_refuse_bad_values(value: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -130,9 +131,9 @@ BAD_PATTERNS = [
     ("a]", 1, "expected '.' or '['"),
     (" a", 0, "got whitespace"),
     ('a["x]', 2, "bad JSON value"),
-    ("a[=true]", 3, "JSON string or an integer"),
-    ("a[=1.5]", 3, "JSON string or an integer"),
-    ("a[=null]", 3, "JSON string or an integer"),
+    ("a[=true]", 3, "JSON string, an integer, null or an array of those"),
+    ("a[=1.5]", 3, "JSON string, an integer, null or an array of those"),
+    ("a[=[]]", 3, "JSON string, an integer, null or an array of those"),
     ("a[=]", 3, "bad JSON value"),
     ("a[*", 3, "expected ']'"),
     ("a[x y]", 3, "expected ']'"),

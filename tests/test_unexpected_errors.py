@@ -72,7 +72,7 @@ def test_an_exception_nobody_foresaw_is_a_one_line_error_check_without_secrets(
         """
     )
     run = run_dualread("--dual-read", "--junitxml=junit.xml")
-    run.result.assert_outcomes(failed=1)
+    run.result.assert_outcomes(errors=1)
     assert run.report is not None
     (check,) = run.report.checks
     assert check.outcome == "error"
@@ -99,7 +99,7 @@ def test_a_golden_syrupy_refuses_to_write_is_an_error_check(
         """
     )
     run = run_dualread("--dual-read", "--snapshot-update")
-    run.result.assert_outcomes(failed=2, passed=1)
+    run.result.assert_outcomes(errors=2, passed=1)
     assert run.report is not None
     assert run.report.verdict.status == "fail"
     by_id = {c.nodeid.rsplit("[", 1)[-1].rstrip("]"): c for c in run.report.checks}
@@ -161,7 +161,7 @@ def test_a_corrupt_baseline_is_a_one_line_error_check(
     baseline.parent.mkdir(parents=True)
     baseline.write_bytes(b"\x89PNG\r\n\x1a\n" + b"not really a png" * 10)
     run = run_dualread("--dual-read", "--junitxml=junit.xml", subprocess=True)
-    run.result.assert_outcomes(failed=1)
+    run.result.assert_outcomes(errors=1)
     assert run.report is not None
     (check,) = run.report.checks
     assert check.outcome == "error"
@@ -186,7 +186,7 @@ def test_a_baseline_syrupy_refuses_to_write_is_an_error_check(
         """
     )
     run = run_dualread("--dual-read", "--snapshot-update", subprocess=True)
-    run.result.assert_outcomes(failed=1)
+    run.result.assert_outcomes(errors=1)
     assert run.report is not None
     (check,) = run.report.checks
     assert check.outcome == "error"
