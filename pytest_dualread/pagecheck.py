@@ -33,6 +33,7 @@ __all__ = [
     "read_sidecar",
     "run_visual",
     "sidecar",
+    "style_text",
 ]
 
 
@@ -74,13 +75,25 @@ class PageCheck:
     """The check runs once per ``--browser``: its baseline is named without the browser's id."""
 
 
-def capture_options(settings: DualReadSettings, options: PageOptions) -> CaptureOptions:
-    """How to capture: the page's options over ``[tool.dualread.visual]``."""
+def capture_options(
+    settings: DualReadSettings, options: PageOptions, *, root: Path | None = None, page: str = ""
+) -> CaptureOptions:
+    """How to capture: the page's options over ``[tool.dualread.visual]``. ``root``: the folder
+    a ``style`` file is relative to (pyproject.toml's); ``page`` names the page in errors."""
     from pytest_dualread.capture import CaptureOptions, masks_of
 
     visual = settings.visual
+    viewport = options.viewport or visual.viewport
+    clip = options.clip
     return CaptureOptions(
-        viewport=(visual.viewport.width, visual.viewport.height),
+        viewport=(viewport.width, viewport.height),
+        viewport_pinned=options.viewport is not None,
+        hide=tuple(options.hide),
+        style=style_text(options.style, root or Path.cwd(), page),
+        clip=None if clip is None else (clip.x, clip.y, clip.width, clip.height),
+        wait_until=options.wait_until or "load",
+        wait_for=options.wait_for,
+        wait_for_function=options.wait_for_function,
         device_scale_factor=visual.device_scale_factor,
         full_page=visual.full_page if options.full_page is None else options.full_page,
         mask=masks_of(visual.mask, options.mask),
@@ -94,6 +107,23 @@ def capture_options(settings: DualReadSettings, options: PageOptions) -> Capture
         freeze_clock=visual.freeze_clock,
         element=options.element,
     )
+
+
+def style_text(style: str | None, root: Path, page: str) -> str | None:
+    """The CSS of a ``style`` option: the text as given, or the ``.css`` file it names
+    (relative to ``root``). A file that cannot be read is a ``ConfigError`` naming it."""
+    from pytest_dualread.errors import ConfigError
+
+    if style is None or "{" in style or not style.strip().lower().endswith(".css"):
+        return style
+    path = root / style.strip()
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise ConfigError(
+            f"page {page!r} option 'style': cannot read the CSS file {path}: {why}"
+        ) from None
 
 
 def pixel_budget(settings: DualReadSettings, options: PageOptions) -> PixelBudget:
@@ -148,7 +178,8 @@ def _steps(
     data.baseline_path = stored.rel
     baseline = stored.content if isinstance(stored.content, bytes) else None
     try:
-        captured = capture(capture_options(ctx.settings, check.options), budget, baseline)
+        options = capture_options(ctx.settings, check.options, root=ctx.rootdir, page=check.page)
+        captured = capture(options, budget, baseline)
     except DualReadError as exc:
         data.error_reason = getattr(exc, "reason", None)
         raise
