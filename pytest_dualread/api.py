@@ -177,10 +177,10 @@ class DualRead:
         **option: Any,
     ) -> None:
         """Render ``path`` on both sides and compare legacy vs baseline, adapter vs baseline
-        and adapter vs legacy; record it; fail when a comparison is over budget. Options
-        (``mask``, ``full_page``, ``element``, ``threshold``, ``max_diff_pixels``,
-        ``max_diff_ratio``) come as a :class:`~pytest_dualread.config.PageOptions` or as
-        keywords; ``mask`` selectors must match something on the page."""
+        and adapter vs legacy; record it; fail when a comparison is over budget. Options (the
+        fields of :class:`~pytest_dualread.config.PageOptions`: ``mask``, ``hide``, ``style``,
+        ``element``, ``clip``, ``viewport``, the readiness waits, the budget, ...) come as a
+        ``PageOptions`` or as keywords; ``mask`` and ``hide`` selectors must match something."""
         __tracebackhide__ = True
         from pytest_dualread.lifecycle import CheckRun
         from pytest_dualread.pagecheck import PageCheck, run_visual

@@ -117,6 +117,9 @@ def test_a_page_over_its_life_is_triaged_like_a_dto(
     ), "legacy differs from its baseline and the browser changed"
     assert drift.report is not None
     assert drift.report.verdict.status == "pass", drift.report.verdict.reasons
+    assert drift.report.verdict.reasons == [
+        "not blocking: 1 failed check explained by stale baselines: pyproject.toml::card"
+    ]
     assert [(s.kind, s.name) for s in drift.report.stale] == [
         ("baseline", "snapshots/visual/pyproject/renamed-page.png")
     ]
