@@ -460,10 +460,28 @@ class SideCapturer:
         }
         if not self.options.element:
             kwargs["full_page"] = self.options.full_page
-        if self.options.clip is not None:
-            x, y, width, height = self.options.clip
-            kwargs["clip"] = {"x": x, "y": y, "width": width, "height": height}
-        png: bytes = target.screenshot(**kwargs)
+        if self.options.clip is None:
+            png: bytes = target.screenshot(**kwargs)
+            return png
+        x, y, width, height = self.options.clip
+        kwargs["clip"] = {"x": x, "y": y, "width": width, "height": height}
+        return self._clipped_shot(target, kwargs)
+
+    def _clipped_shot(self, target: Any, kwargs: dict[str, Any]) -> bytes:
+        from playwright.sync_api import Error as PlaywrightError
+
+        try:
+            png: bytes = target.screenshot(**kwargs)
+        except PlaywrightError as exc:
+            if "Clipped area" not in str(exc):
+                raise
+            area = "page" if kwargs.get("full_page") else "viewport"
+            raise CaptureError(
+                f"{self.side}: clip {kwargs['clip']} lies outside the {area} captured "
+                "(full_page = true captures the whole page)",
+                reason="clip",
+                url=self.url,
+            ) from None
         return png
 
     def settle(self, previous: Shot) -> Shot:

@@ -102,6 +102,24 @@ def test_options(dual_read):
                          hide=[".greeting"], style="#box { background: rgb(0, 0, 255); }")
 
 @pytest.mark.dual_read(kind="visual")
+def test_clip_outside(dual_read):
+    dual_read.check_page("/p", name="outside", clip={"x": 0, "y": 500, "width": 50, "height": 40})
+
+@pytest.fixture(scope="session")
+def served():
+    from pytest_dualread.capture import AppServer
+    import optsite
+    server = AppServer(optsite.app, name="optsite")
+    yield server.start()
+    server.stop()
+
+@pytest.mark.dual_read(kind="visual")
+def test_snapshot(page, served, visual_snapshot):
+    page.goto(served + "/p")
+    visual_snapshot(page, "snap", viewport={"width": 200, "height": 100}, hide=[".greeting"],
+                    wait_for="#ready")
+
+@pytest.mark.dual_read(kind="visual")
 def test_bad_style_file(dual_read):
     dual_read.check_page("/p", name="nostyle", style="styles/missing.css")
 
@@ -165,6 +183,14 @@ def test_page_options_shape_what_is_captured(
     # Readiness: wait_for and wait_for_function capture the page once its data is shown.
     assert tuple(hidden[110, 220, :3]) == (0, 0, 0), "wait_for waited for #ready"  # type: ignore[index]
     assert tuple(styled[110, 220, :3]) == (0, 0, 0), "wait_for_function waited"  # type: ignore[index]
+
+    snap = _baseline(root, "test_opts/test_snapshot[chromium][snap].png")
+    assert snap.shape[:2] == (100, 200), "visual_snapshot takes the options too"  # type: ignore[attr-defined]
+    assert (snap[5, 5, :3] == 255).all()  # type: ignore[index]
+    assert checks["snap"].data.fingerprint["viewport"] == [200, 100]  # type: ignore[union-attr]
+    outside = checks["outside"]
+    assert outside.outcome == "error"
+    assert "lies outside the viewport captured" in outside.message
 
     nostyle = checks["nostyle"]
     assert nostyle.outcome == "error"
