@@ -239,11 +239,12 @@ class DualRead:
         **option: Any,
     ) -> None:
         """Render ``path`` on both sides and compare legacy vs baseline, adapter vs baseline
-        and adapter vs legacy; record it; fail when a comparison is over budget. Options
-        (``mask``, ``full_page``, ``element``, ``threshold``, ``max_diff_pixels``,
-        ``max_diff_ratio``) come as a :class:`~pytest_dualread.config.PageOptions` or as
-        keywords; ``mask`` selectors must match something on the page. ``soft=True``: a page
-        that does not pass is recorded, the test goes on and fails at its end."""
+        and adapter vs legacy; record it; fail when a comparison is over budget. Options (the
+        fields of :class:`~pytest_dualread.config.PageOptions`: ``mask``, ``hide``, ``style``,
+        ``element``, ``clip``, ``viewport``, the readiness waits, the budget, ...) come as a
+        ``PageOptions`` or as keywords; ``mask`` and ``hide`` selectors must match something.
+        ``soft=True``: a page that does not pass is recorded, the test goes on and fails at its
+        end."""
         __tracebackhide__ = True
         self._softly(lambda: self._page(path, name, options, option), soft)
 

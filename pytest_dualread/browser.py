@@ -252,6 +252,9 @@ class FixtureRenderer:
         from pytest_dualread.visual import run_snapshot_check
 
         self._require()
-        fingerprint = self._fingerprint(page.context.browser)
+        pinned = ([*options.viewport], options.device_scale_factor)
+        fingerprint = self._fingerprint(
+            page.context.browser, pinned if options.viewport_pinned else None
+        )
         result = run_snapshot_check(page, options, budget, baseline)
         return Captured(result, fingerprint, page.url)

@@ -58,6 +58,7 @@ __all__ = [
 
 BROWSER_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 SETTLE_WAITS_S = (0.0, 0.1, 0.25, 0.5, 1.0)
+_HIDE_SCRIPT = "els => els.forEach(e => e.style.setProperty('visibility', 'hidden', 'important'))"
 FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "~/.fonts", "~/.local/share/fonts")
 
 
@@ -127,6 +128,17 @@ class CaptureOptions:
     """How long no request may be in flight before a capture (Playwright's networkidle's 0.5 s)."""
     freeze_clock: str | None = None
     element: str | None = None
+    hide: tuple[str, ...] = ()
+    """Selectors made invisible (``visibility: hidden``) before each capture; each must match."""
+    style: str | None = None
+    """CSS text applied while capturing (a file given in the options is already read)."""
+    clip: tuple[float, float, float, float] | None = None
+    """``x, y, width, height`` of the area captured."""
+    viewport_pinned: bool = False
+    """``viewport`` is the page's own: it wins over the user's ``browser_context_args``."""
+    wait_until: str = "load"
+    wait_for: str | None = None
+    wait_for_function: str | None = None
 
 
 def effective_viewport(
@@ -135,12 +147,14 @@ def effective_viewport(
     """The viewport (``None``: none) and device scale factor a side's page renders at: the
     user's ``browser_context_args`` win (pytest-playwright passes them to every context and a
     keyword cannot be given twice), else ``[tool.dualread.visual]``'s."""
-    if "viewport" in context_args:
+    if options.viewport_pinned:
+        viewport: list[int] | None = list(options.viewport)
+    elif "viewport" in context_args:
         given = context_args["viewport"]
         viewport = None if given is None else [int(given["width"]), int(given["height"])]
     else:
         viewport = list(options.viewport)
-    if context_args.get("no_viewport"):
+    if context_args.get("no_viewport") and not options.viewport_pinned:
         viewport = None
     scale = context_args.get("device_scale_factor")
     return viewport, float(scale) if scale is not None else options.device_scale_factor
@@ -271,6 +285,10 @@ class SideCapturer:
         if headers:
             self._context.set_extra_http_headers(headers)
         self._page = self._context.new_page()
+        if self.options.viewport_pinned and "viewport" in self.context_args:
+            # The user's context args hold a viewport (one keyword cannot be given twice).
+            width, height = self.options.viewport
+            self._page.set_viewport_size({"width": width, "height": height})
         self._watch.attach(self._page)
         if self.options.freeze_clock:
             self._page.clock.set_fixed_time(self.options.freeze_clock)
@@ -280,14 +298,22 @@ class SideCapturer:
         """Navigate and take the first capture."""
         page = self._open()
         if self.page is not None:
+            if self.options.viewport_pinned:
+                width, height = self.options.viewport
+                page.set_viewport_size({"width": width, "height": height})
             if self.options.network_idle_s > 0:
                 self._await_network_idle(page)
-            # Playwright's networkidle is the same quiet period, just reached: waiting out
-            # another one from now would double the cost of every open-page capture.
+            if not self._watch.changes:
+                # Playwright's networkidle is the same quiet period, just reached: waiting out
+                # another one from now would double the cost of every open-page capture.
+                self._watch.changed_at = time.monotonic() - self.options.network_idle_s
+            self._await_ready(page)
             return self._after_load(page, None, already_quiet=True)
         try:
             response = page.goto(
-                self.url, wait_until="load", timeout=self.options.navigation_timeout_s * 1000
+                self.url,
+                wait_until=self.options.wait_until,  # type: ignore[arg-type]
+                timeout=self.options.navigation_timeout_s * 1000,
             )
         except Exception as exc:  # Playwright's TimeoutError / Error, kept out of the import
             reason = "navigation"
@@ -305,28 +331,83 @@ class SideCapturer:
                 reason="http",
                 url=self.url,
             )
+        self._await_ready(page)
         return self._after_load(page, status)
+
+    def _await_ready(self, page: Page) -> None:
+        """The page's own readiness: ``wait_for`` a visible element, ``wait_for_function`` a
+        truthy expression, each within ``navigation_timeout_s``."""
+        timeout_s = self.options.navigation_timeout_s
+        waits: list[tuple[str, Callable[[], object]]] = []
+        if self.options.wait_for:
+            selector = self.options.wait_for
+            waits.append(
+                (
+                    f"wait_for: no element matching {selector!r} was visible",
+                    lambda: page.wait_for_selector(
+                        selector, state="visible", timeout=timeout_s * 1000
+                    ),
+                )
+            )
+        if self.options.wait_for_function:
+            expression = self.options.wait_for_function
+            waits.append(
+                (
+                    f"wait_for_function: {expression!r} did not become true",
+                    lambda: page.wait_for_function(expression, timeout=timeout_s * 1000),
+                )
+            )
+        for failure, wait in waits:
+            self._ready_or_raise(failure, wait, timeout_s)
+
+    def _ready_or_raise(self, failure: str, wait: Callable[[], object], timeout_s: float) -> None:
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            wait()
+        except PlaywrightTimeout:
+            raise CaptureError(
+                f"{self.side}: {failure} within {timeout_s:g} s (navigation_timeout_s)",
+                reason="readiness",
+                url=self.url,
+            ) from None
+        except PlaywrightError as exc:  # a selector or script the page cannot run
+            first = (str(exc).strip().splitlines() or [""])[0]
+            first = first.split(": ", 1)[-1] if first.startswith("Page.") else first
+            raise CaptureError(
+                f"{self.side}: {failure.split(':', 1)[0]}: {first}",
+                reason="readiness",
+                url=self.url,
+            ) from None
 
     def _after_load(self, page: Page, status: int | None, *, already_quiet: bool = False) -> Shot:
         # No explicit document.fonts.ready wait: Playwright's screenshot waits for it itself.
         # The quiet period starts at load at the earliest: scripts often fetch right after it.
         now = time.monotonic()
-        self._watch.changed_at = now - self.options.network_idle_s if already_quiet else now
+        if not already_quiet:
+            self._watch.changed_at = now
         deadline = now + self.options.stabilize_timeout_s
         self._await_quiet(page, deadline)
         unmatched = tuple(sel for sel in self.options.mask if page.locator(sel).count() == 0)
         required = [sel for sel in unmatched if sel in self.options.required_mask]
-        if required:
-            raise CaptureError(
-                f"{self.side}: mask selector{'s' if len(required) > 1 else ''} "
-                f"{', '.join(repr(s) for s in required)} match{'' if len(required) > 1 else 'es'}"
-                " nothing on the page, so nothing would be masked (check the selector)",
-                reason="mask",
-                url=self.url,
-            )
+        self._require_matches("mask", required, "masked")
+        hidden = [sel for sel in self.options.hide if page.locator(sel).count() == 0]
+        self._require_matches("hide", hidden, "hidden")
         shot = Shot(png=self._quiet_shot(page, deadline), unmatched_masks=unmatched, status=status)
         shot.captures = self.captures
         return shot
+
+    def _require_matches(self, option: str, unmatched: Sequence[str], done: str) -> None:
+        if unmatched:
+            many = len(unmatched) > 1
+            raise CaptureError(
+                f"{self.side}: {option} selector{'s' if many else ''} "
+                f"{', '.join(repr(s) for s in unmatched)} match{'' if many else 'es'}"
+                f" nothing on the page, so nothing would be {done} (check the selector)",
+                reason="mask",
+                url=self.url,
+            )
 
     def _await_quiet(self, page: Page, deadline: float) -> None:
         """Wait until no request has been in flight for ``network_idle_s``; ``unstable`` when
@@ -371,6 +452,9 @@ class SideCapturer:
     def _shoot(self) -> bytes:
         page = self._open()
         self.captures += 1
+        for selector in self.options.hide:
+            # Set on each capture: a page may re-render the element between captures.
+            page.locator(selector).evaluate_all(_HIDE_SCRIPT)
         masks = [page.locator(sel) for sel in self.options.mask]
         target: Any = page.locator(self.options.element) if self.options.element else page
         kwargs: dict[str, Any] = {
@@ -379,10 +463,32 @@ class SideCapturer:
             "mask": masks,
             "mask_color": self.options.mask_color,
             "type": "png",
+            "style": self.options.style,
         }
         if not self.options.element:
             kwargs["full_page"] = self.options.full_page
-        png: bytes = target.screenshot(**kwargs)
+        if self.options.clip is None:
+            png: bytes = target.screenshot(**kwargs)
+            return png
+        x, y, width, height = self.options.clip
+        kwargs["clip"] = {"x": x, "y": y, "width": width, "height": height}
+        return self._clipped_shot(target, kwargs)
+
+    def _clipped_shot(self, target: Any, kwargs: dict[str, Any]) -> bytes:
+        from playwright.sync_api import Error as PlaywrightError
+
+        try:
+            png: bytes = target.screenshot(**kwargs)
+        except PlaywrightError as exc:
+            if "Clipped area" not in str(exc):
+                raise
+            area = "page" if kwargs.get("full_page") else "viewport"
+            raise CaptureError(
+                f"{self.side}: clip {kwargs['clip']} lies outside the {area} captured "
+                "(full_page = true captures the whole page)",
+                reason="clip",
+                url=self.url,
+            ) from None
         return png
 
     def settle(self, previous: Shot) -> Shot:

@@ -21,7 +21,14 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -38,6 +45,7 @@ from pytest_dualread.tolerance import Tolerance
 __all__ = [
     "ENV_PREFIX",
     "ArtifactRetention",
+    "Clip",
     "DtoSettings",
     "DualReadSettings",
     "FetchSettings",
@@ -48,6 +56,7 @@ __all__ = [
     "ToleranceSetting",
     "Viewport",
     "VisualSettings",
+    "WaitUntil",
     "config_hash",
     "load_settings",
 ]
@@ -207,6 +216,18 @@ def _parses_as_datetime(text: str) -> bool:
     return True
 
 
+class Clip(_Section):
+    """A rectangle of the page, in CSS pixels from its top-left corner."""
+
+    x: float = Field(ge=0)
+    y: float = Field(ge=0)
+    width: float = Field(gt=0, le=100_000)
+    height: float = Field(gt=0, le=100_000)
+
+
+WaitUntil = Literal["load", "domcontentloaded", "networkidle"]
+
+
 class PageOptions(_Section):
     """How one page is captured and judged: the same options in ``[tool.dualread.visual] pages``,
     ``dual_read.check_page`` and ``visual_snapshot``. An option left unset falls back to
@@ -214,21 +235,43 @@ class PageOptions(_Section):
 
     mask: list[str] = Field(default_factory=list)
     """Selectors painted over, on top of the global ``mask``; each must match something."""
+    hide: list[str] = Field(default_factory=list)
+    """Selectors made invisible (``visibility: hidden``): unlike a mask, their box keeps its
+    place and nothing is painted; each must match something."""
+    style: str | None = Field(None, min_length=1)
+    """CSS applied while capturing (Playwright's ``stylePath``): the CSS itself, or the path of
+    a ``.css`` file relative to the folder of pyproject.toml."""
     full_page: bool | None = None
     element: str | None = Field(None, min_length=1)
     """Capture only this element (a selector)."""
+    clip: Clip | None = None
+    """Capture only this rectangle of the page."""
+    viewport: Viewport | None = None
+    """This page's viewport, over ``[tool.dualread.visual] viewport`` and the context's."""
+    wait_until: WaitUntil | None = None
+    """The navigation is done at this event (``load`` unless set)."""
+    wait_for: str | None = Field(None, min_length=1)
+    """Capture once an element matching this selector is visible."""
+    wait_for_function: str | None = Field(None, min_length=1)
+    """Capture once this JavaScript expression is truthy in the page."""
     threshold: float | None = Field(None, ge=0, le=1)
     max_diff_pixels: int | None = Field(None, ge=0)
     max_diff_ratio: float | None = Field(None, ge=0, le=1)
     network_idle_s: float | None = Field(None, ge=0, le=60)
     """How long no request may be in flight before a capture."""
 
-    _selectors = field_validator("mask")(_check_selectors)
+    _selectors = field_validator("mask", "hide")(_check_selectors)
 
-    @field_validator("element")
+    @field_validator("element", "wait_for")
     @classmethod
-    def _element_selector(cls, value: str | None) -> str | None:
+    def _one_selector(cls, value: str | None) -> str | None:
         return None if value is None else _check_selector(value)
+
+    @model_validator(mode="after")
+    def _one_area(self) -> PageOptions:
+        if self.element is not None and self.clip is not None:
+            raise ValueError("'element' and 'clip' both choose what is captured: give one")
+        return self
 
 
 class PageSpec(PageOptions):
@@ -485,6 +528,18 @@ def _source_of(
     return str(pyproject) if pyproject is not None else "defaults"
 
 
+def _page_named(loc: tuple[str | int, ...], pyproject: Path | None) -> str:
+    """``page 'card': `` when a problem lies in a page of ``[tool.dualread.visual] pages``:
+    its index alone does not say which page a user wrote."""
+    if pyproject is None or len(loc) < 3 or loc[:2] != ("visual", "pages"):
+        return ""
+    try:
+        name = dualread_table(pyproject)["visual"]["pages"][int(loc[2])]["name"]
+    except (ConfigError, KeyError, IndexError, TypeError, ValueError):
+        return ""
+    return f"page {name!r}: " if isinstance(name, str) else ""
+
+
 def load_settings(
     rootdir: Path,
     *,
@@ -515,6 +570,7 @@ def load_settings(
         if exc.errors()[0]["type"] == "extra_forbidden":  # the hint belongs to the first key
             first, more, rest = message.partition("; and ")
             message = first + _did_you_mean(loc) + more + rest
+        message = _page_named(loc, pyproject) + message
         raise ConfigError(message, key=named, source=source) from None
     finally:
         _SOURCES.reset(token)

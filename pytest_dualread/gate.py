@@ -123,9 +123,11 @@ def evaluate(checks: Sequence[Check], policy: GateSettings, *, complete: bool = 
     status = "fail" if reasons else "pass"
     drift = [c for c in checks if c.outcome == "failed" and not blocking(c, policy)]
     if drift:
+        stored = {"dto": "goldens", "visual": "baselines"}
+        kinds = " or ".join(stored[k] for k in stored if any(c.kind == k for c in drift))
         reasons.append(
             f"not blocking: {_plural(len(drift), 'failed check')} "
-            "explained by stale goldens: " + _names([c.id for c in drift])
+            f"explained by stale {kinds}: " + _names([c.id for c in drift])
         )
     return Verdict(status=status, reasons=reasons)
 

@@ -26,13 +26,16 @@ Public API (stable; tools outside the project call it)::
     ENGINES, DEFAULT_ENGINE, engine_info(name) -> (name, version)
 
 ``expected`` and ``actual`` are HxWx4 ``uint8`` RGBA arrays. Images of different sizes give a
-result with ``size_mismatch=True`` and both sizes, not an exception. The diff image (on
-request) follows pixelmatch 7.2.0 byte for byte: counted pixels in ``diff_color``, or in
-``diff_color_alt`` where the actual pixel is darker (pixelmatch's negative delta), skipped
-anti-aliased pixels in ``aa_color``, everything else a faded grey copy of ``expected``
-(``alpha`` is the opacity of that copy); with ``diff_mask=True`` only counted pixels are drawn,
-over a transparent background. ``boxes`` always lists the differing regions: counted pixels
-grouped into at most :data:`MAX_BOXES` rectangles, nearby pixels merged.
+result with ``size_mismatch=True`` and both sizes, not an exception: they are compared on their
+union, aligned at the top-left corner (as Playwright Test does), where every pixel only one of
+them covers counts as differing (``diff_color`` in the diff image, and boxes of its own).
+The diff image (on request) follows pixelmatch 7.2.0 byte for byte: counted pixels in
+``diff_color``, or in ``diff_color_alt`` where the actual pixel is darker (pixelmatch's
+negative delta), skipped anti-aliased pixels in ``aa_color``, everything else a faded grey copy
+of ``expected`` (``alpha`` is the opacity of that copy); with ``diff_mask=True`` only counted
+pixels are drawn, over a transparent background. ``boxes`` always lists the differing
+regions: counted pixels grouped into at most :data:`MAX_BOXES` rectangles, nearby pixels merged
+(plus at most two for the padding of images of different sizes).
 
 Engines: ``"dualread"`` is this module (version: the installed pytest-dualread version);
 ``"pixelmatch-py"`` runs the PyPI ``pixelmatch`` port, a slow pure-Python reference that
@@ -134,8 +137,9 @@ class ImageDiff:
     """The result of :func:`compare`.
 
     ``width`` x ``height`` is the compared size (for a size mismatch: the larger of each
-    dimension). A size mismatch counts every pixel of that area as different, so it fails any
-    pixel budget; ``expected_size`` / ``actual_size`` are ``(width, height)`` pairs.
+    dimension, the padded union). A size mismatch counts the pixels of the area both images
+    cover that differ, plus every pixel only one of them covers; ``expected_size`` /
+    ``actual_size`` are ``(width, height)`` pairs.
     """
 
     mismatch_pixels: int
@@ -281,17 +285,45 @@ class _Options:
 
 def _run(a: U8, b: U8, o: _Options) -> ImageDiff:
     if a.shape != b.shape:
-        es, as_ = (a.shape[1], a.shape[0]), (b.shape[1], b.shape[0])
-        w, h = max(es[0], as_[0]), max(es[1], as_[1])
-        box = (Box(0, 0, w, h),) if w and h else ()
-        return ImageDiff(w * h, w, h, None, box, True, es, as_, *o.engine)
-    if o.engine[0] == "pixelmatch-py":
-        count, mask, out = _compare_pixelmatch_py(a, b, o)
-        boxes = _boxes(mask) if mask is not None else ()
-    else:
-        count, boxes, out = _compare_dualread(a, b, o)
+        return _run_padded(a, b, o)
+    count, boxes, out = _compare_same_size(a, b, o)
     h, w = a.shape[:2]
     return ImageDiff(count, w, h, out, boxes, False, (w, h), (w, h), *o.engine)
+
+
+def _compare_same_size(a: U8, b: U8, o: _Options) -> tuple[int, tuple[Box, ...], U8 | None]:
+    if o.engine[0] == "pixelmatch-py":
+        count, mask, out = _compare_pixelmatch_py(a, b, o)
+        return count, (_boxes(mask) if mask is not None else ()), out
+    return _compare_dualread(a, b, o)
+
+
+def _run_padded(a: U8, b: U8, o: _Options) -> ImageDiff:
+    """Images of different sizes, compared like Playwright Test does: on their union, aligned
+    at the top-left corner. The area both cover is compared pixel by pixel; every pixel only
+    one of them covers (the padding) counts as differing, drawn in ``diff_color``."""
+    es, as_ = (a.shape[1], a.shape[0]), (b.shape[1], b.shape[0])
+    w, h = max(es[0], as_[0]), max(es[1], as_[1])
+    cw, ch = min(es[0], as_[0]), min(es[1], as_[1])
+    if cw and ch:
+        count, boxes, shared = _compare_same_size(a[:ch, :cw], b[:ch, :cw], o)
+    else:
+        count, boxes, shared = 0, (), None
+    padding = tuple(
+        box
+        for box in (Box(cw, 0, w - cw, h), Box(0, ch, cw, h - ch))
+        if box.width > 0 and box.height > 0
+    )
+    out = None
+    if o.diff_image:
+        out = np.zeros((h, w, 4), dtype=np.uint8)
+        out[..., :3] = o.colours[1]
+        out[..., 3] = 255
+        if shared is not None:
+            out[:ch, :cw] = shared
+    boxes = tuple(sorted(boxes + padding, key=lambda bx: (bx.y, bx.x)))
+    count += w * h - cw * ch
+    return ImageDiff(count, w, h, out, boxes, True, es, as_, *o.engine)
 
 
 def _as_rgba(image: Any, what: str) -> U8:

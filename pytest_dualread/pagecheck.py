@@ -10,13 +10,13 @@ pytest-playwright gives the test). Nothing here imports pytest.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pytest_dualread.lifecycle import CheckContext, CheckRun, Stored, judge_stored, locate_stored
-from pytest_dualread.report import ComparisonData, Finding, VisualData
+from pytest_dualread.report import ComparisonData, Finding, Triage, VisualData
 
 if TYPE_CHECKING:
     from pytest_dualread.artifacts import ArtifactDir
@@ -33,6 +33,9 @@ __all__ = [
     "read_sidecar",
     "run_visual",
     "sidecar",
+    "stale_baseline_hint",
+    "style_text",
+    "visual_triage",
 ]
 
 
@@ -74,13 +77,25 @@ class PageCheck:
     """The check runs once per ``--browser``: its baseline is named without the browser's id."""
 
 
-def capture_options(settings: DualReadSettings, options: PageOptions) -> CaptureOptions:
-    """How to capture: the page's options over ``[tool.dualread.visual]``."""
+def capture_options(
+    settings: DualReadSettings, options: PageOptions, *, root: Path | None = None, page: str = ""
+) -> CaptureOptions:
+    """How to capture: the page's options over ``[tool.dualread.visual]``. ``root``: the folder
+    a ``style`` file is relative to (pyproject.toml's); ``page`` names the page in errors."""
     from pytest_dualread.capture import CaptureOptions, masks_of
 
     visual = settings.visual
+    viewport = options.viewport or visual.viewport
+    clip = options.clip
     return CaptureOptions(
-        viewport=(visual.viewport.width, visual.viewport.height),
+        viewport=(viewport.width, viewport.height),
+        viewport_pinned=options.viewport is not None,
+        hide=tuple(options.hide),
+        style=style_text(options.style, root or Path.cwd(), page),
+        clip=None if clip is None else (clip.x, clip.y, clip.width, clip.height),
+        wait_until=options.wait_until or "load",
+        wait_for=options.wait_for,
+        wait_for_function=options.wait_for_function,
         device_scale_factor=visual.device_scale_factor,
         full_page=visual.full_page if options.full_page is None else options.full_page,
         mask=masks_of(visual.mask, options.mask),
@@ -94,6 +109,23 @@ def capture_options(settings: DualReadSettings, options: PageOptions) -> Capture
         freeze_clock=visual.freeze_clock,
         element=options.element,
     )
+
+
+def style_text(style: str | None, root: Path, page: str) -> str | None:
+    """The CSS of a ``style`` option: the text as given, or the ``.css`` file it names
+    (relative to ``root``). A file that cannot be read is a ``ConfigError`` naming it."""
+    from pytest_dualread.errors import ConfigError
+
+    if style is None or "{" in style or not style.strip().lower().endswith(".css"):
+        return style
+    path = root / style.strip()
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise ConfigError(
+            f"page {page!r} option 'style': cannot read the CSS file {path}: {why}"
+        ) from None
 
 
 def pixel_budget(settings: DualReadSettings, options: PageOptions) -> PixelBudget:
@@ -148,7 +180,8 @@ def _steps(
     data.baseline_path = stored.rel
     baseline = stored.content if isinstance(stored.content, bytes) else None
     try:
-        captured = capture(capture_options(ctx.settings, check.options), budget, baseline)
+        options = capture_options(ctx.settings, check.options, root=ctx.rootdir, page=check.page)
+        captured = capture(options, budget, baseline)
     except DualReadError as exc:
         data.error_reason = getattr(exc, "reason", None)
         raise
@@ -156,9 +189,16 @@ def _steps(
     data.url = redact_url(captured.url, frozenset(ctx.settings.fetch.redact_params))
     data.fingerprint = fingerprint
     data.browser = f"{fingerprint['browser']} ({fingerprint['executable']})"
-    note = fingerprint_note(read_sidecar(stored.path), fingerprint)
+    own = next(
+        (c for c in result.comparisons if c.name == f"{check.baseline_from}_vs_baseline"), None
+    )
+    # A changed environment explains a difference only where legacy (the page itself, for a
+    # snapshot) differs from its baseline; elsewhere naming it would mislead.
+    note = (
+        fingerprint_note(read_sidecar(stored.path), fingerprint) if own and not own.passed else ""
+    )
     _take_result(run, data, check, result, note)
-    _judge_baseline(run, data, check, result, stored, note)
+    _judge_baseline(run, data, check, result, stored)
     run.write_artifacts(lambda folder: _write_images(folder, result))
 
 
@@ -181,9 +221,12 @@ def _take_result(
         f"{len(failing)} of {len(result.comparisons)} comparisons of page {check.page} "
         f"({data.url}) differ"
     ]
+    triage = visual_triage({c.name: c.passed for c in result.comparisons})
     for comparison in failing:
         lines.extend(_describe(comparison))
-        run.findings.append(_finding(check.page, comparison))
+        run.findings.append(_finding(check.page, comparison, triage))
+    if triage == "upstream_drift":
+        lines.append("  " + stale_baseline_hint(run.ctx.nodeid))
     if unmatched:
         lines.append(f"  note: mask selectors that matched nothing: {unmatched}")
     if note:
@@ -199,14 +242,40 @@ def _describe(comparison: VisualComparison) -> list[str]:
     return lines
 
 
-def _finding(page: str, comparison: VisualComparison) -> Finding:
+def _finding(page: str, comparison: VisualComparison, triage: Triage | None) -> Finding:
     return Finding(
         comparison=comparison.name,
         path=page,
         category="size" if comparison.diff.size_mismatch else "pixels",
         delta=comparison.diff.mismatch_ratio,
+        triage=triage,
         message=comparison.summary(),
         detail=comparison.to_json(),
+    )
+
+
+def visual_triage(passed: Mapping[str, bool]) -> Triage | None:
+    """Who is likely at fault, from which comparisons passed (by name), as for DTO checks:
+    adapter unlike legacy is ``adapter_regression``; legacy like adapter but both unlike the
+    baseline is ``upstream_drift`` (the baseline is stale); only legacy unlike the baseline is
+    ``legacy_drift``. A plain snapshot has no sides to tell apart: ``None``."""
+    if "adapter_vs_legacy" not in passed:
+        return None
+    legacy_ok = passed.get("legacy_vs_baseline", True)
+    adapter_ok = passed.get("adapter_vs_baseline", True)
+    if not passed["adapter_vs_legacy"] or legacy_ok:
+        return "adapter_regression"
+    return "legacy_drift" if adapter_ok else "upstream_drift"
+
+
+def stale_baseline_hint(nodeid: str) -> str:
+    """What a stale baseline's failure says: why, and the command that refreshes it."""
+    import shlex
+
+    return (
+        "the baseline is stale: legacy and adapter render the same page, which differs from "
+        "the baseline (upstream_drift, not blocking); refresh it with "
+        f"`pytest --dual-read --snapshot-update {shlex.quote(nodeid)}`"
     )
 
 
@@ -216,7 +285,6 @@ def _judge_baseline(
     check: PageCheck,
     result: VisualResult,
     stored: Stored,
-    note: str,
 ) -> None:
     by_name = {c.name: c for c in result.comparisons}
     own = by_name.get(f"{check.baseline_from}_vs_baseline")
@@ -228,12 +296,14 @@ def _judge_baseline(
         disagreement="" if pair is None or pair.passed else f"page {check.page} ({pair.summary()})",
         candidate=lambda: result.shots[check.baseline_from].png,
     )
-    if verdict.written or (verdict.replaced and note):
-        path = sidecar(stored.path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(
-            json.dumps(data.fingerprint, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-        )
+    path = sidecar(stored.path)
+    # The sidecar describes the pixels stored: rewritten with them, never on its own (an
+    # update after a browser patch that changed no pixel leaves every file as it was).
+    if verdict.written or (verdict.replaced and not path.exists()):
+        from pytest_dualread.files import write_atomic
+
+        write_atomic(path, json.dumps(data.fingerprint, indent=2, sort_keys=True) + "\n")
+    if verdict.written:
         data.baseline_written = True
     run.take(verdict)
 

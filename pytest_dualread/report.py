@@ -219,7 +219,7 @@ class Finding(_Model):
     headroom: float | None = None
     """Share of the tolerance the delta used (1.0 = at the limit, above 1 = beyond)."""
     triage: Triage | None = None
-    """Who is likely at fault, from legacy, adapter and golden together."""
+    """Who is likely at fault, from legacy, adapter and golden (or baseline) together."""
     message: str = ""
     """One line for people."""
     detail: dict[str, Any] = Field(default_factory=dict)

@@ -1,9 +1,14 @@
-"""What is stored or configured but was not used by a run: stale rules and goldens.
+"""What is stored or configured but was not used by a run: stale rules, goldens and baselines.
 
 Pure accounting on :class:`~pytest_dualread.normalize.RuleUsage`: each DTO check records how
 many nodes each of its rules decided; a rule no check used is stale where it is declared
 (``[tool.dualread.dto]``, a case file, or one case). A golden whose case no longer exists in its
 case file is stale too. Only a complete run is accounted (a partial one did not try every rule).
+
+A baseline is stale when it lies in a folder of baselines the run's page checks used (one per
+test module or ``pyproject``, and browser) and none of them used it: a page renamed or removed.
+Only an unfiltered run accounts baselines (:func:`narrowed`), and a folder holding the baseline
+of a page check that never reached it (an error before the capture, a skip) is left out.
 """
 
 from __future__ import annotations
@@ -13,9 +18,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from pytest_dualread.normalize import RuleUsage
-from pytest_dualread.report import Check, DtoData, StaleEntry
+from pytest_dualread.report import Check, DtoData, StaleEntry, VisualData
 
-__all__ = ["stale_goldens", "stale_rules"]
+__all__ = ["narrowed", "stale_baselines", "stale_goldens", "stale_rules"]
 
 
 def _patterns(rules: Mapping[str, Iterable[str]] | None) -> Iterable[tuple[str, str]]:
@@ -84,6 +89,49 @@ def stale_goldens(rootdir: Path, cases_dir: Path, snapshot_dir: Path) -> list[St
                         kind="golden",
                         name=os.path.relpath(golden, rootdir),
                         source=f"no case {golden.stem!r} in {where}",
+                    )
+                )
+    return stale
+
+
+def narrowed(argv: Sequence[str], selection: Mapping[str, object] | None, sampled: bool) -> bool:
+    """Whether a run left page checks out on purpose: a sample, a selection (``-k``, ``-m``,
+    ``--deselect``, ``--lf``) or a node id on the command line (``test_x.py::test_y``)."""
+    chosen = selection or {}
+    deselected = chosen.get("deselected", 0)
+    filters = chosen.get("filters", [])
+    return (
+        sampled
+        or (isinstance(deselected, int) and deselected > 0)
+        or (isinstance(filters, list) and "--lf" in filters)
+        or any("::" in arg for arg in argv)
+    )
+
+
+def stale_baselines(checks: Sequence[Check], rootdir: Path) -> list[StaleEntry]:
+    """Baselines (``*.png``) in the folders the run's page checks used that none of them used.
+    Call it for an unfiltered run only (see :func:`narrowed`)."""
+    located = [
+        (c.nodeid, c.data.baseline_path if isinstance(c.data, VisualData) else None)
+        for c in checks
+        if c.kind == "visual"
+    ]
+    used = {rel for _, rel in located if rel}
+    # A check that never located its baseline: its module's folder cannot be accounted.
+    unknown = {Path(node.split("::", 1)[0]).stem for node, rel in located if not rel}
+    folders = sorted({Path(rel).parent for rel in used})
+    stale: list[StaleEntry] = []
+    for folder in folders:
+        if folder.name in unknown:
+            continue
+        for baseline in sorted((rootdir / folder).glob("*.png")):
+            rel = os.path.relpath(baseline, rootdir)
+            if rel not in used:
+                stale.append(
+                    StaleEntry(
+                        kind="baseline",
+                        name=rel,
+                        source=f"no page check of {folder.name} used it (nor its .env.json)",
                     )
                 )
     return stale

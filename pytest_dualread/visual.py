@@ -80,7 +80,8 @@ class VisualComparison:
             (ew, eh), (aw, ah) = d.expected_size, d.actual_size
             return (
                 f"{self.name}: sizes differ: {self.expected_role} {ew}x{eh}, "
-                f"{self.actual_role} {aw}x{ah}"
+                f"{self.actual_role} {aw}x{ah}; on the padded {d.width}x{d.height} "
+                f"{d.mismatch_pixels} pixels differ ({d.mismatch_ratio:.4%})"
             )
         verdict = "ok" if self.passed else "differs"
         return (

@@ -234,9 +234,18 @@ class ReportWriter:
             "coerce_numbers": dto.coerce_numbers,
         }
         root = self.rootdir
-        return stale_rules(checks, configured) + stale_goldens(
-            root, root / self.settings.cases_dir, root / self.settings.snapshot_dir
+        return (
+            stale_rules(checks, configured)
+            + stale_goldens(root, root / self.settings.cases_dir, root / self.settings.snapshot_dir)
+            + self._stale_baselines(checks)
         )
+
+    def _stale_baselines(self, checks: list[Check]) -> list[StaleEntry]:
+        from pytest_dualread.stale import narrowed, stale_baselines
+
+        if narrowed(self.argv, self._selection, self._sample is not None):
+            return []
+        return stale_baselines(checks, self.rootdir)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:

@@ -552,16 +552,25 @@ def test_result_fields_and_diff_colours() -> None:
     assert compare(a, b, diff_image=True) == result  # the diff image is not compared
 
 
-def test_size_mismatch_is_a_result() -> None:
-    result = compare(solid(10, 20), solid(12, 16))
+def test_size_mismatch_compares_on_the_padded_union() -> None:
+    expected, actual = solid(10, 20), solid(12, 16).copy()
+    actual[2:4, 3:5] = (0, 0, 0, 255)  # a change inside the area both cover
+    result = compare(expected, actual)
     assert result.size_mismatch
     assert result.expected_size == (20, 10)
     assert result.actual_size == (16, 12)
     assert (result.width, result.height) == (20, 12)
-    assert result.mismatch_pixels == 240
-    assert result.mismatch_ratio == 1.0
-    assert result.boxes == (Box(0, 0, 20, 12),)
+    # 4 changed pixels, plus the padding: 20x12 union less the 16x10 both cover.
+    assert result.mismatch_pixels == 4 + 240 - 160
+    assert result.boxes == (Box(16, 0, 4, 12), Box(3, 2, 2, 2), Box(0, 10, 16, 2))
     assert result.diff is None
+    drawn = compare(expected, actual, diff_image=True).diff
+    assert drawn is not None
+    assert drawn.shape == (12, 20, 4)
+    assert tuple(drawn[2, 3]) == tuple(drawn[11, 19]) == tuple(drawn[0, 17]) == (255, 0, 0, 255)
+    assert tuple(drawn[0, 0]) != (255, 0, 0, 255), "unchanged: a faded copy of expected"
+    taller = compare(solid(10, 20), solid(14, 20))
+    assert (taller.mismatch_pixels, taller.boxes) == (80, (Box(0, 10, 20, 4),))
 
 
 @pytest.mark.parametrize(

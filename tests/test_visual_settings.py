@@ -104,3 +104,40 @@ def test_any_visual_value_loads_or_is_a_clear_validation_error(
         assert all(s.strip() for s in loaded.mask)
         return
     assert validation_message(problem)  # words every problem without raising
+
+
+PAGE_BAD = [
+    ("clip = { x = 0, y = 0, width = 0, height = 5 }", "visual.pages.0.clip.width"),
+    ("clip = { x = 0, y = 0, width = 5 }", "visual.pages.0.clip.height"),
+    ("wait_until = 'idle'", "visual.pages.0.wait_until"),
+    ("hide = ['a)']", "visual.pages.0.hide"),
+    ("wait_for = ''", "visual.pages.0.wait_for"),
+    ("viewport = { width = 0 }", "visual.pages.0.viewport.width"),
+    ("element = '#a', clip = { x = 0, y = 0, width = 5, height = 5 }", "visual.pages.0"),
+    ("style = ''", "visual.pages.0.style"),
+]
+
+
+@pytest.mark.parametrize(("options", "key"), PAGE_BAD)
+def test_a_bad_page_option_names_the_page_and_the_option(
+    tmp_path: Path, options: str, key: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        _load(tmp_path, f"pages = [{{ name = 'home', path = '/', {options} }}]")
+    message = str(raised.value)
+    assert f"key 'tool.dualread.{key}'" in message
+    assert "page 'home': " in message
+    assert "\n" not in message
+
+
+def test_page_options_given_in_python_are_checked_alike() -> None:
+    from pytest_dualread.api import page_options
+
+    with pytest.raises(ConfigError, match="'wait_until'"):
+        page_options(None, {"wait_until": "idle"})
+    with pytest.raises(ConfigError, match="'element' and 'clip' both choose"):
+        page_options(None, {"element": "#a", "clip": {"x": 0, "y": 0, "width": 5, "height": 5}})
+    chosen = page_options(None, {"hide": [".ad"], "viewport": {"width": 300, "height": 100}})
+    assert chosen.hide == [".ad"]
+    assert chosen.viewport is not None
+    assert (chosen.viewport.width, chosen.viewport.height) == (300, 100)
