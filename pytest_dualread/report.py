@@ -299,6 +299,8 @@ class DtoData(_Model):
     """The case id, for collected cases."""
     case_file: str | None = None
     """The case file, relative to the rootdir."""
+    case_line: int | None = None
+    """The line of the case's ``"id"`` in its case file."""
     case_rules: dict[str, Any] | None = None
     """The case's own rules by kind (ignore, list_keys, tolerances, coerce_numbers)."""
     file_rules: dict[str, Any] | None = None

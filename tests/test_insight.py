@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from conftest import RunDualRead, add_dualread_table
 
-from pytest_dualread.report import merge_reports
+from pytest_dualread.html import reproduce_lines
+from pytest_dualread.insight import causes, clusters
+from pytest_dualread.report import Check, merge_reports
 from pytest_dualread.tolerance import Tolerance
 
 FAT_SERVICE = '''
@@ -90,3 +92,78 @@ def test_fields_carry_every_checks_largest_delta_and_merged_shards_agree(
     assert all(shard is not None for shard in shards)
     merged = merge_reports([s for s in shards if s is not None])
     assert merged.fields == whole.report.fields, "shards merged say what the whole run said"
+
+
+def dto(cid: str, outcome: str, *paths: str, share: float = 2.0, url: str = "") -> Check:
+    findings = [
+        {
+            "comparison": "adapter_vs_legacy",
+            "path": path,
+            "category": "value",
+            "values": {"legacy": 1.0, "adapter": 10.0},
+            "delta": 9.0,
+            "headroom": share,
+        }
+        for path in paths
+    ]
+    urls = {"legacy": url.replace("SIDE", "legacy"), "adapter": url.replace("SIDE", "adapter")}
+    return Check.model_validate(
+        {
+            "id": cid,
+            "nodeid": cid,
+            "kind": "dto",
+            "outcome": outcome,
+            "findings": findings,
+            "data": {"urls": urls if url else {}, "request": {"method": "GET"}},
+        }
+    )
+
+
+def page(cid: str, box: list[int]) -> Check:
+    finding = {
+        "comparison": "adapter_vs_legacy",
+        "path": cid,
+        "category": "pixels",
+        "delta": 0.01,
+        "detail": {"boxes": [box], "passed": False},
+    }
+    return Check.model_validate(
+        {"id": cid, "nodeid": cid, "kind": "visual", "outcome": "failed", "findings": [finding]}
+    )
+
+
+def test_clusters_group_failing_checks_by_fields_and_regions_and_causes_by_root() -> None:
+    checks = [
+        dto("log-1", "failed", "meals[lunch].items[=3].fat_g", share=3.0),
+        dto("log-2", "failed", "meals[dinner].items[=7].fat_g", share=9.0),
+        dto("log-3", "failed", "meals[dinner].items[=7].fat_g", "meals[dinner].kcal"),
+        dto("day-1", "failed", "fat_g"),
+        dto("log-4", "passed"),
+        page("page-a", [120, 210, 30, 12]),
+        page("page-b", [130, 220, 20, 10]),  # the same cells of the grid: the same region
+        page("page-c", [900, 20, 10, 10]),
+    ]
+    found = clusters(checks)
+    assert [(c.size, [m.id for m in c.checks]) for c in found] == [
+        (2, ["log-1", "log-2"]),
+        (2, ["page-a", "page-b"]),
+        (1, ["day-1"]),
+        (1, ["log-3"]),
+        (1, ["page-c"]),
+    ]
+    assert found[0].signature == (("adapter_vs_legacy", "meals[*].items[*].fat_g", "value"),)
+    assert found[0].representative.id == "log-2", "the largest multiple of its tolerance"
+    assert found[1].signature == (("adapter_vs_legacy", "x 100-200, y 200-300", "pixels"),)
+    grouped = causes(found)
+    assert [(c.root, c.size, len(c.clusters)) for c in grouped] == [
+        ("fat_g value", 4, 3),
+        ("pages pixels", 3, 2),
+    ]
+
+
+def test_reproduce_lines_are_curl_for_both_sides_without_secrets() -> None:
+    check = dto("log-1", "failed", "kcal", url="https://bob:hunter2@SIDE.example/logs/1?day=2")
+    assert reproduce_lines(check) == [
+        "curl -sS 'https://bob:<redacted>@legacy.example/logs/1?day=2'  # legacy",
+        "curl -sS 'https://bob:<redacted>@adapter.example/logs/1?day=2'  # adapter",
+    ]

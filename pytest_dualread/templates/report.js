@@ -1,0 +1,158 @@
+(function () {
+  "use strict";
+  var rows = Array.prototype.slice.call(document.querySelectorAll("details.check"));
+  var selects = document.querySelectorAll("#filters select[data-attr]");
+  var search = document.getElementById("search");
+  var sort = document.getElementById("sort");
+  var passing = document.getElementById("passing");
+  var block = document.getElementById("dr-images");
+  var images = block ? JSON.parse(block.textContent) : {};
+
+  // Embedded images are in one block, once each; every <img> showing one points at it.
+  function show(root) {
+    root.querySelectorAll("img[data-img]").forEach(function (img) {
+      img.src = images[img.dataset.img] || "";
+    });
+  }
+  show(document);
+
+  // A check's body stays in its <template> until the row is first opened.
+  function fill(row) {
+    var template = row.querySelector(":scope > template");
+    if (!template) { return; }
+    var body = template.content.cloneNode(true);
+    show(body);
+    row.appendChild(body);
+    template.remove();
+  }
+  rows.forEach(function (row) {
+    row.addEventListener("toggle", function () { if (row.open) { fill(row); } });
+  });
+
+  function matches(row, text) {
+    var ok = true;
+    selects.forEach(function (sel) {
+      if (!sel.value) { return; }
+      var have = (row.dataset[sel.dataset.attr] || "").split(" ");
+      if (have.indexOf(sel.value) < 0) { ok = false; }
+    });
+    return ok && (!text || row.dataset.search.indexOf(text) >= 0 ||
+                  row.dataset.id.toLowerCase().indexOf(text) >= 0);
+  }
+
+  function apply() {
+    var shown = 0, passingShown = 0, text = search.value.trim().toLowerCase();
+    rows.forEach(function (row) {
+      var ok = matches(row, text);
+      row.hidden = !ok;
+      if (ok) {
+        shown += 1;
+        if (passing && passing.contains(row)) { passingShown += 1; }
+      }
+    });
+    document.getElementById("shown-count").textContent = String(shown);
+    var narrowed = text || Array.prototype.some.call(selects, function (s) { return s.value; });
+    if (passing && narrowed && passingShown) { passing.open = true; }
+    var params = new URLSearchParams();
+    selects.forEach(function (sel) { if (sel.value) { params.set(sel.dataset.attr, sel.value); } });
+    if (text) { params.set("q", text); }
+    if (sort.value) { params.set("sort", sort.value); }
+    var query = params.toString();
+    history.replaceState(null, "", query ? "#" + query : location.pathname + location.search);
+  }
+
+  function order() {
+    var key = sort.value;
+    [document.getElementById("failing"), passing].forEach(function (box) {
+      if (!box) { return; }
+      var list = Array.prototype.filter.call(box.children, function (el) {
+        return el.matches("details.check");
+      });
+      list.sort(function (a, b) {
+        if (key === "share") { return Number(b.dataset.share) - Number(a.dataset.share); }
+        if (key === "duration") { return Number(b.dataset.duration) - Number(a.dataset.duration); }
+        if (key === "id") { return a.dataset.id < b.dataset.id ? -1 : a.dataset.id > b.dataset.id ? 1 : 0; }
+        return rows.indexOf(a) - rows.indexOf(b);
+      });
+      list.forEach(function (el) { box.appendChild(el); });
+    });
+  }
+
+  // A link to a check (#check-...) opens it, even inside the folded passing checks.
+  function reveal() {
+    var id = location.hash.slice(1);
+    if (!id || id.indexOf("=") >= 0) { return; }
+    var target = document.getElementById(id);
+    if (!target) {
+      try { target = document.getElementById(decodeURIComponent(id)); } catch (e) { target = null; }
+    }
+    if (!target) { return; }
+    if (passing && passing.contains(target)) { passing.open = true; }
+    if (target.matches("details.check")) { target.hidden = false; target.open = true; fill(target); }
+    target.scrollIntoView();
+  }
+
+  var initial = new URLSearchParams(location.hash.indexOf("=") >= 0 ? location.hash.slice(1) : "");
+  selects.forEach(function (sel) {
+    var wanted = initial.get(sel.dataset.attr);
+    if (wanted) { sel.value = wanted; }
+    sel.addEventListener("change", apply);
+  });
+  search.value = initial.get("q") || "";
+  sort.value = initial.get("sort") || "";
+  search.addEventListener("input", apply);
+  sort.addEventListener("change", function () { order(); apply(); });
+  if (location.hash.indexOf("=") >= 0) { order(); apply(); }
+  window.addEventListener("hashchange", reveal);
+  reveal();
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest(".views button");
+    if (button) {
+      var group = button.closest(".group");
+      group.querySelectorAll(".views button").forEach(function (b) {
+        b.setAttribute("aria-pressed", String(b === button));
+      });
+      group.querySelectorAll(".view").forEach(function (v) {
+        v.hidden = v.dataset.view !== button.dataset.view;
+      });
+      return;
+    }
+    var thumb = event.target.closest("a.thumb");
+    if (thumb) { event.preventDefault(); zoom(thumb); }
+  });
+
+  // Zoom: the image at its own size, scrolled so the changed area is in the middle.
+  function zoom(thumb) {
+    var dialog = document.getElementById("zoom");
+    var stage = dialog.querySelector(".zoom-stage");
+    stage.innerHTML = "";
+    var img = thumb.querySelector("img").cloneNode();
+    stage.appendChild(img);
+    var marks = thumb.querySelector("svg");
+    if (marks) { stage.appendChild(marks.cloneNode(true)); }
+    document.getElementById("zoom-caption").textContent = img.alt;
+    dialog.showModal();
+    function centre() {
+      var box = (thumb.dataset.focus || "").split(",").map(Number);
+      var scroller = dialog.querySelector(".zoom-scroll");
+      if (box.length === 4) {
+        scroller.scrollLeft = box[0] + box[2] / 2 - scroller.clientWidth / 2;
+        scroller.scrollTop = box[1] + box[3] / 2 - scroller.clientHeight / 2;
+      }
+    }
+    if (img.complete) { centre(); } else { img.addEventListener("load", centre); }
+  }
+
+  document.addEventListener("input", function (event) {
+    var input = event.target;
+    var view = input.closest(".view");
+    if (!view) { return; }
+    if (input.classList.contains("slider-input")) {
+      view.querySelector(".slider-top").style.clipPath = "inset(0 " + (100 - input.value) + "% 0 0)";
+      view.querySelector(".handle").style.left = input.value + "%";
+    } else if (input.classList.contains("overlay-input")) {
+      view.querySelector(".overlay-top").style.opacity = String(input.value / 100);
+    }
+  });
+}());
