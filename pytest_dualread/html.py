@@ -26,6 +26,7 @@ import os
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -42,6 +43,8 @@ from pytest_dualread.report import (
 )
 
 if TYPE_CHECKING:
+    from jinja2 import Template
+
     from pytest_dualread.insight import Cause, Cluster
 
 __all__ = ["IMAGE_TYPES", "render_html", "reproduce_lines", "write_html"]
@@ -66,7 +69,9 @@ _GROUP_COMPARISON = {
 """Artifact group → the comparison its images belong to (other groups are named after it)."""
 _OUTCOME_ORDER = {"error": 0, "failed": 1, "passed": 2, "skipped": 3}
 _SIDES = ("legacy", "adapter", "golden")
-_MAX_DATA_CHARS = 5000
+_MAX_DATA_CHARS = 3000
+_MAX_MESSAGE = 2000
+_FAILING = ("failed", "error")
 _MAX_ROWS = 50
 _MAX_BOXES = 40
 _CAUSES_SHOWN = 3
@@ -265,10 +270,6 @@ def _check_view(check: Check, images: _Images) -> dict[str, Any]:
     from pytest_dualread.insight import worst_finding
 
     triage = sorted({f.triage for f in check.findings if f.triage})
-    figures = check.data.model_dump(mode="json", exclude_unset=True)
-    data = json.dumps(figures, indent=2, ensure_ascii=False, sort_keys=True)
-    if len(data) > _MAX_DATA_CHARS:
-        data = data[:_MAX_DATA_CHARS] + f"\n… ({len(data) - _MAX_DATA_CHARS} more characters)"
     worst, share = worst_finding(check)
     dto_failed = check.kind == "dto" and check.outcome == "failed" and check.findings
     return {
@@ -287,9 +288,24 @@ def _check_view(check: Check, images: _Images) -> dict[str, Any]:
         "findings": _finding_rows(check.findings) if check.kind == "dto" else [],
         "groups": _groups(check, images),
         "links": _links(check, images),
-        "commands": [("reproduce", line) for line in reproduce_lines(check)],
-        "data": data if figures else "",
+        # (label, lines) boxes of commands; more kinds of command may join "reproduce"
+        "commands": [("reproduce", lines)] if (lines := reproduce_lines(check)) else [],
+        "data": _figures(check),
     }
+
+
+def _figures(check: Check) -> str:
+    """A page or an error's figures as JSON (budget, fingerprint, why it could not compare);
+    a failed DTO check's are its findings, shown already, and in report.json."""
+    if check.kind == "dto" and check.outcome == "failed":
+        return ""
+    figures = check.data.model_dump(mode="json", exclude_unset=True)
+    if not figures:
+        return ""
+    data = json.dumps(figures, indent=2, ensure_ascii=False, sort_keys=True)
+    if len(data) > _MAX_DATA_CHARS:
+        data = data[:_MAX_DATA_CHARS] + f"\n… ({len(data) - _MAX_DATA_CHARS} more characters)"
+    return data
 
 
 def anchor(check_id: str) -> str:
@@ -402,6 +418,20 @@ def _headroom_chart(report: Report) -> str:
 # -- rendering ------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=1)
+def _template() -> Template:
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(
+        loader=PackageLoader("pytest_dualread", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    return env.get_template("report.html.j2")
+
+
 def render_html(
     report: Report,
     *,
@@ -416,26 +446,19 @@ def render_html(
     ``out_dir`` the folder the HTML file will sit in (default ``base_dir``), so that image links
     resolve from there. ``embed`` inlines each distinct image once as a data URI.
     """
-    from jinja2 import Environment, PackageLoader, select_autoescape
-
     from pytest_dualread.insight import causes, clusters
 
-    env = Environment(
-        loader=PackageLoader("pytest_dualread", "templates"),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
     images = _Images(base_dir, out_dir if out_dir is not None else base_dir, embed)
     checks = sorted(report.checks, key=lambda c: (_OUTCOME_ORDER[c.outcome], c.id))
-    views = [_check_view(c, images) for c in checks]
-    found = causes(clusters(report.checks))
-    return env.get_template("report.html.j2").render(
+    failing = [c for c in checks if c.outcome in _FAILING]
+    passing = [_passing_entry(c) for c in checks if c.outcome not in _FAILING]
+    found = causes(clusters(failing))
+    return _template().render(
         report=report,
-        failing=[v for v in views if v["check"].outcome in ("failed", "error")],
-        passing=[v for v in views if v["check"].outcome not in ("failed", "error")],
-        total=len(views),
+        failing=[_check_view(c, images) for c in failing],
+        passing=len(passing),
+        passing_json=_script_json(passing),
+        total=len(checks),
         causes=[_cause_view(n, c, images) for n, c in enumerate(found, start=1)],
         causes_shown=_CAUSES_SHOWN,
         fields_chart=_fields_chart(report),
@@ -443,8 +466,36 @@ def render_html(
         history=history,
         triage_classes=sorted({f.triage for c in report.checks for f in c.findings if f.triage}),
         kinds=sorted(report.summary.by_kind),
-        images_json=json.dumps(images.data).replace("</", "<\\/") if images.data else "",
+        images_json=_script_json(images.data) if images.data else "",
     )
+
+
+def _script_json(value: Any) -> str:
+    """JSON to sit in a ``<script type="application/json">``: no ``</`` can close it early."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+
+
+def _passing_entry(check: Check) -> list[Any]:
+    """A passing or skipped check as the few values its row shows; the page builds the rows
+    when they are first wanted, so thousands of them cost nothing until then."""
+    data = check.data
+    if isinstance(data, VisualData):
+        detail = [f"\u2713 {c.name.replace('_', ' ')}" for c in data.comparisons]
+    elif data.fields_compared is not None:
+        detail = [f"\u2713 all {data.fields_compared} fields agree"]
+    else:
+        detail = []
+    if check.message:
+        detail.append(check.message[:_MAX_MESSAGE])
+    return [
+        check.id,
+        check.kind,
+        check.outcome,
+        f"{check.duration_s:.3f}",
+        _location(check),
+        check.nodeid,
+        detail,
+    ]
 
 
 def write_html(

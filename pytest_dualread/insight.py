@@ -6,6 +6,7 @@ merged report says exactly what one run over all the checks would have said.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -148,10 +149,16 @@ def _where(check: Check, finding: Finding) -> str:
     return pattern_of(finding.path)
 
 
+_ELEMENT = re.compile(r"\[[^\]]*\]")
+
+
 @lru_cache(maxsize=65536)
 def pattern_of(path: str) -> str:
     """The field pattern of a finding's path (``meals[lunch].kcal`` → ``meals[*].kcal``); a
     path that is not canonical (a contract finding's) stays as it is."""
+    if '"' not in path:
+        # without a quoted key, every bracket is a list element: no need to parse
+        return _ELEMENT.sub("[*]", path)
     try:
         return field_pattern(parse_path(path))
     except ValueError:

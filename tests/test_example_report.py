@@ -96,6 +96,8 @@ def test_the_first_screen_shows_the_verdict_the_cause_and_the_chart(bug_run: Pat
         assert "adapter_regression" in (dto.text_content() or "")
         assert "fat_g" in (dto.text_content() or "")
         assert "meal_logs.json:" in (dto.locator(".body").text_content() or ""), "file:line"
+        repro = dto.locator(".commands pre").text_content() or ""
+        assert "  # legacy\ncurl -sS http://adapter.in-process/" in repro, "one line per side"
         if os.environ.get("REPORT_SCREENSHOT"):
             page.screenshot(path=os.environ["REPORT_SCREENSHOT"], full_page=True)
         browser.close()

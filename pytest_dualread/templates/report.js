@@ -29,6 +29,59 @@
     row.addEventListener("toggle", function () { if (row.open) { fill(row); } });
   });
 
+  // Passing and skipped checks come as data; their rows are built when first wanted.
+  var pending = document.getElementById("dr-passing");
+  function element(tag, className, text) {
+    var el = document.createElement(tag);
+    if (className) { el.className = className; }
+    if (text) { el.textContent = text; }
+    return el;
+  }
+  // The same id as the report's Python side gives a row: "check-" and the id, percent-encoded.
+  function anchor(id) {
+    return "check-" + encodeURIComponent(id).replace(/[!'()*]/g, function (c) {
+      return "%" + c.charCodeAt(0).toString(16).toUpperCase();
+    });
+  }
+  function passingRow(entry) {
+    var row = element("details", "check outcome-" + entry[2]);
+    row.id = anchor(entry[0]);
+    row.dataset.id = entry[0]; row.dataset.kind = entry[1]; row.dataset.outcome = entry[2];
+    row.dataset.triage = "none"; row.dataset.share = "0"; row.dataset.duration = entry[3];
+    row.dataset.search = (entry[0] + " " + entry[6].join(" ")).toLowerCase();
+    var summary = element("summary");
+    var mark = element("span", "mark");
+    if (entry[2] === "passed") { mark.appendChild(element("span", "tick", "\u2713")); }
+    var title = element("span");
+    title.appendChild(element("span", "row-id", entry[0]));
+    title.appendChild(element("span", "badge", entry[1]));
+    title.appendChild(element("span", "badge outcome-" + entry[2], entry[2]));
+    var figs = element("span", "row-figs num");
+    figs.appendChild(element("span", "variable", entry[3] + " s"));
+    summary.append(mark, title, figs);
+    var body = element("div", "body");
+    body.appendChild(element("div", "mono", entry[4] === entry[5] ? entry[4] : entry[4] + " \u00b7 " + entry[5]));
+    entry[6].forEach(function (line) { body.appendChild(element("div", "group-ok", line)); });
+    row.append(summary, body);
+    return row;
+  }
+  function buildPassing() {
+    if (!pending) { return; }
+    var box = document.getElementById("passing-rows");
+    var fragment = document.createDocumentFragment();
+    JSON.parse(pending.textContent).forEach(function (entry) {
+      var row = passingRow(entry);
+      rows.push(row);
+      fragment.appendChild(row);
+    });
+    box.appendChild(fragment);
+    pending.remove();
+    pending = null;
+  }
+  if (passing) {
+    passing.addEventListener("toggle", function () { if (passing.open) { buildPassing(); } });
+  }
+
   function matches(row, text) {
     var ok = true;
     selects.forEach(function (sel) {
@@ -41,6 +94,7 @@
   }
 
   function apply() {
+    buildPassing();
     var shown = 0, passingShown = 0, text = search.value.trim().toLowerCase();
     rows.forEach(function (row) {
       var ok = matches(row, text);
@@ -63,7 +117,8 @@
 
   function order() {
     var key = sort.value;
-    [document.getElementById("failing"), passing].forEach(function (box) {
+    buildPassing();
+    [document.getElementById("failing"), document.getElementById("passing-rows")].forEach(function (box) {
       if (!box) { return; }
       var list = Array.prototype.filter.call(box.children, function (el) {
         return el.matches("details.check");
@@ -82,6 +137,7 @@
   function reveal() {
     var id = location.hash.slice(1);
     if (!id || id.indexOf("=") >= 0) { return; }
+    buildPassing();
     var target = document.getElementById(id);
     if (!target) {
       try { target = document.getElementById(decodeURIComponent(id)); } catch (e) { target = null; }
