@@ -438,14 +438,16 @@ def render_html(
     base_dir: Path,
     embed: bool = False,
     out_dir: Path | None = None,
-    history: Any = None,
+    history: Sequence[Report] | None = None,
 ) -> str:
     """The HTML report of ``report``.
 
     ``base_dir`` is the folder the artifact paths are relative to (the report.json's folder);
     ``out_dir`` the folder the HTML file will sit in (default ``base_dir``), so that image links
-    resolve from there. ``embed`` inlines each distinct image once as a data URI.
+    resolve from there. ``embed`` inlines each distinct image once as a data URI. ``history``,
+    earlier reports oldest first, adds a strip of runs and sparklines.
     """
+    from pytest_dualread.history import history_view
     from pytest_dualread.insight import causes, clusters
 
     images = _Images(base_dir, out_dir if out_dir is not None else base_dir, embed)
@@ -463,7 +465,7 @@ def render_html(
         causes_shown=_CAUSES_SHOWN,
         fields_chart=_fields_chart(report),
         headroom_chart=_headroom_chart(report),
-        history=history,
+        history=history_view(report, history) if history is not None else None,
         triage_classes=sorted({f.triage for c in report.checks for f in c.findings if f.triage}),
         kinds=sorted(report.summary.by_kind),
         images_json=_script_json(images.data) if images.data else "",
@@ -504,7 +506,7 @@ def write_html(
     *,
     embed: bool = False,
     base_dir: Path | None = None,
-    history: Any = None,
+    history: Sequence[Report] | None = None,
 ) -> None:
     """Write the HTML report to ``path`` atomically.
 
