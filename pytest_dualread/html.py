@@ -346,7 +346,7 @@ def _cause_view(number: int, cause: Cause, images: _Images) -> dict[str, Any]:
         "number": number,
         "root": cause.root,
         "size": cause.size,
-        "error": cause.root.endswith(" error"),
+        "error": cause.root.endswith(" errors"),
         "clusters": [_cluster_view(c) for c in cause.clusters],
         "representative": rep,
         "rep_anchor": anchor(rep.id),

@@ -134,7 +134,7 @@ def signature(check: Check) -> tuple[Trait, ...]:
     comparisons, field patterns (or page regions) and categories."""
     if check.outcome == "error" or not check.findings:
         reason = check.data.error_reason if isinstance(check.data, VisualData) else None
-        return ((check.kind, reason or check.outcome, "error"),)
+        return ((check.kind, reason or "", "error"),)
     traits = {
         (f.comparison, _where(check, f), f.category)
         for f in check.findings
@@ -235,8 +235,8 @@ def _roots(sig: tuple[Trait, ...]) -> set[str]:
 
 def _root(trait: Trait) -> str:
     comparison, where, category = trait
-    if category == "error":
-        return f"{comparison} {where} error"
+    if category == "error":  # (kind, why, "error"): "dto errors", "visual navigation errors"
+        return " ".join(part for part in (comparison, where, "errors") if part)
     if category in ("pixels", "size"):
         return f"pages {category}"
     return f"{_leaf(where)} {category}"

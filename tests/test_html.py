@@ -17,6 +17,7 @@ import pytest
 from conftest import synthetic_report
 
 from pytest_dualread.html import render_html, write_html
+from pytest_dualread.insight import field_stats
 from pytest_dualread.report import (
     Check,
     Report,
@@ -52,6 +53,7 @@ def visual_check(root: Path, slug: str, outcome: str) -> Check:
             "name": "adapter_vs_baseline",
             "passed": outcome != "failed",
             "mismatch_pixels": 32 if outcome == "failed" else 0,
+            "mismatch_ratio": 0.0125 if outcome == "failed" else 0.0,
             "width": 64,
             "height": 40,
             "boxes": [[10, 5, 8, 4]] if outcome == "failed" else [],
@@ -118,8 +120,17 @@ def dto_check(cid: str, outcome: str, triage: str | None = None) -> Check:
             "outcome": outcome,
             "message": "1 of 12 fields differ" if outcome == "failed" else "",
             "findings": findings,
+            "data": {"field_deltas": field_deltas(outcome)},
         }
     )
+
+
+def field_deltas(outcome: str) -> list[dict[str, Any]]:
+    kcal = {"comparison": "adapter_vs_golden", "pattern": "meals[*].kcal"}
+    if outcome == "failed":
+        note = {"comparison": "adapter_vs_legacy", "pattern": "meals[*].note", "differs": True}
+        return [{**kcal, "differs": True, "delta": 110.0, "share": 1.375}, note]
+    return [{**kcal, "delta": 40.0, "share": 0.5}] if outcome == "passed" else []
 
 
 def build(root: Path) -> Report:
@@ -133,12 +144,13 @@ def build(root: Path) -> Report:
         visual_check(root, "summary", "passed"),
     ]
     checks.sort(key=lambda c: c.id)
-    return synthetic_report(
+    report = synthetic_report(
         checks,
         status="fail",
         reasons=["2 failed and 1 errored checks (allowed: 0)"],
         browser="chromium 156",
     )
+    return report.model_copy(update={"fields": field_stats(checks)})
 
 
 @pytest.fixture

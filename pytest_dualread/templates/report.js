@@ -161,6 +161,8 @@
   if (location.hash.indexOf("=") >= 0) { order(); apply(); }
   window.addEventListener("hashchange", reveal);
   reveal();
+  // once images have their size the row may have moved: bring it back under the bar
+  window.addEventListener("load", function () { if (location.hash.indexOf("=") < 0) { reveal(); } });
 
   document.addEventListener("click", function (event) {
     var button = event.target.closest(".views button");
