@@ -349,12 +349,30 @@ def _cmd_html(args: argparse.Namespace) -> int:
     from pytest_dualread.html import write_html
 
     report = _load(args.report)
+    earlier = _earlier_reports(args.history) if args.history is not None else None
     try:
-        write_html(report, args.output, embed=args.embed, base_dir=Path(args.report).parent)
+        write_html(
+            report,
+            args.output,
+            embed=args.embed,
+            base_dir=Path(args.report).parent,
+            history=earlier,
+        )
     except OSError as exc:
         raise _CannotJudge(f"-o {args.output}: cannot write: {exc}") from None
     sys.stdout.write(f"wrote {args.output}\n")
     return EXIT_PASS
+
+
+def _earlier_reports(directory: Path) -> list[Report]:
+    from pytest_dualread.errors import ReportError
+    from pytest_dualread.history import load_history
+
+    _report_files(directory, "--history")
+    try:
+        return load_history(directory)
+    except ReportError as exc:
+        raise _CannotJudge(f"--history: {exc}") from None
 
 
 # -- thresholds ---------------------------------------------------------------------------------
@@ -576,6 +594,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     html.add_argument(
         "--embed", action="store_true", help="Inline the images as data URIs (one portable file)."
+    )
+    html.add_argument(
+        "--history",
+        type=Path,
+        metavar="DIR",
+        help="Folder of earlier reports (*.json, recursive): a strip of runs and sparklines.",
     )
     html.set_defaults(run=_cmd_html)
 

@@ -226,6 +226,7 @@ class CaseItem(pytest.Function):
         data = DtoData(
             case=case.id,
             case_file=os.path.relpath(case_file.path, self.config.rootpath),
+            case_line=line,
             tags=list(case.tags),
             request=CaseRequest(method=req.method, path=req.path, params=dict(req.params)),
         )

@@ -13,10 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pytest_dualread.report import DtoData
+
 if TYPE_CHECKING:
     from pytest_dualread.config import GateSettings
     from pytest_dualread.gate import Regression, Streak
-    from pytest_dualread.report import Report, Verdict
+    from pytest_dualread.report import Check, Report, Verdict
 
 __all__ = [
     "EXIT_CANNOT_JUDGE",
@@ -38,6 +40,7 @@ EXIT_FAIL = 1
 EXIT_CANNOT_JUDGE = 2
 
 _MAX_LISTED = 50
+_MAX_CAUSES = 5
 
 
 def one_line(text: str) -> str:
@@ -114,6 +117,23 @@ def _message_of(result: GateResult, cid: str) -> str:
     return ""
 
 
+def _worst_of(result: GateResult, cid: str) -> str:
+    from pytest_dualread.insight import worst_finding
+
+    check = next((c for c in result.report.checks if c.id == cid), None)
+    return worst_finding(check)[0] if check is not None else ""
+
+
+def _causes(result: GateResult) -> list[tuple[int, str, int, str]]:
+    """The largest causes of the failing checks: (checks, root, shapes, an example check)."""
+    from pytest_dualread.insight import causes, clusters
+
+    found = causes(clusters(result.report.checks))
+    return [
+        (c.size, c.root, len(c.clusters), c.lead.representative.id) for c in found[:_MAX_CAUSES]
+    ]
+
+
 def _id_lists(reg: Regression) -> list[tuple[str, list[str]]]:
     """The regression's non-empty lists of check ids, in the order they are shown."""
     named = [
@@ -129,7 +149,8 @@ def render_text(result: GateResult) -> str:
     """``--format text``: for a person reading a CI log."""
     lines = [f"dual-read gate: {result.status.upper()} ({result.path})", _counts(result.report)]
     lines.append(f"verdict: {result.verdict.status}")
-    lines.extend(f"  - {reason}" for reason in result.verdict.reasons)
+    if result.verdict.status != "fail":  # a failing verdict's reasons are listed once, below
+        lines.extend(f"  - {reason}" for reason in result.verdict.reasons)
     reg = result.regression
     if reg is not None:
         lines.append(
@@ -161,12 +182,20 @@ def render_text(result: GateResult) -> str:
     if reasons:
         lines.append("the gate fails because:")
         lines.extend(f"  - {reason}" for reason in reasons)
+    found = _causes(result)
+    if found:
+        lines.append("causes:")
+        for size, root, shapes, example in found:
+            shaped = f" in {shapes} shapes" if shapes > 1 else ""
+            lines.append(f"  {size} checks: {root}{shaped}, e.g. {example}")
     failing = _failing(result)
     if failing:
         lines.append("failing checks:")
         for cid, kind, outcome, blocks, _node in failing[:_MAX_LISTED]:
             note = "" if blocks else ", not blocking"
-            lines.append(f"  {cid} [{kind} {outcome}{note}] {_message_of(result, cid)}".rstrip())
+            worst = _worst_of(result, cid)
+            text = f"  {cid} [{kind} {outcome}{note}] {_message_of(result, cid)}".rstrip()
+            lines.append(f"{text} (worst: {worst})" if worst else text)
         if len(failing) > _MAX_LISTED:
             lines.append(f"  ... and {len(failing) - _MAX_LISTED} more")
     return "\n".join(lines) + "\n"
@@ -230,14 +259,26 @@ def render_md(result: GateResult) -> str:
         lines += [
             f"| {d.day} | {d.status} | {d.runs} | {_md_cell(d.detail)} |" for d in streak.days
         ]
+    found = _causes(result)
+    if found:
+        lines += ["", "### Causes", "", "| checks | cause | shapes | for example |"]
+        lines.append("|---:|---|---:|---|")
+        for size, root, shapes, example in found:
+            lines.append(f"| {size} | `{_md_cell(root)}` | {shapes} | `{_md_cell(example)}` |")
     failing = _failing(result)
     if failing:
-        lines += ["", "### Failing checks", "", "| check | kind | outcome | blocks | message |"]
-        lines.append("|---|---|---|---|---|")
+        lines += [
+            "",
+            "### Failing checks",
+            "",
+            "| check | kind | outcome | blocks | message | worst |",
+            "|---|---|---|---|---|---|",
+        ]
         for cid, kind, outcome, blocks, _node in failing[:_MAX_LISTED]:
+            worst = _worst_of(result, cid)
             lines.append(
                 f"| `{_md_cell(cid)}` | {kind} | {outcome} | {'yes' if blocks else 'no'} "
-                f"| {_md_cell(_message_of(result, cid))} |"
+                f"| {_md_cell(_message_of(result, cid))} | {_md_cell(worst)} |"
             )
         if len(failing) > _MAX_LISTED:
             lines.append(f"\n… and {len(failing) - _MAX_LISTED} more")
@@ -313,11 +354,21 @@ def github_annotations(result: GateResult) -> str:
             continue
         level = "error" if blocking(check, result.policy) else "warning"
         props = [f"title={_escape_property(f'dual-read {check.kind} check {check.outcome}')}"]
-        if "::" in check.nodeid:
-            props.insert(0, f"file={_escape_property(check.nodeid.split('::', 1)[0])}")
+        props[:0] = _place(check)
         message = check.message.strip()[:1000] or check.outcome
         lines.append(f"::{level} {','.join(props)}::{_escape_data(f'{check.id}: {message}')}")
     return "".join(line + "\n" for line in lines)
+
+
+def _place(check: Check) -> list[str]:
+    """``file`` and, for a case, ``line`` properties: where the check is declared."""
+    data = check.data
+    if isinstance(data, DtoData) and data.case_file:
+        place = [f"file={_escape_property(data.case_file)}"]
+        return place + ([f"line={data.case_line}"] if data.case_line else [])
+    if "::" in check.nodeid:
+        return [f"file={_escape_property(check.nodeid.split('::', 1)[0])}"]
+    return []
 
 
 RENDERERS: dict[str, Callable[[GateResult], str]] = {
