@@ -147,6 +147,7 @@ def _policy(args: argparse.Namespace) -> GateSettings:
         "min_checks": ("--min-checks", getattr(args, "min_checks", None)),
         "require_visual": ("--require-visual", getattr(args, "require_visual", None)),
         "allow_partial": ("--allow-partial", getattr(args, "allow_partial", None)),
+        "fail_on_warn": ("--fail-on-warn", getattr(args, "fail_on_warn", None)),
     }
     for key, (_flag, value) in flags.items():
         if value is not None:
@@ -541,6 +542,12 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="Judge a run whose selection (-k, -m, --deselect, --lf) left dual-read items out.",
+    )
+    gate.add_argument(
+        "--fail-on-warn",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="Fail when a check passed beyond a warn level (a pass with warnings).",
     )
     gate.add_argument(
         "--max-age",

@@ -186,6 +186,11 @@ class _Verdict:
     headroom: float | None = None
     rule: tuple[str, Tolerance] | None = None
     exact: str = ""  # why no tolerance was applied (big ints, NaN, infinities)
+    warn_allowed: float | None = None  # set when the pair passed beyond the rule's warn level
+
+    @property
+    def warned(self) -> bool:
+        return self.ok and self.warn_allowed is not None
 
 
 def _judge(
@@ -205,7 +210,8 @@ def _judge(
         return _Verdict(False, float(difference(reference, other)))
     ok, delta, allowed = rule[1].judge(reference, other)
     headroom = delta / allowed if allowed > 0 else None
-    return _Verdict(ok, delta, allowed, headroom, rule)
+    warn = rule[1].warn_allowed(reference) if ok and rule[1].warns(reference, other) else None
+    return _Verdict(ok, delta, allowed, headroom, rule, warn_allowed=warn)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -272,7 +278,7 @@ class _Operator(BaseOperator):
             if stats is None:
                 stats = self.stats[pattern] = ToleranceStats(tolerance)
             stats.add(verdict.delta, verdict.headroom, not verdict.ok)
-        if not verdict.ok:
+        if not verdict.ok or verdict.warned:
             diff_instance.custom_report_result("values_changed", level, {"verdict": verdict})
         return True
 
@@ -438,7 +444,8 @@ class DtoResult:
 
     @property
     def passed(self) -> bool:
-        return not self.findings
+        """No finding at the fail level (findings between a warn and a fail level pass)."""
+        return all(f.level == "warn" for f in self.findings)
 
     def to_findings_json(self) -> list[dict[str, Any]]:
         """The findings as plain JSON data, for ``Check.findings``."""
@@ -461,7 +468,7 @@ class DtoResult:
 
     def failure_text(self, *, max_rows: int = 20, width: int = 32) -> str:
         """A small report (STYLE rule 7): count line, worst delta, aligned table, capped."""
-        if self.passed:
+        if not self.findings:
             return f"all {self.fields_compared} fields agree"
         lines = [f"{self.fields_differing} of {self.fields_compared} fields differ"]
         worst = self._worst()
@@ -563,6 +570,8 @@ def _message(raw: _Raw, values: Mapping[str, object]) -> str:
         text += f": differs by {_fmt(v.delta)}"
         if v.allowed is not None and v.rule is not None:
             text += f", allowed {_fmt(v.allowed)} by {v.rule[0]!r}"
+        if v.warned:
+            text += f", beyond its warn level {_fmt(v.warn_allowed or 0.0)}"
         elif v.exact:
             text += ", compared exactly"
     return text
@@ -644,10 +653,13 @@ def compare_dto(
     raws.sort(key=lambda r: (path_sort_key(r.path), _COMPARISON_ORDER[r.comparison]))
 
     triage_cache: dict[Path, Triage] = {}
+    failing: set[Path] = set()
     for raw in raws:
         if raw.path not in triage_cache:
             triage_cache[raw.path] = _triage(compiled, trees, raw.path)
         findings.append(_finding(raw, trees, triage_cache[raw.path]))
+        if raw.verdict is None or not raw.verdict.warned:
+            failing.add(raw.path)  # a warning is not a field beyond tolerance
 
     by_rule: dict[str, dict[str, ToleranceStats]] = {}
     for comparison, per_rule in stats.items():
@@ -656,7 +668,7 @@ def compare_dto(
     return DtoResult(
         findings=findings,
         fields_compared=_fields_compared(trees, raws),
-        fields_differing=len(triage_cache),
+        fields_differing=len(failing),
         rule_usage=usage,
         tolerance_stats=by_rule,
         has_golden="golden" in trees,
@@ -687,6 +699,8 @@ def _finding(raw: _Raw, trees: Mapping[str, Normalized], triage: Triage) -> Find
         elif v.allowed is not None:
             detail["allowed"] = v.allowed
             headroom = v.headroom
+        if v.warned:
+            detail["warn_allowed"] = v.warn_allowed
     return Finding(
         comparison=raw.comparison,
         path=render_path(raw.path),
@@ -698,6 +712,7 @@ def _finding(raw: _Raw, trees: Mapping[str, Normalized], triage: Triage) -> Find
         triage=triage,
         message=_message(raw, {s: lookup(trees[s].value, raw.path) for s in trees}),
         detail=detail,
+        level="warn" if v is not None and v.warned else "fail",
     )
 
 
