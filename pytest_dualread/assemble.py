@@ -128,6 +128,7 @@ def assemble_report(
     verdict under ``gate``, and, for a complete run, what ``stale`` finds unused."""
     from pytest_dualread import __version__
     from pytest_dualread.gate import evaluate
+    from pytest_dualread.insight import field_stats
 
     every = _checks_of_run(checks, expected)
     run = RunInfo(
@@ -149,4 +150,5 @@ def assemble_report(
         verdict=evaluate(every, gate, complete=incomplete is None),
         checks=every,
         stale=stale(every) if incomplete is None else [],
+        fields=field_stats(every),
     )

@@ -79,8 +79,8 @@ from pytest_dualread.normalize import (
     lookup,
     normalize_sides,
 )
-from pytest_dualread.paths import Index, Key, Keyed, Path, render_path
-from pytest_dualread.report import Finding, Triage
+from pytest_dualread.paths import Index, Key, Keyed, Path, field_pattern, render_path
+from pytest_dualread.report import FieldDelta, Finding, Triage
 from pytest_dualread.strictjson import JsonProblem, check_depth
 from pytest_dualread.tolerance import difference
 
@@ -244,12 +244,14 @@ class _Operator(BaseOperator):
         self,
         compiled: CompiledRules,
         stats: dict[str, ToleranceStats],
+        moves: list[tuple[Path, _Verdict]],
         prune: bool,
         strict: bool,
     ) -> None:
         super().__init__()
         self.compiled = compiled
         self.stats = stats
+        self.moves = moves
         self.prune = prune
         self.strict = strict
 
@@ -278,6 +280,8 @@ class _Operator(BaseOperator):
             if stats is None:
                 stats = self.stats[pattern] = ToleranceStats(tolerance)
             stats.add(verdict.delta, verdict.headroom, not verdict.ok)
+        if verdict.delta is not None:
+            self.moves.append((path, verdict))
         if not verdict.ok or verdict.warned:
             diff_instance.custom_report_result("values_changed", level, {"verdict": verdict})
         return True
@@ -300,6 +304,7 @@ def _diff(
     trees: Mapping[str, Normalized],
     compiled: CompiledRules,
     stats: dict[str, ToleranceStats],
+    moves: list[tuple[Path, _Verdict]],
 ) -> list[_Raw]:
     t1, t2 = trees[reference], trees[other]
     prune = not (t1.has_nan or t2.has_nan)
@@ -307,7 +312,7 @@ def _diff(
     a, b = t1.value, t2.value
     if prune and type(a) is type(b) and a == b and (not strict or repr(a) == repr(b)):
         return []  # what the operator's pruning would decide at the root, without DeepDiff
-    operator = _Operator(compiled, stats, prune=prune, strict=strict)
+    operator = _Operator(compiled, stats, moves, prune=prune, strict=strict)
     result = DeepDiff(
         t1.value,
         t2.value,
@@ -441,6 +446,7 @@ class DtoResult:
     has_golden: bool
     contract: dict[str, bool]
     model_name: str | None = None
+    field_deltas: list[FieldDelta] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -645,11 +651,15 @@ def compare_dto(
     findings.extend(_list_key_finding(p) for p in key_problems)
 
     stats: dict[Comparison, dict[str, ToleranceStats]] = {}
+    moves: dict[Comparison, list[tuple[Path, _Verdict]]] = {}
     raws: list[_Raw] = []
     for comparison, reference, other in COMPARISONS:
         if reference in trees and other in trees:
-            stats[comparison] = {}
-            raws.extend(_diff(comparison, reference, other, trees, compiled, stats[comparison]))
+            stats[comparison], moves[comparison] = {}, []
+            found = _diff(
+                comparison, reference, other, trees, compiled, stats[comparison], moves[comparison]
+            )
+            raws.extend(found)
     raws.sort(key=lambda r: (path_sort_key(r.path), _COMPARISON_ORDER[r.comparison]))
 
     triage_cache: dict[Path, Triage] = {}
@@ -674,7 +684,47 @@ def compare_dto(
         has_golden="golden" in trees,
         contract=contract,
         model_name=model.__name__ if model is not None else None,
+        field_deltas=_field_deltas(moves, raws),
     )
+
+
+def _field_deltas(
+    moves: Mapping[Comparison, list[tuple[Path, _Verdict]]], raws: Iterable[_Raw]
+) -> list[FieldDelta]:
+    """Per comparison and field (``[*]`` for list elements): the largest numeric move of the
+    check, within tolerance or not, and whether the field differed beyond tolerance."""
+    fields: dict[tuple[str, str], FieldDelta] = {}
+    patterns: dict[Path, str] = {}
+
+    def entry(comparison: str, path: Path) -> FieldDelta:
+        pattern = patterns.get(path)
+        if pattern is None:
+            pattern = patterns[path] = field_pattern(path)
+        key = (comparison, pattern)
+        found = fields.get(key)
+        if found is None:
+            found = fields[key] = FieldDelta.model_construct(comparison=comparison, pattern=pattern)
+        return found
+
+    for comparison, seen in moves.items():
+        for path, verdict in seen:
+            _widen(entry(comparison, path), verdict)
+    for raw in raws:
+        entry(raw.comparison, raw.path).differs = True
+    return [fields[key] for key in sorted(fields)]
+
+
+def _widen(field_delta: FieldDelta, verdict: _Verdict) -> None:
+    """Keep the largest delta and the largest share of the tolerance (with that tolerance)."""
+    delta = verdict.delta or 0.0
+    if field_delta.delta is None or delta > field_delta.delta:
+        field_delta.delta = delta
+    share = verdict.headroom
+    if share is not None and (field_delta.share is None or share > field_delta.share):
+        field_delta.share = share
+        field_delta.tolerance = verdict.rule[1] if verdict.rule is not None else None
+    elif field_delta.tolerance is None and verdict.rule is not None:
+        field_delta.tolerance = verdict.rule[1]
 
 
 def _finding(raw: _Raw, trees: Mapping[str, Normalized], triage: Triage) -> Finding:

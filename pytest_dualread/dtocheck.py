@@ -141,6 +141,7 @@ def _take_result(run: CheckRun, data: DtoData, result: DtoResult) -> None:
     for name, value in result.to_data().items():
         setattr(data, name, value)
     data.headroom = headroom(result)
+    data.field_deltas = result.field_deltas
     run.findings.extend(result.findings)
     if not result.passed:
         run.fail(result.failure_text())

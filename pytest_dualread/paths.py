@@ -79,6 +79,7 @@ __all__ = [
     "Segment",
     "Token",
     "compile_pattern",
+    "field_pattern",
     "parse_path",
     "path_from_parts",
     "render_path",
@@ -212,6 +213,12 @@ def _render_segments(segments: Iterable[Segment]) -> str:
 def render_path(path: Iterable[Token]) -> str:
     """The canonical text of a path (see the module docstring); ``""`` for the root."""
     return _render_segments(path)
+
+
+def field_pattern(path: Iterable[Token]) -> str:
+    """The field a path names, its list elements as ``[*]``: ``meals[breakfast].items[0].fat_g``
+    is ``meals[*].items[*].fat_g``, one name for that field in every element and every check."""
+    return _render_segments(ANY_ELEMENT if type(t) is not Key else t for t in path)
 
 
 def path_from_parts(parts: Iterable[str | int]) -> Path:

@@ -43,6 +43,8 @@ __all__ = [
     "ComparisonData",
     "DtoData",
     "Environment",
+    "FieldDelta",
+    "FieldStats",
     "Finding",
     "HeadroomStats",
     "KindSummary",
@@ -253,6 +255,47 @@ class HeadroomStats(_Model):
     """The largest deltas, at most 200 (what threshold suggestions read)."""
 
 
+class FieldDelta(_Model):
+    """How one field (list elements as ``[*]``) moved in one check, in one comparison: what
+    the run-level :class:`FieldStats` are computed from, so merged shards give the same."""
+
+    comparison: str
+    """As :attr:`Finding.comparison`."""
+    pattern: str
+    """The field, list indexes as ``[*]``: ``meals[*].items[*].fat_g``."""
+    differs: bool = False
+    """The field differed beyond tolerance (a finding) in this check."""
+    delta: float | None = None
+    """The largest numeric difference of the field in this check, within tolerance or not."""
+    share: float | None = None
+    """The largest share of its tolerance a difference used (1.0 = at the limit)."""
+    tolerance: Tolerance | None = None
+    """The tolerance of that largest share (or of the field, when it has one)."""
+
+
+class FieldStats(_Model):
+    """One field in one comparison across the run: how often and how far it differed."""
+
+    pattern: str
+    """The field, list indexes as ``[*]``: ``meals[*].items[*].fat_g``."""
+    comparison: str
+    """As :attr:`Finding.comparison`."""
+    checks_differing: int = 0
+    """Checks in which the field differed beyond tolerance."""
+    checks_moved: int = 0
+    """Checks in which the field differed at all (numbers within tolerance included)."""
+    max_delta: float | None = None
+    """The largest numeric difference of the run."""
+    max_share: float | None = None
+    """The worst difference as a share of what its tolerance allowed (1.0 = at the limit);
+    absent without a tolerance."""
+    tolerance: Tolerance | None = None
+    """The tolerance of the worst share."""
+    deltas: list[float] = Field(default_factory=list)
+    """The largest numeric difference of each check in which the field moved, passing checks
+    included, largest first: the run's distribution."""
+
+
 class CaseRequest(_Model):
     """The request of a DTO check, as the case declares it (no headers: they may be secret)."""
 
@@ -301,6 +344,8 @@ class DtoData(_Model):
     """Per tolerance rule and comparison: count, exceeded, largest delta and headroom."""
     headroom: dict[str, HeadroomStats] = Field(default_factory=dict)
     """Per tolerance rule, the adapter-vs-legacy deltas."""
+    field_deltas: list[FieldDelta] = Field(default_factory=list)
+    """Per comparison and field, how far it moved (what :attr:`Report.fields` sums)."""
 
 
 class ComparisonData(_Model):
@@ -439,6 +484,8 @@ class Report(_Model):
     """Every check, sorted by id."""
     stale: list[StaleEntry] = Field(default_factory=list)
     """Rules, goldens and baselines the run did not use."""
+    fields: list[FieldStats] = Field(default_factory=list)
+    """Per comparison and field, across the run's DTO checks: most often differing first."""
 
 
 def check_from_data(data: Mapping[str, Any]) -> Check:
@@ -714,6 +761,8 @@ def merge_reports(
     verdict = (
         judge(checks, complete) if judge is not None else _merged_verdict(reports, labels, complete)
     )
+    from pytest_dualread.insight import field_stats
+
     return Report(
         tool=lead.tool.model_copy(),
         run=run,
@@ -721,4 +770,5 @@ def merge_reports(
         verdict=verdict,
         checks=checks,
         stale=stale,
+        fields=field_stats(checks),
     )
