@@ -121,11 +121,13 @@ def dashboard() -> dict[str, Any]:
     }
 
 
-def _alert(name: str, expr: str, severity: str, summary: str) -> dict[str, Any]:
+def _alert(
+    name: str, expr: str, severity: str, summary: str, **labels: str
+) -> dict[str, Any]:
     return {
         "alert": name,
         "expr": expr,
-        "labels": {"severity": severity},
+        "labels": {"severity": severity, **labels},
         "annotations": {"summary": summary},
     }
 
@@ -147,6 +149,8 @@ def _rule_alerts(tolerances: Mapping[str, ToleranceSetting]) -> list[dict[str, A
                     severity,
                     f"{rule}: p99 difference {{{{ $value }}}} above {bound:g} "
                     f"({'warn' if level == 'Warn' else 'fail'} level) in {{{{ $labels.env }}}}",
+                    # one alert per rule: promtool reads two of one name and labels as duplicates
+                    tolerance_rule=rule,
                 )
             )
     return out

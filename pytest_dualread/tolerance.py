@@ -170,7 +170,7 @@ def _check_warn_levels(bounds: Mapping[str, Any]) -> None:
             raise ValueError(f"tolerance {warn} needs {fail}: the warn level sits below it")
         if not level < limit:
             raise ValueError(
-                f"tolerance {warn} {level!r} must be below {fail} {limit!r} (warn < fail)"
+                f"tolerance {warn} {level:g} must be below {fail} {limit:g} (warn < fail)"
             )
 
 
