@@ -121,9 +121,7 @@ def dashboard() -> dict[str, Any]:
     }
 
 
-def _alert(
-    name: str, expr: str, severity: str, summary: str, **labels: str
-) -> dict[str, Any]:
+def _alert(name: str, expr: str, severity: str, summary: str, **labels: str) -> dict[str, Any]:
     return {
         "alert": name,
         "expr": expr,

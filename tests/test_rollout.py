@@ -108,7 +108,8 @@ def test_a_warn_level_reads_in_text_and_json() -> None:
     tolerance = Tolerance.of({"abs": 80, "warn_abs": 55, "rel": 0.2, "warn_rel": 0.1})
     assert str(tolerance) == "abs 80 or rel 0.2 (warn above abs 55 or rel 0.1)"
     assert tolerance.to_json() == {"abs": 80, "rel": 0.2, "warn_abs": 55, "warn_rel": 0.1}
-    assert tolerance.warns(100, 160) and not tolerance.warns(100, 155)
+    assert tolerance.warns(100, 160)
+    assert not tolerance.warns(100, 155)
     assert Tolerance(abs=80).model_dump() == {"abs": 80, "rel": None}  # written as before
 
 
@@ -125,14 +126,15 @@ def test_visual_budgets_have_the_same_two_levels(monkeypatch: pytest.MonkeyPatch
     comparison = compare_images("adapter_vs_legacy", "legacy", "adapter", base, wording, budget,
                                 diff_image=False)  # fmt: skip
     assert comparison.diff.mismatch_pixels == 263
-    assert comparison.passed and comparison.warned
+    assert comparison.passed
+    assert comparison.warned
     assert "warning (above the warn level 100)" in comparison.summary()
     assert comparison.to_json()["warn_pixels"] == 100
     quiet = pixel_budget(settings, PageOptions(warn_diff_pixels=280))
     assert not compare_images("n", "a", "b", base, wording, quiet, diff_image=False).warned
     with pytest.raises(ValueError, match=r"warn_diff_pixels 100 must be below max_diff_pixels 50"):
         pixel_budget(settings, PageOptions(max_diff_pixels=50))
-    with pytest.raises(ValueError, match="tool.dualread.visual: warn_diff_ratio"):
+    with pytest.raises(ValueError, match=r"tool\.dualread\.visual: warn_diff_ratio"):
         VisualSettings(max_diff_ratio=0.01, warn_diff_ratio=0.02)
 
 
@@ -157,15 +159,16 @@ def test_gate_ledger_records_each_decision_and_verify_finds_changed_files(
     config = tmp_path / "pyproject.toml"
     config.write_text("", encoding="utf-8")
     common = ["--config", config, "--ledger", ledger]
-    code, _, _ = dualread(capsys, "gate", report, "--baseline", baseline, "--history", history,
-                          "--require-green-days", "1", "--today", "2026-11-03", *common)  # fmt: skip
+    gate = ["gate", report, "--baseline", baseline, "--history", history]
+    code, _, _ = dualread(capsys, *gate, "--require-green-days", "1", "--today", "2026-11-03",
+                          *common)  # fmt: skip
     assert code == 1
     code, _, _ = dualread(capsys, "gate", files[-1], *common)
     assert code == 0
     text = ledger.read_text(encoding="utf-8")
     assert "ghp_s3cretvalue" not in text
     first, second = (json.loads(line) for line in text.splitlines())
-    assert first["decision"] == "no-go" and first["verdict"] == "fail"
+    assert (first["decision"], first["verdict"]) == ("no-go", "fail")
     assert any("failed" in r for r in first["reasons"])
     assert first["actor"] == {"name": "release-bot", "from": "GITHUB_ACTOR"}
     assert [e["role"] for e in first["evidence"]] == [
@@ -174,7 +177,7 @@ def test_gate_ledger_records_each_decision_and_verify_finds_changed_files(
     assert all(e["sha256"].startswith("sha256:") for e in first["evidence"])
     assert first["policy"]["blocking_triage"] == ["adapter_regression", "both_diverge"]
     assert first["selection"]["deselected"] == 0
-    assert second["decision"] == "go" and second["verdict"] == "pass with warnings"
+    assert (second["decision"], second["verdict"]) == ("go", "pass with warnings")
 
     code, out, _ = dualread(capsys, "ledger", "verify", ledger)
     assert code == 0, out
@@ -248,7 +251,8 @@ def test_rotation_after_a_streak_of_passing_runs_is_a_dry_run_unless_applied(
     assert "2026-11-01-fail.json failed" in out
     code, out, _ = dualread(capsys, *args)
     assert code == 0
-    assert "would rotate" in out and "dry run" in out
+    assert "would rotate" in out
+    assert "dry run" in out
     assert baseline.read_bytes() == before
     code, out, _ = dualread(capsys, *args, "--apply", "--ledger", ledger)
     assert code == 0, out
@@ -380,7 +384,8 @@ def test_dashboard_and_rules_use_the_emitted_metrics_and_pass_promtool(
 
     used = {re.sub(r"_(bucket|sum|count)$", "", m) for e in exprs
             for m in re.findall(r"\bdualread_[a-z_]+", e)}  # fmt: skip
-    assert used and used <= emitted, used - emitted
+    assert used
+    assert used <= emitted, used - emitted
     alerts = {(r["alert"], r["expr"]) for g in rules["groups"] for r in g["rules"] if "alert" in r}
     assert ("DualReadRuleDiffWarn", 'dualread:rule_abs_diff:p99{rule="**.kcal"} > 55') in alerts
     assert ("DualReadRuleDiffFail", 'dualread:rule_abs_diff:p99{rule="**.kcal"} > 80') in alerts
