@@ -710,7 +710,8 @@ def _field_deltas(
         for path, verdict in seen:
             _widen(entry(comparison, path), verdict)
     for raw in raws:
-        entry(raw.comparison, raw.path).differs = True
+        if raw.verdict is None or not raw.verdict.warned:  # a warning is within tolerance
+            entry(raw.comparison, raw.path).differs = True
     return [fields[key] for key in sorted(fields)]
 
 

@@ -63,6 +63,10 @@ def test_a_drift_between_warn_and_fail_passes_with_warnings_and_fail_on_warn_fai
     finding = next(f for c in warned for f in c.findings if f.level == "warn")
     assert finding.tolerance == Tolerance(abs=2, warn_abs=0.5)
     assert "beyond its warn level 0.5" in finding.message
+    [kcal] = [f for f in report.fields if (f.comparison, f.pattern) == (
+        "adapter_vs_legacy", "items[*].kcal")]  # fmt: skip
+    assert kcal.checks_differing == 0  # a warning is within tolerance
+    assert kcal.checks_moved == len(warned)
     green = load_report(example.reports["green"])
     assert green.summary.warnings == 0
     assert green.verdict.label == "pass"
@@ -93,7 +97,7 @@ def test_a_drift_between_warn_and_fail_passes_with_warnings_and_fail_on_warn_fai
         ({"rel": 0.1, "warn_abs": 5}, "warn_abs needs abs"),
         ({"abs": 1, "warn_rel": 0.1}, "warn_rel needs rel"),
         ({"abs": 1, "warn_abs": "x"}, "warn_abs must be a number"),
-        ({"abs": 1, "warn": 0.5}, "unknown tolerance key"),
+        ({"abs": 1, "warn": 0.5}, "warn_abs / warn_rel for a warn level"),
     ],
 )
 def test_a_warn_level_must_sit_below_its_fail_level(raw: dict[str, object], words: str) -> None:
