@@ -14,8 +14,14 @@ from datetime import date
 from typing import Any
 
 from pytest_dualread.config import GateSettings
-from pytest_dualread.gate import blocking, compare_to_baseline, green_streak, run_day
-from pytest_dualread.report import Report
+from pytest_dualread.gate import (
+    blocking,
+    compare_to_baseline,
+    evaluate_report,
+    green_streak,
+    run_day,
+)
+from pytest_dualread.report import Report, Verdict
 from pytest_dualread.rollout import MAIN_COMPARISON, Run
 
 __all__ = ["MAX_BLOCKS", "MAX_HEADER", "MAX_TEXT", "SummaryInput", "slack_payload", "text_summary"]
@@ -63,7 +69,7 @@ def _sections(given: SummaryInput) -> list[tuple[str, list[str]]]:
         f"{s.total} checks: {s.passed} passed ({s.warnings} with warnings), {s.failed} failed, "
         f"{s.errors} errors, {s.skipped} skipped"
     )
-    parts = [("Run", [counts, *report.verdict.reasons[:3]])]
+    parts = [("Run", [counts, *_verdict(given).reasons[:3]])]
     blockers = [c.id for c in report.checks if blocking(c, policy)]
     if blockers:
         parts.append((f"Blocking checks ({len(blockers)})", _listed(blockers)))
@@ -107,8 +113,13 @@ def _streak_line(given: SummaryInput) -> str:
     return f"{streak.green_days} green days in a row, ending {today}"
 
 
-def _title(report: Report) -> str:
-    return f"dual-read: {report.verdict.label.upper()}"
+def _verdict(given: SummaryInput) -> Verdict:
+    # Judged again under the policy in use, as the gate does: the recorded verdict is not trusted.
+    return evaluate_report(given.report, given.policy)
+
+
+def _title(given: SummaryInput) -> str:
+    return f"dual-read: {_verdict(given).label.upper()}"
 
 
 def slack_payload(given: SummaryInput) -> str:
@@ -116,7 +127,7 @@ def slack_payload(given: SummaryInput) -> str:
     blocks: list[dict[str, Any]] = [
         {
             "type": "header",
-            "text": {"type": "plain_text", "text": _cap(_title(given.report), MAX_HEADER)},
+            "text": {"type": "plain_text", "text": _cap(_title(given), MAX_HEADER)},
         }
     ]
     for title, lines in _sections(given):
@@ -125,7 +136,7 @@ def slack_payload(given: SummaryInput) -> str:
     if given.report_url:
         link = _cap(f"<{given.report_url}|HTML report>", MAX_TEXT)
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": link}]})
-    payload = {"text": _cap(_title(given.report), MAX_TEXT), "blocks": blocks[:MAX_BLOCKS]}
+    payload = {"text": _cap(_title(given), MAX_TEXT), "blocks": blocks[:MAX_BLOCKS]}
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -136,7 +147,7 @@ def _escape(text: str) -> str:
 
 def text_summary(given: SummaryInput) -> str:
     """The same summary as plain text."""
-    lines = [_title(given.report)]
+    lines = [_title(given)]
     for title, part in _sections(given):
         lines += ["", title, *(f"  {x}" for x in part)]
     if given.report_url:
