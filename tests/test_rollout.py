@@ -401,3 +401,23 @@ def test_dashboard_and_rules_use_the_emitted_metrics_and_pass_promtool(
                           capture_output=True, text=True, check=False)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SUCCESS" in done.stdout
+
+
+def test_a_warning_never_makes_a_failed_check_block() -> None:
+    from pytest_dualread.config import GateSettings
+    from pytest_dualread.gate import blocking, evaluate
+    from pytest_dualread.report import Check, Finding
+
+    def finding(triage: str, level: str) -> Finding:
+        return Finding.model_validate(
+            {"comparison": "adapter_vs_golden", "path": "kcal", "category": "value",
+             "delta": 1.0, "triage": triage, "level": level}
+        )  # fmt: skip
+
+    stale = Check.model_validate(
+        {"id": "c", "nodeid": "c", "kind": "dto", "outcome": "failed", "data": {},
+         "findings": [finding("legacy_drift", "fail"), finding("adapter_regression", "warn")]}
+    )  # fmt: skip
+    assert not blocking(stale, GateSettings())
+    verdict = evaluate([stale], GateSettings())
+    assert (verdict.status, verdict.warnings, verdict.label) == ("pass", 0, "pass")
