@@ -18,7 +18,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
@@ -147,6 +147,7 @@ def _policy(args: argparse.Namespace) -> GateSettings:
         "min_checks": ("--min-checks", getattr(args, "min_checks", None)),
         "require_visual": ("--require-visual", getattr(args, "require_visual", None)),
         "allow_partial": ("--allow-partial", getattr(args, "allow_partial", None)),
+        "fail_on_warn": ("--fail-on-warn", getattr(args, "fail_on_warn", None)),
     }
     for key, (_flag, value) in flags.items():
         if value is not None:
@@ -307,6 +308,10 @@ def _cmd_gate(args: argparse.Namespace) -> int:
     if args.annotations:
         sys.stdout.write(github_annotations(result))
     _step_summary(render_md(result))
+    if args.ledger is not None:
+        from pytest_dualread.rollout_cli import record_gate
+
+        record_gate(args, result, files if args.history is not None else [])
     return result.exit_code
 
 
@@ -420,7 +425,9 @@ def _describe(s: ThresholdSuggestion) -> str:
     return f"{s.rule}: current {now}, proposed {proposed}{mark}\n    {s.samples} samples; {s.why}"
 
 
-def _apply(path: Path, chosen: Sequence[ThresholdSuggestion]) -> None:
+def _apply(
+    path: Path, chosen: Sequence[ThresholdSuggestion], warn: Mapping[str, float | None] = {}
+) -> None:
     import tomlkit
 
     text = path.read_text(encoding="utf-8")
@@ -432,12 +439,23 @@ def _apply(path: Path, chosen: Sequence[ThresholdSuggestion]) -> None:
         if float(value).is_integer():
             value = int(value)
         table[s.rule]["abs"] = value
+    for rule, level in warn.items():
+        if level is not None:
+            table[rule]["warn_abs"] = int(level) if float(level).is_integer() else level
+        elif "warn_abs" in table[rule] and table[rule]["warn_abs"] >= table[rule]["abs"]:
+            del table[rule]["warn_abs"]  # a warn level must stay below the new fail level
     write_atomic(path, tomlkit.dumps(document))
 
 
 def _cmd_thresholds_suggest(args: argparse.Namespace) -> int:
     from pytest_dualread.gate import collect_deltas, suggest_thresholds
 
+    if args.history is not None:
+        from pytest_dualread.rollout_cli import thresholds_from_history
+
+        return thresholds_from_history(args)
+    if not args.inputs:
+        raise _CannotJudge("thresholds suggest: give reports or folders, or --history DIR")
     path, current = _current_tolerances(args)
     files: list[Path] = []
     for given in args.inputs:
@@ -561,6 +579,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="Judge a run whose selection (-k, -m, --deselect, --lf) left dual-read items out.",
     )
     gate.add_argument(
+        "--ledger", type=Path, metavar="FILE", help="Append the decision to this JSONL ledger."
+    )
+    gate.add_argument(
+        "--fail-on-warn",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="Fail when a check passed beyond a warn level (a pass with warnings).",
+    )
+    gate.add_argument(
         "--max-age",
         type=_duration,
         metavar="DURATION",
@@ -610,7 +637,22 @@ def build_parser() -> argparse.ArgumentParser:
         "suggest", help="Propose median + k*IQR per tolerance rule (dry run unless --apply)."
     )
     suggest.add_argument(
-        "inputs", type=Path, nargs="+", metavar="REPORT|DIR", help="Reports, or folders of them."
+        "inputs", type=Path, nargs="*", metavar="REPORT|DIR", help="Reports, or folders of them."
+    )
+    suggest.add_argument(
+        "--history",
+        type=Path,
+        metavar="DIR",
+        help="Learn from every run of a history (per-field deltas of passing runs too).",
+    )
+    suggest.add_argument(
+        "--include-failed", action="store_true", help="With --history, learn from failed runs too."
+    )
+    suggest.add_argument(
+        "--warn-k",
+        type=_nonnegative_float,
+        default=0.5,
+        help="With --history, IQR multiplier of the warn level (default 0.5).",
     )
     suggest.add_argument(
         "--k", type=_nonnegative_float, default=1.5, help="IQR multiplier (default 1.5)."
@@ -638,6 +680,9 @@ def build_parser() -> argparse.ArgumentParser:
     _config_option(suggest)
     suggest.set_defaults(run=_cmd_thresholds_suggest)
 
+    from pytest_dualread.rollout_cli import register
+
+    register(commands, _config_option)
     schema = commands.add_parser("schema", help="Print the JSON Schema of report.json.")
     schema.set_defaults(run=_cmd_schema)
     return parser

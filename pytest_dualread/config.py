@@ -57,6 +57,7 @@ __all__ = [
     "Viewport",
     "VisualSettings",
     "WaitUntil",
+    "check_warn_budget",
     "config_hash",
     "load_settings",
 ]
@@ -257,10 +258,20 @@ class PageOptions(_Section):
     threshold: float | None = Field(None, ge=0, le=1)
     max_diff_pixels: int | None = Field(None, ge=0)
     max_diff_ratio: float | None = Field(None, ge=0, le=1)
+    warn_diff_pixels: int | None = Field(None, ge=0)
+    """Differing pixels above this warn (the check passes) up to the fail budget."""
+    warn_diff_ratio: float | None = Field(None, ge=0, le=1)
+    """Share of differing pixels above which a passing page warns."""
     network_idle_s: float | None = Field(None, ge=0, le=60)
     """How long no request may be in flight before a capture."""
 
     _selectors = field_validator("mask", "hide")(_check_selectors)
+
+    @model_validator(mode="after")
+    def _warn_below_fail(self) -> PageOptions:
+        # Only against a budget set beside it; the global one is checked once resolved.
+        check_warn_budget(self, "page options", resolved=False)
+        return self
 
     @field_validator("element", "wait_for")
     @classmethod
@@ -291,6 +302,8 @@ class VisualSettings(_Section):
     threshold: float = Field(0.1, ge=0, le=1)
     max_diff_pixels: int = Field(0, ge=0)
     max_diff_ratio: float = Field(0.0, ge=0, le=1)
+    warn_diff_pixels: int | None = Field(None, ge=0)
+    warn_diff_ratio: float | None = Field(None, ge=0, le=1)
     include_aa: bool = False
     engine: Literal["dualread", "pixelmatch-py"] = "dualread"
     mask: list[str] = Field(default_factory=list)
@@ -306,6 +319,11 @@ class VisualSettings(_Section):
     _selectors = field_validator("mask")(_check_selectors)
     _colour = field_validator("mask_color")(_check_colour)
     _clock = field_validator("freeze_clock", mode="before")(_check_clock)
+
+    @model_validator(mode="after")
+    def _warn_below_fail(self) -> VisualSettings:
+        check_warn_budget(self, "tool.dualread.visual")
+        return self
 
     @field_validator("pages")
     @classmethod
@@ -348,6 +366,22 @@ def _page_name_problem(name: str) -> None:
         )
 
 
+_WARN_BUDGETS = (("warn_diff_pixels", "max_diff_pixels"), ("warn_diff_ratio", "max_diff_ratio"))
+
+
+def check_warn_budget(options: Any, where: str, *, resolved: bool = True) -> None:
+    """Refuse a visual warn level at or above its fail budget (warn < fail), naming ``where``.
+    Unless ``resolved``, a warn level without a fail budget beside it is left for later."""
+    for warn, fail in _WARN_BUDGETS:
+        level, limit = getattr(options, warn), getattr(options, fail)
+        if level is None or (limit is None and not resolved):
+            continue
+        if limit is None or not level < limit:
+            raise ValueError(
+                f"{where}: {warn} {level!r} must be below {fail} {limit!r} (warn < fail)"
+            )
+
+
 def _default_blocking() -> list[Triage]:
     return ["adapter_regression", "both_diverge"]
 
@@ -359,6 +393,8 @@ class GateSettings(_Section):
     require_visual: bool = False
     allow_partial: bool = False
     """Judge a run whose selection (-k, -m, --deselect, --lf) left dual-read items out."""
+    fail_on_warn: bool = False
+    """Fail a run with checks that passed beyond a warn level."""
 
 
 # The pyproject.toml and environment of the load in progress (see load_settings): pydantic-settings

@@ -187,6 +187,11 @@ class _Verdict:
     headroom: float | None = None
     rule: tuple[str, Tolerance] | None = None
     exact: str = ""  # why no tolerance was applied (big ints, NaN, infinities)
+    warn_allowed: float | None = None  # set when the pair passed beyond the rule's warn level
+
+    @property
+    def warned(self) -> bool:
+        return self.ok and self.warn_allowed is not None
 
 
 def _judge(
@@ -206,7 +211,8 @@ def _judge(
         return _Verdict(False, float(difference(reference, other)))
     ok, delta, allowed = rule[1].judge(reference, other)
     headroom = delta / allowed if allowed > 0 else None
-    return _Verdict(ok, delta, allowed, headroom, rule)
+    warn = rule[1].warn_allowed(reference) if ok and rule[1].warns(reference, other) else None
+    return _Verdict(ok, delta, allowed, headroom, rule, warn_allowed=warn)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -277,7 +283,7 @@ class _Operator(BaseOperator):
             stats.add(verdict.delta, verdict.headroom, not verdict.ok)
         if verdict.delta is not None:
             self.moves.append((path, verdict))
-        if not verdict.ok:
+        if not verdict.ok or verdict.warned:
             diff_instance.custom_report_result("values_changed", level, {"verdict": verdict})
         return True
 
@@ -445,7 +451,8 @@ class DtoResult:
 
     @property
     def passed(self) -> bool:
-        return not self.findings
+        """No finding at the fail level (findings between a warn and a fail level pass)."""
+        return all(f.level == "warn" for f in self.findings)
 
     def to_findings_json(self) -> list[dict[str, Any]]:
         """The findings as plain JSON data, for ``Check.findings``."""
@@ -468,7 +475,7 @@ class DtoResult:
 
     def failure_text(self, *, max_rows: int = 20, width: int = 32) -> str:
         """A small report (STYLE rule 7): count line, worst delta, aligned table, capped."""
-        if self.passed:
+        if not self.findings:
             return f"all {self.fields_compared} fields agree"
         lines = [f"{self.fields_differing} of {self.fields_compared} fields differ"]
         worst = self._worst()
@@ -570,6 +577,8 @@ def _message(raw: _Raw, values: Mapping[str, object]) -> str:
         text += f": differs by {_fmt(v.delta)}"
         if v.allowed is not None and v.rule is not None:
             text += f", allowed {_fmt(v.allowed)} by {v.rule[0]!r}"
+        if v.warned:
+            text += f", beyond its warn level {_fmt(v.warn_allowed or 0.0)}"
         elif v.exact:
             text += ", compared exactly"
     return text
@@ -655,10 +664,13 @@ def compare_dto(
     raws.sort(key=lambda r: (path_sort_key(r.path), _COMPARISON_ORDER[r.comparison]))
 
     triage_cache: dict[Path, Triage] = {}
+    failing: set[Path] = set()
     for raw in raws:
         if raw.path not in triage_cache:
             triage_cache[raw.path] = _triage(compiled, trees, raw.path)
         findings.append(_finding(raw, trees, triage_cache[raw.path]))
+        if raw.verdict is None or not raw.verdict.warned:
+            failing.add(raw.path)  # a warning is not a field beyond tolerance
 
     by_rule: dict[str, dict[str, ToleranceStats]] = {}
     for comparison, per_rule in stats.items():
@@ -667,7 +679,7 @@ def compare_dto(
     return DtoResult(
         findings=findings,
         fields_compared=_fields_compared(trees, raws),
-        fields_differing=len(triage_cache),
+        fields_differing=len(failing),
         rule_usage=usage,
         tolerance_stats=by_rule,
         has_golden="golden" in trees,
@@ -699,7 +711,8 @@ def _field_deltas(
         for path, verdict in seen:
             _widen(entry(comparison, path), verdict)
     for raw in raws:
-        entry(raw.comparison, raw.path).differs = True
+        if raw.verdict is None or not raw.verdict.warned:  # a warning is within tolerance
+            entry(raw.comparison, raw.path).differs = True
     return [fields[key] for key in sorted(fields)]
 
 
@@ -738,6 +751,8 @@ def _finding(raw: _Raw, trees: Mapping[str, Normalized], triage: Triage) -> Find
         elif v.allowed is not None:
             detail["allowed"] = v.allowed
             headroom = v.headroom
+        if v.warned:
+            detail["warn_allowed"] = v.warn_allowed
     return Finding(
         comparison=raw.comparison,
         path=render_path(raw.path),
@@ -749,6 +764,7 @@ def _finding(raw: _Raw, trees: Mapping[str, Normalized], triage: Triage) -> Find
         triage=triage,
         message=_message(raw, {s: lookup(trees[s].value, raw.path) for s in trees}),
         detail=detail,
+        level="warn" if v is not None and v.warned else "fail",
     )
 
 

@@ -157,7 +157,7 @@ def _judge_golden(
     rules: DiffRules,
 ) -> None:
     legacy_matches = stored.exists and not any(
-        f.comparison == "legacy_vs_golden" for f in result.findings
+        f.comparison == "legacy_vs_golden" and f.level == "fail" for f in result.findings
     )
     verdict = judge_stored(
         run.ctx,

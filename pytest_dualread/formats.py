@@ -90,7 +90,9 @@ def _counts(report: Report) -> str:
     s = report.summary
     kinds = ", ".join(f"{k} {v.total}" for k, v in sorted(s.by_kind.items()))
     return (
-        f"{s.total} checks: {s.passed} passed, {s.failed} failed, {s.errors} errors, "
+        f"{s.total} checks: {s.passed} passed"
+        + (f" ({s.warnings} with warnings)" if s.warnings else "")
+        + f", {s.failed} failed, {s.errors} errors, "
         f"{s.skipped} skipped ({kinds})"
     )
 
@@ -148,7 +150,7 @@ def _id_lists(reg: Regression) -> list[tuple[str, list[str]]]:
 def render_text(result: GateResult) -> str:
     """``--format text``: for a person reading a CI log."""
     lines = [f"dual-read gate: {result.status.upper()} ({result.path})", _counts(result.report)]
-    lines.append(f"verdict: {result.verdict.status}")
+    lines.append(f"verdict: {result.verdict.label}")
     if result.verdict.status != "fail":  # a failing verdict's reasons are listed once, below
         lines.extend(f"  - {reason}" for reason in result.verdict.reasons)
     reg = result.regression
@@ -222,7 +224,7 @@ def render_md(result: GateResult) -> str:
             f"| {name} | {part.total} | {part.passed} | {part.failed} | {part.errors} "
             f"| {part.skipped} |"
         )
-    lines += ["", f"**Verdict: {result.verdict.status}**"]
+    lines += ["", f"**Verdict: {result.verdict.label}**"]
     lines += [f"- {_md_cell(r)}" for r in result.verdict.reasons]
     reg = result.regression
     if reg is not None:

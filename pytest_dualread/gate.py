@@ -48,7 +48,7 @@ from typing import Any, Literal
 
 from pytest_dualread.config import GateSettings, ToleranceSetting
 from pytest_dualread.paths import PatternError, compile_pattern, parse_path
-from pytest_dualread.report import Check, DtoData, Report, Verdict, VisualData
+from pytest_dualread.report import Check, DtoData, Report, Verdict, VisualData, warned
 
 __all__ = [
     "Change",
@@ -78,9 +78,10 @@ def blocking(check: Check, policy: GateSettings) -> bool:
         return True
     if check.outcome != "failed":
         return False
-    if not check.findings:
+    failing = [f for f in check.findings if f.level == "fail"]
+    if not failing:
         return True
-    return any(f.triage is None or f.triage in policy.blocking_triage for f in check.findings)
+    return any(f.triage is None or f.triage in policy.blocking_triage for f in failing)
 
 
 def _plural(n: int, word: str) -> str:
@@ -120,7 +121,18 @@ def evaluate(checks: Sequence[Check], policy: GateSettings, *, complete: bool = 
             f"{' and '.join(parts)} check{'s' if len(blockers) != 1 else ''} "
             f"(allowed: {allowed}): " + _names([c.id for c in blockers])
         )
+    warned_ids = [c.id for c in checks if warned(c)]
+    if warned_ids and policy.fail_on_warn:
+        reasons.append(
+            f"{_plural(len(warned_ids), 'check')} passed with warnings (fail_on_warn): "
+            + _names(warned_ids)
+        )
     status = "fail" if reasons else "pass"
+    if warned_ids and not policy.fail_on_warn:
+        reasons.append(
+            f"not blocking: {_plural(len(warned_ids), 'check')} passed with warnings "
+            "(beyond a warn level, within the fail level): " + _names(warned_ids)
+        )
     drift = [c for c in checks if c.outcome == "failed" and not blocking(c, policy)]
     if drift:
         stored = {"dto": "goldens", "visual": "baselines"}
@@ -129,7 +141,7 @@ def evaluate(checks: Sequence[Check], policy: GateSettings, *, complete: bool = 
             f"not blocking: {_plural(len(drift), 'failed check')} "
             f"explained by stale {kinds}: " + _names([c.id for c in drift])
         )
-    return Verdict(status=status, reasons=reasons)
+    return Verdict(status=status, reasons=reasons, warnings=len(warned_ids))
 
 
 def evaluate_report(report: Report, policy: GateSettings) -> Verdict:

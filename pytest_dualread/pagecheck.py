@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from pytest_dualread.config import check_warn_budget
 from pytest_dualread.lifecycle import CheckContext, CheckRun, Stored, judge_stored, locate_stored
 from pytest_dualread.report import ComparisonData, Finding, Triage, VisualData
 
@@ -137,13 +138,18 @@ def pixel_budget(settings: DualReadSettings, options: PageOptions) -> PixelBudge
     def pick(own: Any, default: Any) -> Any:
         return default if own is None else own
 
-    return PixelBudget(
+    budget = PixelBudget(
         threshold=pick(options.threshold, visual.threshold),
         max_diff_pixels=pick(options.max_diff_pixels, visual.max_diff_pixels),
         max_diff_ratio=pick(options.max_diff_ratio, visual.max_diff_ratio),
         include_aa=visual.include_aa,
         engine=visual.engine,
+        warn_diff_pixels=pick(options.warn_diff_pixels, visual.warn_diff_pixels),
+        warn_diff_ratio=pick(options.warn_diff_ratio, visual.warn_diff_ratio),
     )
+    # A page's own budget may lower the fail level under the global warn level.
+    check_warn_budget(budget, "page options")
+    return budget
 
 
 def run_visual(
@@ -214,6 +220,9 @@ def _take_result(
         data.unmatched_masks = unmatched
     if note:
         data.fingerprint_mismatch = note
+    run.findings.extend(
+        _finding(check.page, c, level="warn") for c in result.comparisons if c.warned
+    )
     failing = [c for c in result.comparisons if not c.passed]
     if not failing:
         return
@@ -242,8 +251,11 @@ def _describe(comparison: VisualComparison) -> list[str]:
     return lines
 
 
-def _finding(page: str, comparison: VisualComparison, triage: Triage | None) -> Finding:
+def _finding(
+    page: str, comparison: VisualComparison, triage: Triage | None = None, level: str = "fail"
+) -> Finding:
     return Finding(
+        level=level,
         comparison=comparison.name,
         path=page,
         category="size" if comparison.diff.size_mismatch else "pixels",

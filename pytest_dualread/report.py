@@ -66,6 +66,7 @@ __all__ = [
     "load_report",
     "merge_reports",
     "summarize",
+    "warned",
     "write_report",
     "written_by_pytest_dualread",
 ]
@@ -174,6 +175,9 @@ class KindSummary(_Model):
     """Checks that could not be judged (a side down, a bad case, a page that never settled)."""
     skipped: int = 0
     """Checks that were skipped."""
+    warnings: int = 0
+    """Passed checks with a finding between a warn level and the fail level (counted in
+    ``passed`` too)."""
 
 
 def _empty_by_kind() -> dict[CheckKind, KindSummary]:
@@ -194,6 +198,14 @@ class Verdict(_Model):
     """``pass`` or ``fail``."""
     reasons: list[str] = Field(default_factory=list)
     """Why it failed; also notes that did not block (e.g. stale goldens)."""
+    warnings: int = 0
+    """Passed checks with findings beyond a warn level; a pass with warnings is still ``pass``
+    (``dualread gate --fail-on-warn`` fails it)."""
+
+    @property
+    def label(self) -> str:
+        """``pass``, ``pass with warnings`` or ``fail``: the status said for people."""
+        return "pass with warnings" if self.status == "pass" and self.warnings else self.status
 
 
 ToleranceSpec = Tolerance
@@ -226,6 +238,9 @@ class Finding(_Model):
     """One line for people."""
     detail: dict[str, Any] = Field(default_factory=dict)
     """Kind-specific figures (pixel counts, bounding boxes)."""
+    level: Literal["fail", "warn"] = "fail"
+    """``warn`` for a difference between a warn level and the fail level (the check passes);
+    ``fail`` otherwise (also for reports written before warn levels existed)."""
 
 
 class HeadroomStats(_Model):
@@ -348,6 +363,8 @@ class ComparisonData(_Model):
     """Differing pixels as a share of the image."""
     allowed_pixels: int = 0
     """The pixel budget."""
+    warn_pixels: int | None = None
+    """The warn level in pixels (``warn_diff_pixels`` / ``warn_diff_ratio``), when one is set."""
     passed: bool = True
     """Within budget and of the same size."""
     width: int = 0
@@ -487,7 +504,13 @@ def summarize(checks: Iterable[Check]) -> Summary:
             part.total += 1
             name = field[check.outcome]
             setattr(part, name, getattr(part, name) + 1)
+            part.warnings += warned(check)
     return summary
+
+
+def warned(check: Check) -> bool:
+    """Whether ``check`` passed with a finding beyond a warn level."""
+    return check.outcome == "passed" and any(f.level == "warn" for f in check.findings)
 
 
 def json_schema() -> dict[str, Any]:

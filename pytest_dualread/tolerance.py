@@ -12,11 +12,20 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 __all__ = ["Tolerance", "difference"]
 
 _NEEDS_A_BOUND = "a tolerance needs 'abs', 'rel' or both, e.g. { abs = 80 }"
+_KEYS = ("abs", "rel", "warn_abs", "warn_rel")
+_WARN_OF = {"warn_abs": "abs", "warn_rel": "rel"}
 
 
 class Tolerance(BaseModel):
@@ -24,6 +33,10 @@ class Tolerance(BaseModel):
 
     At least one bound is required; both are finite and non-negative. In TOML and JSON:
     ``{ abs = 80 }``, ``{ rel = 0.18 }`` or both.
+
+    A warn level sits below the fail level: ``{ abs = 80, warn_abs = 55 }``. A pair beyond the
+    warn bounds (``warn_abs`` / ``warn_rel``, combined the same way) but within the fail bounds
+    passes with a warning. Each warn bound needs its fail bound and is strictly below it.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -32,6 +45,10 @@ class Tolerance(BaseModel):
     """Largest allowed absolute difference."""
     rel: float | None = Field(None, ge=0, allow_inf_nan=False)
     """Largest allowed difference relative to the reference value."""
+    warn_abs: float | None = Field(None, ge=0, allow_inf_nan=False)
+    """Largest absolute difference that passes without a warning (below ``abs``)."""
+    warn_rel: float | None = Field(None, ge=0, allow_inf_nan=False)
+    """Largest relative difference that passes without a warning (below ``rel``)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -39,11 +56,22 @@ class Tolerance(BaseModel):
         # Stricter than pydantic's coercion: a bool or a string is not a bound, and the
         # message is the same whether the tolerance comes from TOML, JSON or Python.
         if isinstance(raw, Mapping):
-            for name in ("abs", "rel"):
+            for name in _KEYS:
                 _bound(name, raw.get(name))
             if raw.get("abs") is None and raw.get("rel") is None:
                 raise ValueError(_NEEDS_A_BOUND)
+            _check_warn_levels(raw)
         return raw
+
+    @model_serializer(mode="wrap")
+    def _unset_warn_levels_left_out(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # A tolerance without a warn level is written as before warn levels existed.
+        data = handler(self)
+        if isinstance(data, dict):
+            for name in _WARN_OF:
+                if data.get(name) is None:
+                    data.pop(name, None)
+        return data
 
     @classmethod
     def of(cls, value: Tolerance | Mapping[str, Any]) -> Tolerance:
@@ -53,14 +81,22 @@ class Tolerance(BaseModel):
             return value
         if not isinstance(value, Mapping):
             raise ValueError(f"a tolerance must be a mapping with abs and/or rel, got {value!r}")
-        unknown = sorted(set(value) - {"abs", "rel"})
+        unknown = sorted(set(value) - set(_KEYS))
         if unknown:
-            raise ValueError(f"unknown tolerance key(s) {unknown}; expected abs and/or rel")
+            raise ValueError(
+                f"unknown tolerance key(s) {unknown}; expected abs and/or rel "
+                "(and warn_abs / warn_rel for a warn level)"
+            )
         if value.get("abs") is None and value.get("rel") is None:
             raise ValueError(_NEEDS_A_BOUND)
-        return cls.model_construct(
-            abs=_bound("abs", value.get("abs")), rel=_bound("rel", value.get("rel"))
-        )
+        bounds = {name: _bound(name, value.get(name)) for name in _KEYS}
+        _check_warn_levels(bounds)
+        return cls.model_construct(None, **bounds)
+
+    @property
+    def has_warn_level(self) -> bool:
+        """Whether a warn level is set below the fail level."""
+        return self.warn_abs is not None or self.warn_rel is not None
 
     def allowed(self, reference: float) -> float:
         """The largest allowed ``|a - b|`` when the reference value is ``reference``."""
@@ -80,17 +116,35 @@ class Tolerance(BaseModel):
         allowed = max(bounds)
         return delta <= allowed, float(delta), float(allowed)
 
+    def warn_allowed(self, reference: float) -> float | None:
+        """The largest ``|a - b|`` that passes without a warning, or None without a warn level.
+        Compared like :meth:`judge`: a difference equal to the warn bound does not warn."""
+        if not self.has_warn_level:
+            return None
+        bounds = [_decimal(self.warn_abs or 0.0)]
+        if self.warn_rel is not None:
+            bounds.append(_decimal(self.warn_rel) * abs(_decimal(reference)))
+        return float(max(bounds))
+
+    def warns(self, reference: float, other: float) -> bool:
+        """Whether a pair within this tolerance is beyond its warn level."""
+        limit = self.warn_allowed(reference)
+        return limit is not None and difference(reference, other) > Decimal(repr(limit))
+
     def to_json(self) -> dict[str, float]:
         """The bounds that are set, as in the configuration."""
         out: dict[str, float] = {}
-        if self.abs is not None:
-            out["abs"] = self.abs
-        if self.rel is not None:
-            out["rel"] = self.rel
+        for name in _KEYS:
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
         return out
 
     def __str__(self) -> str:
-        return " or ".join(f"{k} {v:g}" for k, v in self.to_json().items())
+        bounds = self.to_json()
+        fail = " or ".join(f"{k} {bounds[k]:g}" for k in ("abs", "rel") if k in bounds)
+        warn = " or ".join(f"{k[5:]} {bounds[k]:g}" for k in _WARN_OF if k in bounds)
+        return f"{fail} (warn above {warn})" if warn else fail
 
 
 def difference(reference: float, other: float) -> Decimal:
@@ -103,6 +157,21 @@ def difference(reference: float, other: float) -> Decimal:
 def _decimal(number: float) -> Decimal:
     # repr gives the shortest text that reads back as the same float: the JSON's own digits.
     return Decimal(number) if isinstance(number, int) else Decimal(repr(number))
+
+
+def _check_warn_levels(bounds: Mapping[str, Any]) -> None:
+    # A warn level above its fail level could never be reached: refuse it where it is written.
+    for warn, fail in _WARN_OF.items():
+        level = bounds.get(warn)
+        if level is None:
+            continue
+        limit = bounds.get(fail)
+        if limit is None:
+            raise ValueError(f"tolerance {warn} needs {fail}: the warn level sits below it")
+        if not level < limit:
+            raise ValueError(
+                f"tolerance {warn} {level:g} must be below {fail} {limit:g} (warn < fail)"
+            )
 
 
 def _bound(name: str, value: object) -> float | None:

@@ -51,9 +51,17 @@ class PixelBudget:
     max_diff_ratio: float = 0.0
     include_aa: bool = False
     engine: str = "dualread"
+    warn_diff_pixels: int | None = None
+    warn_diff_ratio: float | None = None
 
     def allowed(self, width: int, height: int) -> int:
         return max(self.max_diff_pixels, int(self.max_diff_ratio * width * height))
+
+    def warn_allowed(self, width: int, height: int) -> int | None:
+        """Pixels that may differ without a warning, or None without a warn level."""
+        if self.warn_diff_pixels is None and self.warn_diff_ratio is None:
+            return None
+        return max(self.warn_diff_pixels or 0, int((self.warn_diff_ratio or 0) * width * height))
 
     def to_json(self) -> dict[str, Any]:
         # The engine is reported beside the comparison, not as part of the budget.
@@ -69,10 +77,17 @@ class VisualComparison:
     actual: bytes
     diff: ImageDiff
     allowed: int
+    warn_allowed: int | None = None
 
     @property
     def passed(self) -> bool:
         return not self.diff.size_mismatch and self.diff.mismatch_pixels <= self.allowed
+
+    @property
+    def warned(self) -> bool:
+        """Within the budget but beyond its warn level."""
+        limit = self.warn_allowed
+        return self.passed and limit is not None and self.diff.mismatch_pixels > limit
 
     def summary(self) -> str:
         d = self.diff
@@ -84,6 +99,8 @@ class VisualComparison:
                 f"{d.mismatch_pixels} pixels differ ({d.mismatch_ratio:.4%})"
             )
         verdict = "ok" if self.passed else "differs"
+        if self.warned:
+            verdict = f"warning (above the warn level {self.warn_allowed})"
         return (
             f"{self.name}: {d.mismatch_pixels} of {d.width * d.height} pixels differ "
             f"({d.mismatch_ratio:.4%}), allowed {self.allowed}: {verdict}"
@@ -96,6 +113,7 @@ class VisualComparison:
             "mismatch_pixels": d.mismatch_pixels,
             "mismatch_ratio": d.mismatch_ratio,
             "allowed_pixels": self.allowed,
+            "warn_pixels": self.warn_allowed,
             "passed": self.passed,
             "width": d.width,
             "height": d.height,
@@ -141,7 +159,8 @@ def compare_images(
     else:
         diff = compare(decoded(expected), decoded(actual), **options)
     allowed = budget.allowed(diff.width, diff.height)
-    return VisualComparison(name, expected_role, actual_role, expected, actual, diff, allowed)
+    warn = budget.warn_allowed(diff.width, diff.height)
+    return VisualComparison(name, expected_role, actual_role, expected, actual, diff, allowed, warn)
 
 
 @dataclass

@@ -2,7 +2,8 @@
 # Set up everything the demo and the tests need, on a fresh Debian machine with only Python.
 # Idempotent: each step checks first and says what it does. Safe to run again and again.
 #   .venv with the project installed (editable, with every extra: the tests and the demo need them)
-#   Debian's chromium + fonts-liberation (apt-get, when absent and running as root)
+#   Debian's chromium + fonts-liberation, and prometheus for promtool (apt-get, when absent
+#   and running as root)
 #   pixelmatch JS (npm, for the pixel engine's reference tests and benchmarks) when npm exists
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,6 +58,8 @@ fi
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 dpkg -s fonts-liberation >/dev/null 2>&1 || missing+=(fonts-liberation)
+# promtool (Debian's prometheus) validates the alert rules `dualread observability` writes.
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
     apt_install "${missing[@]}"
 fi

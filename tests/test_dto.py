@@ -226,6 +226,7 @@ def test_numeric_finding_carries_delta_tolerance_and_headroom() -> None:
         "triage": "adapter_regression",
         "message": "adapter 250 vs legacy 130: differs by 120, allowed 80 by '**.kcal'",
         "detail": {"rule": "**.kcal", "allowed": 80.0},
+        "level": "fail",
     }
 
 
