@@ -28,6 +28,7 @@ from pytest_dualread.report import (
     StaleEntry,
     ToolInfo,
     VisualData,
+    Waiver,
     summarize,
 )
 
@@ -123,13 +124,16 @@ def assemble_report(
     gate: GateSettings,
     incomplete: str | None,
     stale: Callable[[list[Check]], list[StaleEntry]],
+    waivers: Sequence[Waiver] = (),
 ) -> Report:
     """The report of a run: its checks (one for each expected item that recorded none), the
     verdict under ``gate``, and, for a complete run, what ``stale`` finds unused."""
     from pytest_dualread import __version__
     from pytest_dualread.gate import evaluate
+    from pytest_dualread.waivers import judge_with_waivers, stale_waivers, today, waiver_uses
 
     every = _checks_of_run(checks, expected)
+    uses = waiver_uses(every, waivers, today())
     run = RunInfo(
         started_at=facts.started,
         finished_at=facts.finished,
@@ -146,7 +150,10 @@ def assemble_report(
         tool=ToolInfo(version=__version__),
         run=run,
         summary=summarize(every),
-        verdict=evaluate(every, gate, complete=incomplete is None),
+        verdict=judge_with_waivers(
+            evaluate(every, gate, complete=incomplete is None), uses, today()
+        ),
         checks=every,
-        stale=stale(every) if incomplete is None else [],
+        stale=stale(every) + stale_waivers(uses) if incomplete is None else [],
+        waivers=uses,
     )

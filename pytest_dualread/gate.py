@@ -131,8 +131,11 @@ def evaluate(checks: Sequence[Check], policy: GateSettings, *, complete: bool = 
 
 
 def evaluate_report(report: Report, policy: GateSettings) -> Verdict:
-    """:func:`evaluate` of a whole report."""
-    return evaluate(report.checks, policy, complete=report.run.complete)
+    """:func:`evaluate` of a whole report, with its waivers judged today."""
+    from pytest_dualread.waivers import judge_with_waivers, today
+
+    verdict = evaluate(report.checks, policy, complete=report.run.complete)
+    return judge_with_waivers(verdict, report.waivers, today())
 
 
 def judged(report: Report) -> list[Check]:

@@ -218,6 +218,7 @@ class ReportWriter:
             gate=self.settings.gate,
             incomplete=incomplete,
             stale=self._stale,
+            waivers=self.settings.waivers,
         )
 
     def _stale(self, checks: list[Check]) -> list[StaleEntry]:
