@@ -616,6 +616,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser("schema", help="Print the JSON Schema of report.json.")
     schema.set_defaults(run=_cmd_schema)
+    from pytest_dualread import approve
+
+    approve.add_parser(commands)
     return parser
 
 

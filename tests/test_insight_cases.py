@@ -16,6 +16,12 @@ from pytest_dualread.errors import CaseError
 __all__ = ["service"]  # the fixture, shared with the DTO checks' tests
 
 
+@pytest.fixture(autouse=True)
+def _patient_fetch(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The shared service config allows 1 s per request; a loaded CI machine needs more.
+    monkeypatch.setenv("DUALREAD_FETCH__TIMEOUT_S", "30")
+
+
 def test_each_over_a_range_a_list_and_a_csv_column_gives_one_item_per_value(
     service: pytest.Pytester, run_dualread: RunDualRead
 ) -> None:

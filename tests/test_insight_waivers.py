@@ -19,6 +19,13 @@ from pytest_dualread.report import Waiver, WaiverUse, load_report
 
 __all__ = ["service"]  # the fixture, shared with the DTO checks' tests
 
+
+@pytest.fixture(autouse=True)
+def _patient_fetch(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The shared service config allows 1 s per request; a loaded CI machine needs more.
+    monkeypatch.setenv("DUALREAD_FETCH__TIMEOUT_S", "30")
+
+
 NEXT_YEAR = date.today() + timedelta(days=365)
 YESTERDAY = date.today() - timedelta(days=1)
 
