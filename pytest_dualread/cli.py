@@ -616,9 +616,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser("schema", help="Print the JSON Schema of report.json.")
     schema.set_defaults(run=_cmd_schema)
-    from pytest_dualread import approve
+    from pytest_dualread import approve, traffic
 
     approve.add_parser(commands)
+    traffic.add_parser(commands, _Parser)
     return parser
 
 
