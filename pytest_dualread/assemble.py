@@ -27,6 +27,7 @@ from pytest_dualread.report import (
     SelectionInfo,
     StaleEntry,
     ToolInfo,
+    Verdict,
     VisualData,
     Waiver,
     summarize,
@@ -61,6 +62,7 @@ class RunFacts:
     pytest_version: str
     sample: Mapping[str, float] | None = None
     selection: Mapping[str, Any] | None = None
+    calibration: int | None = None
     finished: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
 
@@ -145,14 +147,16 @@ def assemble_report(
         config_hash=facts.config_hash,
         sample=SampleInfo(**facts.sample) if facts.sample else None,
         selection=SelectionInfo(**facts.selection) if facts.selection else None,
+        calibration=facts.calibration,
     )
+    verdict = judge_with_waivers(evaluate(every, gate, complete=incomplete is None), uses, today())
+    if facts.calibration is not None:  # judged nothing: never a pass, whatever was skipped
+        verdict = Verdict(status="fail", reasons=["calibration run: nothing was judged"])
     return Report(
         tool=ToolInfo(version=__version__),
         run=run,
         summary=summarize(every),
-        verdict=judge_with_waivers(
-            evaluate(every, gate, complete=incomplete is None), uses, today()
-        ),
+        verdict=verdict,
         checks=every,
         stale=stale(every) + stale_waivers(uses) if incomplete is None else [],
         waivers=uses,

@@ -22,6 +22,14 @@ def _percent(value: str) -> float:
     return number
 
 
+def _fetches(value: str) -> int:
+    if not value.isdigit() or not 2 <= int(value) <= 100:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of fetches from 2 to 100, got {value!r}"
+        )
+    return int(value)
+
+
 FLAGS: tuple[tuple[str, dict[str, Any], str], ...] = (
     (
         "--dual-read-output",
@@ -52,6 +60,17 @@ FLAGS: tuple[tuple[str, dict[str, Any], str], ...] = (
         "--dual-read-metrics",
         {"metavar": "PATH"},
         "Also write Prometheus metrics of the run to PATH (labelled with $METRIC_ENV).",
+    ),
+    (
+        "--dual-read-calibrate",
+        {"metavar": "N", "type": _fetches},
+        "A/A calibration: fetch each case's legacy side N times, compare it with itself and "
+        "propose ignore rules and tolerances (<output>/calibration.toml); nothing is judged.",
+    ),
+    (
+        "--dual-read-calibrate-apply",
+        {"action": "store_true"},
+        "With --dual-read-calibrate: merge the proposal into pyproject.toml (comments kept).",
     ),
     (
         "--dual-read-artifacts",

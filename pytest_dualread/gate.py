@@ -149,6 +149,8 @@ def untrusted_reason(report: Report, *, allow_partial: bool = False) -> str | No
     if not report.run.complete:
         why = report.run.incomplete_reason or "interrupted, stopped early or crashed"
         return f"run.complete is false ({why}); an incomplete run is never judged"
+    if report.run.calibration is not None:
+        return "a calibration run (--dual-read-calibrate) judges nothing; run without it"
     partial = partial_reason(report)
     if partial is not None and not allow_partial:
         return f"{partial}; a partial run is judged only with --allow-partial"

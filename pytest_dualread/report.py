@@ -159,6 +159,9 @@ class RunInfo(_Model):
     """Present when the run was sampled."""
     selection: SelectionInfo | None = None
     """What the run collected and selected; ``deselected`` above 0 is a partial run."""
+    calibration: int | None = None
+    """An A/A calibration run (``--dual-read-calibrate=N``): N legacy fetches per case, nothing
+    judged; a gate never judges it."""
 
 
 class KindSummary(_Model):
@@ -742,6 +745,7 @@ def merge_reports(
         config_hash=hashes[0] if len(hashes) == 1 else "+".join(hashes),
         sample=sample,
         selection=_merged_selection([r.run.selection for r in reports]),
+        calibration=next((r.run.calibration for r in reports if r.run.calibration), None),
     )
     # Each shard sees every rule and waiver: stale only when stale in all of them.
     everywhere = ("rule", "waiver")
