@@ -6,8 +6,9 @@
 differs between fetches, or a field that comes and goes). Fields are grouped by their generic
 path (list elements as ``[*]``), across cases. The proposal is a TOML fragment, one comment per
 rule saying what was observed: changing fields become ``ignore`` rules, jittering numbers
-``abs`` tolerances. Fields an ``ignore`` rule already covers are left out. Nothing is applied
-unless asked (:func:`apply_proposal`).
+``abs`` tolerances. Fields an ``ignore`` rule already covers are left out. A page is rendered N
+times on the legacy side: the elements whose pixels change between renders become proposed
+``mask`` selectors. Nothing is applied unless asked (:func:`apply_proposal`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
     "FieldNoise",
     "Proposal",
     "apply_proposal",
+    "changed_boxes",
     "merge_noise",
     "observe",
     "proposal_toml",
@@ -125,6 +127,17 @@ def merge_noise(a: FieldNoise, b: FieldNoise, *, same_case: bool = False) -> Fie
     )
 
 
+def changed_boxes(renders: Sequence[bytes], threshold: float) -> list[tuple[int, int, int, int]]:
+    """The regions (x, y, width, height) where any render differs from the first."""
+    from pytest_dualread.imagediff import compare_png
+
+    boxes: set[tuple[int, int, int, int]] = set()
+    for other in renders[1:]:
+        diff = compare_png(renders[0], other, threshold=threshold)
+        boxes.update((b.x, b.y, b.width, b.height) for b in diff.boxes)
+    return sorted(boxes)
+
+
 @dataclass(frozen=True)
 class Proposal:
     """What a calibration run proposes, and how it was observed."""
@@ -132,6 +145,8 @@ class Proposal:
     fetches: int
     cases: int
     noise: Mapping[str, FieldNoise]
+    masks: Mapping[str, str] = field(default_factory=dict)
+    """Proposed mask selectors, each with what was observed."""
 
     @property
     def ignore(self) -> list[str]:
@@ -167,12 +182,11 @@ def proposal_toml(proposal: Proposal, command: str) -> str:
         f"# Proposed by `{command}`: the legacy side fetched {proposal.fetches} times per case,",
         f"# {proposal.cases} cases, compared with itself. Review, then merge into pyproject.toml",
         "# (or re-run with --dual-read-calibrate-apply).",
-        "[tool.dualread.dto]",
     ]
-    if not proposal.noise:
+    if not proposal.noise and not proposal.masks:
         lines.append("# nothing moved: no rule to propose")
     if proposal.ignore:
-        lines.append("ignore = [")
+        lines += ["", "[tool.dualread.dto]", "ignore = ["]
         for pattern in proposal.ignore:
             lines.append(f"    # {proposal.comment(pattern)}")
             lines.append(f"    {_toml_string(pattern)},")
@@ -183,6 +197,11 @@ def proposal_toml(proposal: Proposal, command: str) -> str:
         for pattern, delta in proposal.tolerances.items():
             lines.append(f"# {proposal.comment(pattern)}")
             lines.append(f"{_toml_string(pattern)} = {{ abs = {_number(delta)} }}")
+    if proposal.masks:
+        lines += ["", "[tool.dualread.visual]", "mask = ["]
+        for selector, seen in sorted(proposal.masks.items()):
+            lines += [f"    # {seen}", f"    {_toml_string(selector)},"]
+        lines.append("]")
     return "\n".join(lines) + "\n"
 
 
@@ -209,6 +228,14 @@ def apply_proposal(pyproject: Path, proposal: Proposal) -> list[str]:
             if pattern not in tolerances:
                 tolerances[pattern] = {"abs": _number(delta)}
                 added.append(f"tolerance {pattern}")
+    if proposal.masks:
+        visual: Any = dualread.setdefault("visual", tomlkit.table())
+        mask: Any = visual.setdefault("mask", tomlkit.array())
+        for selector, seen in sorted(proposal.masks.items()):
+            if selector not in mask:
+                mask.add_line(selector, comment=seen)
+                added.append(f"mask {selector}")
+        mask.add_line(indent="")
     if added:
         write_atomic(pyproject, tomlkit.dumps(document))
     return added

@@ -4,13 +4,15 @@ proposal is merged into pyproject.toml only when asked, keeping its comments and
 
 from __future__ import annotations
 
+import os
+
 import pytest
-import tomllib
-from conftest import RunDualRead
+from conftest import RunDualRead, add_dualread_table
 from test_cli_gate import dualread
 from test_dto_checks import case_file, log_case, service, write_cases
 
 from pytest_dualread.calibrate import observe
+from pytest_dualread.pyproject import tomllib  # tomli on Python 3.10
 
 __all__ = ["service"]  # the fixture, shared with the DTO checks' tests
 
@@ -75,3 +77,24 @@ def test_observe_tells_jitter_from_changing_values_and_fields_that_come_and_go()
         "extra": ("changing", False, 0.0),
     }
     assert set(observe(bodies, ignored=["at", "**.kcal"])) == {"extra"}
+
+
+def test_a_region_that_changes_between_renders_becomes_a_proposed_mask(
+    inner_project: pytest.Pytester, run_dualread: RunDualRead, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_visual_checks import CONFIG, SITE
+
+    inner_project.makepyfile(pagesite=SITE)
+    # The card's clock changes on every render; nothing masks it yet.
+    config = CONFIG.replace('mask = [".clock"]', "mask = []")
+    add_dualread_table(inner_project, config + 'pages = [{ name = "card", path = "/card" }]\n')
+    inherited = os.environ.get("PYTHONPATH")
+    paths = [str(inner_project.path), *([inherited] if inherited else [])]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
+
+    run = run_dualread("--dual-read", "--dual-read-calibrate=2", subprocess=True)
+    run.result.assert_outcomes(skipped=1)
+    proposal = (inner_project.path / "dual-read-results/calibration.toml").read_text()
+    assert tomllib.loads(proposal)["tool"]["dualread"]["visual"] == {"mask": [".clock"]}
+    assert "# page card: a " in proposal
+    assert "changed between 2 renders of the legacy side" in proposal
