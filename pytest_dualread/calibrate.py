@@ -147,6 +147,7 @@ class Proposal:
     noise: Mapping[str, FieldNoise]
     masks: Mapping[str, str] = field(default_factory=dict)
     """Proposed mask selectors, each with what was observed."""
+    pages: int = 0
 
     @property
     def ignore(self) -> list[str]:
@@ -178,10 +179,11 @@ def _toml_string(text: str) -> str:
 
 def proposal_toml(proposal: Proposal, command: str) -> str:
     """The reviewable fragment: ``[tool.dualread.dto]`` rules, one comment per rule."""
+    n = proposal.fetches
     lines = [
-        f"# Proposed by `{command}`: the legacy side fetched {proposal.fetches} times per case,",
-        f"# {proposal.cases} cases, compared with itself. Review, then merge into pyproject.toml",
-        "# (or re-run with --dual-read-calibrate-apply).",
+        f"# Proposed by `{command}`: the legacy side of {proposal.cases} cases fetched {n} times",
+        f"# each, of {proposal.pages} pages rendered {n} times each, compared with itself.",
+        "# Review, then merge into pyproject.toml (or re-run with --dual-read-calibrate-apply).",
     ]
     if not proposal.noise and not proposal.masks:
         lines.append("# nothing moved: no rule to propose")

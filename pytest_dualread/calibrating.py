@@ -72,6 +72,7 @@ class Calibration:
         self.noise: dict[str, FieldNoise] = {}
         self.cases = 0
         self.masks: dict[str, str] = {}
+        self.pages = 0
         self.written: Path | None = None
         self.applied: list[str] | None = None
 
@@ -153,6 +154,7 @@ class Calibration:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for name, value in report.user_properties if report.when == "call" else ():
             if name == _MASKS:
+                self.pages += 1
                 for selector, seen in json.loads(str(value)).items():
                     self.masks.setdefault(selector, seen)
             if name != _PROPERTY:
@@ -171,7 +173,9 @@ class Calibration:
         if hasattr(self.config, "workerinput"):
             return  # the controller gathers and writes
         settings = self.config.stash[settings_key]
-        proposal = Proposal(self.fetches, self.cases, dict(self.noise), dict(self.masks))
+        proposal = Proposal(
+            self.fetches, self.cases, dict(self.noise), dict(self.masks), self.pages
+        )
         self.written = settings.output_path(self.config.rootpath) / "calibration.toml"
         command = f"pytest --dual-read --dual-read-calibrate={self.fetches}"
         self.text = proposal_toml(proposal, command)

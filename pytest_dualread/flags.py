@@ -64,8 +64,8 @@ FLAGS: tuple[tuple[str, dict[str, Any], str], ...] = (
     (
         "--dual-read-calibrate",
         {"metavar": "N", "type": _fetches},
-        "A/A calibration: fetch each case's legacy side N times, compare it with itself and "
-        "propose ignore rules and tolerances (<output>/calibration.toml); nothing is judged.",
+        "A/A calibration: fetch each case's legacy side (render each page) N times, compare "
+        "it with itself, propose ignore rules, tolerances and masks; nothing is judged.",
     ),
     (
         "--dual-read-calibrate-apply",
