@@ -5,10 +5,13 @@ is refused unless forced."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import os
 
 import pytest
-from conftest import RunDualRead
+from conftest import RunDualRead, add_dualread_table
+from PIL import Image
 from test_cli_gate import dualread
 from test_dto_checks import case_file, log_case, service, write_cases
 
@@ -104,3 +107,40 @@ def test_an_adapter_regression_is_refused_unless_forced_and_nothing_is_written(
     assert forced.returncode == 0, forced.stderr
     ledger = (service.path / "snapshots/approvals.jsonl").read_text().splitlines()
     assert json.loads(ledger[0])["triage"] == ["adapter_regression"]
+
+
+def test_approving_a_page_writes_the_legacy_render_as_the_baseline_and_the_next_run_passes(
+    inner_project: pytest.Pytester, run_dualread: RunDualRead, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_visual_checks import CONFIG, SITE, TESTS
+
+    inner_project.makepyfile(pagesite=SITE, test_pages=TESTS)
+    add_dualread_table(inner_project, CONFIG)
+    inherited = os.environ.get("PYTHONPATH")
+    paths = [str(inner_project.path), *([inherited] if inherited else [])]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
+    run_dualread("--dual-read", "--snapshot-update", subprocess=True)
+    baseline = inner_project.path / "snapshots/visual/test_pages/test_card.png"
+    sidecar = baseline.with_name("test_card.env.json")
+    made = baseline.read_bytes()
+    image = Image.open(io.BytesIO(made)).convert("RGB")
+    image.paste((255, 0, 0), (0, 0, 40, 40))  # the stored page is out of date
+    stale = io.BytesIO()
+    image.save(stale, format="PNG")
+    baseline.write_bytes(stale.getvalue())
+    sidecar.unlink()
+
+    red = run_dualread("--dual-read", subprocess=True)
+    red.result.assert_outcomes(failed=1)
+    assert red.report is not None
+    check = red.report.checks[0]
+    assert command_for(check, "r.json") is not None
+    done = dualread("approve", red.report_path, "--reason", "new layout", cwd=inner_project.path)
+    assert done.returncode == 0, done.stderr
+    assert sidecar.is_file(), "the baseline's environment is written beside it"
+    entry = json.loads((inner_project.path / "snapshots/approvals.jsonl").read_text())
+    assert entry["old_sha256"] == _sha(stale.getvalue())
+    assert entry["new_sha256"] == _sha(baseline.read_bytes())
+
+    green = run_dualread("--dual-read", subprocess=True)
+    green.result.assert_outcomes(passed=1)
