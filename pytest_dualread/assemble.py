@@ -27,7 +27,9 @@ from pytest_dualread.report import (
     SelectionInfo,
     StaleEntry,
     ToolInfo,
+    Verdict,
     VisualData,
+    Waiver,
     summarize,
 )
 
@@ -60,6 +62,7 @@ class RunFacts:
     pytest_version: str
     sample: Mapping[str, float] | None = None
     selection: Mapping[str, Any] | None = None
+    calibration: int | None = None
     finished: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
 
@@ -123,14 +126,17 @@ def assemble_report(
     gate: GateSettings,
     incomplete: str | None,
     stale: Callable[[list[Check]], list[StaleEntry]],
+    waivers: Sequence[Waiver] = (),
 ) -> Report:
     """The report of a run: its checks (one for each expected item that recorded none), the
     verdict under ``gate``, and, for a complete run, what ``stale`` finds unused."""
     from pytest_dualread import __version__
     from pytest_dualread.gate import evaluate
     from pytest_dualread.insight import field_stats
+    from pytest_dualread.waivers import judge_with_waivers, stale_waivers, today, waiver_uses
 
     every = _checks_of_run(checks, expected)
+    uses = waiver_uses(every, waivers, today())
     run = RunInfo(
         started_at=facts.started,
         finished_at=facts.finished,
@@ -142,13 +148,18 @@ def assemble_report(
         config_hash=facts.config_hash,
         sample=SampleInfo(**facts.sample) if facts.sample else None,
         selection=SelectionInfo(**facts.selection) if facts.selection else None,
+        calibration=facts.calibration,
     )
+    verdict = judge_with_waivers(evaluate(every, gate, complete=incomplete is None), uses, today())
+    if facts.calibration is not None:  # judged nothing: never a pass, whatever was skipped
+        verdict = Verdict(status="fail", reasons=["calibration run: nothing was judged"])
     return Report(
         tool=ToolInfo(version=__version__),
         run=run,
         summary=summarize(every),
-        verdict=evaluate(every, gate, complete=incomplete is None),
+        verdict=verdict,
         checks=every,
-        stale=stale(every) if incomplete is None else [],
+        stale=stale(every) + stale_waivers(uses) if incomplete is None else [],
         fields=field_stats(every),
+        waivers=uses,
     )

@@ -14,6 +14,12 @@ A file may also hold ``tolerances``, ``ignore``, ``list_keys`` and ``coerce_numb
 its cases: they are merged over ``[tool.dualread.dto]``, and each case's own over them (the more
 local rule wins for the same pattern).
 
+A case may be a template: ``"each"`` names variables, each over a list, an inclusive range or a
+CSV column, and ``{name}`` in the id, the path and the params is replaced by each value (every
+combination when there are several)::
+
+    {"id": "log-{id}", "request": {"path": "/meal-logs/{id}"}, "each": {"id": {"range": [1, 500]}}}
+
 Loading is strict: malformed JSON, an unknown key, a duplicate id, an id that cannot name a
 file, or a model path that does not import is a :class:`~pytest_dualread.errors.CaseError`
 naming the file, the line and the case. A case's own ``model`` overrides the file's.
@@ -21,7 +27,9 @@ naming the file, the line and the case. A case's own ``model`` overrides the fil
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import itertools
 import json
 import re
 from dataclasses import dataclass
@@ -36,6 +44,7 @@ from pytest_dualread.errors import CaseError, validation_message
 from pytest_dualread.imports import ImportSpecError, import_attr
 
 __all__ = [
+    "MAX_GENERATED",
     "Case",
     "CaseFile",
     "RequestSpec",
@@ -171,6 +180,7 @@ def load_case_file(path: Path) -> CaseFile:
             'expected a JSON object like {"model": "pkg.module:Model", "cases": [...]}', path=path
         )
     id_lines = _id_lines(text)
+    raw, id_lines = _expand_templates(path, raw, id_lines)
     try:
         parsed = _FileModel.model_validate(raw)
     except ValidationError as exc:
@@ -250,3 +260,147 @@ def sample_keeps(check_id: str, percent: float) -> bool:
     digest = hashlib.sha256(check_id.encode("utf-8")).digest()
     bucket = int.from_bytes(digest[:8], "big") % 10_000
     return bucket < round(percent * 100)
+
+
+# -- generated cases: "each" -------------------------------------------------------------------
+
+MAX_GENERATED = 100_000
+"""The most cases one template may generate: far beyond a useful suite, and a bound on what
+one case file can make a run collect."""
+
+
+class _EachSource(_Strict):
+    """Where one variable of a template takes its values: exactly one of the three."""
+
+    values: list[str | int] | None = Field(None, alias="list", min_length=1)
+    bounds: tuple[int, int] | None = Field(None, alias="range")
+    csv: str | None = Field(None, min_length=1)
+    column: str | None = None
+
+    def check_shape(self) -> str | None:
+        given = [k for k in ("values", "bounds", "csv") if getattr(self, k) is not None]
+        if len(given) != 1:
+            return 'expected exactly one of "list", "range" or "csv"'
+        if (self.csv is None) != (self.column is None):
+            return '"csv" and "column" go together: {"csv": "ids.csv", "column": "id"}'
+        if self.bounds is not None and self.bounds[0] > self.bounds[1]:
+            return f'"range" {list(self.bounds)}: the first bound is above the last'
+        return None
+
+    def size(self) -> int:
+        if self.bounds is not None:
+            return self.bounds[1] - self.bounds[0] + 1
+        return len(self.values or [])
+
+
+def _csv_column(where: Path, column: str) -> list[str]:
+    """The column's values, in file order, each once (a traffic export repeats ids)."""
+    try:
+        with where.open(encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle)
+            if column not in (reader.fieldnames or []):
+                header = ", ".join(reader.fieldnames or []) or "no header"
+                raise ValueError(f"{where} has no column {column!r} (it has: {header})")
+            found = [row[column] for row in reader if row.get(column)]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ValueError(f"cannot read {where}: {exc}") from None
+    if not found:
+        raise ValueError(f"{where}: column {column!r} holds no value")
+    return list(dict.fromkeys(found))
+
+
+def _values_of(case_path: Path, source: _EachSource) -> list[str | int]:
+    if source.bounds is not None:
+        return list(range(source.bounds[0], source.bounds[1] + 1))
+    if source.values is not None:
+        return source.values
+    return list(_csv_column(case_path.parent / str(source.csv), str(source.column)))
+
+
+def _fill(value: Any, names: dict[str, str]) -> Any:
+    """``value`` with every ``{name}`` of a declared variable replaced, in strings at any depth."""
+    if isinstance(value, str):
+        return re.sub(r"\{(\w+)\}", lambda m: names.get(m.group(1), m.group(0)), value)
+    if isinstance(value, dict):
+        return {k: _fill(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, names) for v in value]
+    return value
+
+
+def _generated_id(template: str, names: dict[str, str]) -> str:
+    """A stable id: the template's placeholders filled, or the values appended when it has none
+    (characters an id cannot hold become ``-``)."""
+    safe = {k: re.sub(r"[^A-Za-z0-9._-]+", "-", v) for k, v in names.items()}
+    if any("{" + name + "}" in template for name in names):
+        return str(_fill(template, safe))
+    return "-".join([template, *safe.values()])
+
+
+def _sources_of(each: Any) -> dict[str, _EachSource]:
+    """The variables of ``"each"``, validated. Raises ValueError saying what is wrong."""
+    if not isinstance(each, dict) or not each:
+        raise ValueError(
+            '"each" must map variable names to sources, e.g. {"id": {"range": [1, 9]}}'
+        )
+    sources: dict[str, _EachSource] = {}
+    for name, spec in each.items():
+        try:
+            source = _EachSource.model_validate(spec)
+        except ValidationError as exc:
+            raise ValueError(f"each.{name}: {validation_message(exc, limit=1)}") from None
+        problem = source.check_shape()
+        if problem:
+            raise ValueError(f"each.{name}: {problem}")
+        sources[name] = source
+    return sources
+
+
+def _expand_one(path: Path, case: dict[str, Any]) -> list[dict[str, Any]]:
+    """The cases one template generates. Raises ValueError saying what is wrong."""
+    sources = _sources_of(case.get("each"))
+    total = 1
+    for source in sources.values():
+        total *= max(source.size(), 1)
+    if total > MAX_GENERATED:
+        raise ValueError(f"the template would generate {total:,} cases; at most {MAX_GENERATED:,}")
+    columns = {name: _values_of(path, source) for name, source in sources.items()}
+    body = {k: v for k, v in case.items() if k != "each"}
+    generated = []
+    for combination in itertools.product(*columns.values()):
+        names = {name: str(value) for name, value in zip(columns, combination, strict=True)}
+        filled = _fill({k: v for k, v in body.items() if k != "id"}, names)
+        filled["id"] = _generated_id(str(body.get("id", "")), names)
+        generated.append(filled)
+    if len(generated) > MAX_GENERATED:  # a CSV column longer than its size guessed
+        raise ValueError(
+            f"the template generates {len(generated):,} cases; at most {MAX_GENERATED:,}"
+        )
+    return generated
+
+
+def _expand_templates(
+    path: Path, raw: dict[str, Any], id_lines: list[tuple[str, int]]
+) -> tuple[dict[str, Any], list[tuple[str, int]]]:
+    """``raw`` with every template case replaced by the cases it generates; each generated id
+    points at its template's line."""
+    cases = raw.get("cases")
+    if not isinstance(cases, list) or not any(isinstance(c, dict) and "each" in c for c in cases):
+        return raw, id_lines
+    line_of = dict(reversed(id_lines))
+    expanded: list[Any] = []
+    lines = list(id_lines)
+    for case in cases:
+        if not (isinstance(case, dict) and "each" in case):
+            expanded.append(case)
+            continue
+        template_id = str(case.get("id", f"#{cases.index(case) + 1}"))
+        try:
+            generated = _expand_one(path, case)
+        except ValueError as exc:
+            raise CaseError(
+                str(exc), path=path, line=line_of.get(template_id), case_id=template_id
+            ) from None
+        expanded.extend(generated)
+        lines.extend((g["id"], line_of.get(template_id, 0)) for g in generated)
+    return {**raw, "cases": expanded}, lines

@@ -685,6 +685,10 @@ def build_parser() -> argparse.ArgumentParser:
     register(commands, _config_option)
     schema = commands.add_parser("schema", help="Print the JSON Schema of report.json.")
     schema.set_defaults(run=_cmd_schema)
+    from pytest_dualread import approve, traffic
+
+    approve.add_parser(commands)
+    traffic.add_parser(commands, _Parser)
     return parser
 
 

@@ -39,7 +39,7 @@ from pydantic_settings import (
 
 from pytest_dualread.errors import ConfigError, validation_message
 from pytest_dualread.pyproject import dualread_table
-from pytest_dualread.report import Triage
+from pytest_dualread.report import Triage, Waiver
 from pytest_dualread.tolerance import Tolerance
 
 __all__ = [
@@ -428,6 +428,15 @@ class DualReadSettings(BaseSettings):
     dto: DtoSettings = Field(default_factory=DtoSettings)
     visual: VisualSettings = Field(default_factory=VisualSettings)
     gate: GateSettings = Field(default_factory=GateSettings)
+    waivers: list[Waiver] = Field(default_factory=list)
+    """Known differences that do not fail their checks until they expire (``waivers.py``)."""
+
+    @field_validator("waivers")
+    @classmethod
+    def _waiver_rules(cls, waivers: list[Waiver]) -> list[Waiver]:
+        from pytest_dualread.waivers import check_waivers
+
+        return check_waivers(waivers)
 
     @field_validator("legacy_url", "adapter_url")
     @classmethod

@@ -82,6 +82,9 @@ def _steps(run: CheckRun, check: DtoCheck, obtain: Callable[[], ResponsePair]) -
     if stored is not None:
         _judge_golden(run, data, result, stored.file, legacy, check.model, rules)
     run.write_artifacts(lambda folder: _write_bodies(run, folder, legacy, adapter, golden))
+    if stored is not None and run.artifacts.written and run.outcome == "failed":
+        # What --snapshot-update would store, kept so `dualread approve` needs no re-run.
+        keep_candidate(run.artifacts, golden_candidate(legacy, check.model, rules))
     return result
 
 
@@ -193,6 +196,13 @@ def _write_bodies(
     folder.write_json("adapter", "adapter.json", adapter)
     if golden is not None:
         folder.write_json("golden", "golden.json", golden)
+
+
+def keep_candidate(folder: ArtifactDir, candidate: Any) -> None:
+    """The golden this run would write, byte for byte as the golden extension writes it."""
+    from pytest_dualread.snapshots import dump_golden
+
+    folder.write_text("candidate", "candidate.json", dump_golden(candidate))
 
 
 def golden_candidate(legacy_body: Any, model: type[BaseModel] | None, rules: DiffRules) -> Any:

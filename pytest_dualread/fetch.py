@@ -736,6 +736,11 @@ class PairFetcher:
         assert isinstance(adapter, SideResponse)
         return ResponsePair(legacy=legacy, adapter=adapter)
 
+    def fetch_one(self, request: Request, side: Side) -> SideResponse:
+        """One side only, never prefetched (a calibration compares a side with itself)."""
+        loop, clients = self._ensure()
+        return asyncio.run_coroutine_threadsafe(clients[side].get(request), loop.loop).result()
+
     def close(self) -> None:
         for _, future in self._pending.values():
             future.cancel()

@@ -25,6 +25,14 @@ def _percent(value: str) -> float:
     return number
 
 
+def _fetches(value: str) -> int:
+    if not value.isdigit() or not 2 <= int(value) <= 100:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of fetches from 2 to 100, got {value!r}"
+        )
+    return int(value)
+
+
 FLAGS: tuple[tuple[str, dict[str, Any], str], ...] = (
     (
         "--dual-read-output",
@@ -67,6 +75,17 @@ FLAGS: tuple[tuple[str, dict[str, Any], str], ...] = (
         {"metavar": "REPORT"},
         "With --dual-read-shard: balance the shards by the durations in REPORT, an earlier "
         "run's report (default: a stable hash of each item's id).",
+    ),
+    (
+        "--dual-read-calibrate",
+        {"metavar": "N", "type": _fetches},
+        "A/A calibration: fetch each case's legacy side (render each page) N times, compare "
+        "it with itself, propose ignore rules, tolerances and masks; nothing is judged.",
+    ),
+    (
+        "--dual-read-calibrate-apply",
+        {"action": "store_true"},
+        "With --dual-read-calibrate: merge the proposal into pyproject.toml (comments kept).",
     ),
     (
         "--dual-read-artifacts",

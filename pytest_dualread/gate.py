@@ -145,8 +145,11 @@ def evaluate(checks: Sequence[Check], policy: GateSettings, *, complete: bool = 
 
 
 def evaluate_report(report: Report, policy: GateSettings) -> Verdict:
-    """:func:`evaluate` of a whole report."""
-    return evaluate(report.checks, policy, complete=report.run.complete)
+    """:func:`evaluate` of a whole report, with its waivers judged today."""
+    from pytest_dualread.waivers import judge_with_waivers, today
+
+    verdict = evaluate(report.checks, policy, complete=report.run.complete)
+    return judge_with_waivers(verdict, report.waivers, today())
 
 
 def judged(report: Report) -> list[Check]:
@@ -160,6 +163,8 @@ def untrusted_reason(report: Report, *, allow_partial: bool = False) -> str | No
     if not report.run.complete:
         why = report.run.incomplete_reason or "interrupted, stopped early or crashed"
         return f"run.complete is false ({why}); an incomplete run is never judged"
+    if report.run.calibration is not None:
+        return "a calibration run (--dual-read-calibrate) judges nothing; run without it"
     partial = partial_reason(report)
     if partial is not None and not allow_partial:
         return f"{partial}; a partial run is judged only with --allow-partial"

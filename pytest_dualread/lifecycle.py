@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar
 
 from pytest_dualread.artifacts import ArtifactDir, keep_artifacts
 from pytest_dualread.errors import CheckFailed, DualReadError, SnapshotError, user_traceback
-from pytest_dualread.report import Check, DtoData, Finding, VisualData
+from pytest_dualread.report import Check, DtoData, Finding, VisualData, WaivedFinding
 
 if TYPE_CHECKING:
     from pytest_dualread.config import DualReadSettings
@@ -101,6 +101,7 @@ class CheckRun:
     outcome: Literal["passed", "failed", "error"] = "passed"
     message: str = ""
     findings: list[Finding] = field(default_factory=list)
+    waived: list[WaivedFinding] = field(default_factory=list)
     artifacts: ArtifactDir = field(init=False)
     scrubber: Scrubber = field(init=False)
     """The run's scrubber; a step that sends more secrets (a case's own) makes it know them."""
@@ -161,10 +162,23 @@ class CheckRun:
     def record(self) -> None:
         """Keep the finished check; raise :class:`CheckFailed` with its report unless it passed."""
         __tracebackhide__ = True
+        if self.outcome == "failed" and self.findings and self.ctx.settings.waivers:
+            self._waive()
         self._keep()
         if self.outcome != "passed":
             where = f"\nartifacts: {self.artifacts.path}" if self.artifacts.written else ""
             raise CheckFailed(f"{self.message}{where}")
+
+    def _waive(self) -> None:
+        """Findings a waiver in force matches do not fail the check; they are kept apart."""
+        from pytest_dualread.waivers import split_findings, today
+
+        kept, self.waived = split_findings(
+            self.id, self.findings, self.ctx.settings.waivers, today()
+        )
+        if self.waived and not kept:
+            self.outcome, self.message = "passed", ""
+        self.findings = kept
 
     def _keep(self) -> None:
         # Everything the check says passes the scrubber once, here, before anyone sees it.
@@ -175,6 +189,10 @@ class CheckRun:
                 Finding.model_validate(scrub.value(f.model_dump(mode="json")))
                 for f in self.findings[:500]
             ]
+            self.waived = [
+                WaivedFinding.model_validate(scrub.value(f.model_dump(mode="json")))
+                for f in self.waived[:500]
+            ]
         # Built without validation: the report writer validates each check once, on arrival.
         check = Check.model_construct(
             id=self.id,
@@ -184,6 +202,7 @@ class CheckRun:
             duration_s=round(time.perf_counter() - self.started, 6),
             message=cap(self.message),
             findings=self.findings[:500],
+            waived=self.waived[:500],
             artifacts=dict(self.artifacts.written),
             data=self.data,
         )

@@ -206,6 +206,13 @@ def _steps(
     _take_result(run, data, check, result, note)
     _judge_baseline(run, data, check, result, stored)
     run.write_artifacts(lambda folder: _write_images(folder, result))
+    if run.artifacts.written and run.outcome == "failed":
+        # What --snapshot-update would store, kept so `dualread approve` needs no re-run.
+        shot = result.shots[check.baseline_from].png
+        run.artifacts.write_bytes("candidate", "candidate.png", shot)
+        run.artifacts.write_text(
+            "candidate_env", "candidate.env.json", sidecar_text(data.fingerprint)
+        )
 
 
 def _take_result(
@@ -314,7 +321,7 @@ def _judge_baseline(
     if verdict.written or (verdict.replaced and not path.exists()):
         from pytest_dualread.files import write_atomic
 
-        write_atomic(path, json.dumps(data.fingerprint, indent=2, sort_keys=True) + "\n")
+        write_atomic(path, sidecar_text(data.fingerprint))
     if verdict.written:
         data.baseline_written = True
     run.take(verdict)
@@ -349,6 +356,11 @@ def fingerprint_note(stored: dict[str, Any] | None, current: dict[str, Any]) -> 
 def sidecar(baseline: Path) -> Path:
     """The file beside a baseline recording the environment it was made in."""
     return baseline.with_name(baseline.stem + ".env.json")
+
+
+def sidecar_text(fingerprint: dict[str, Any]) -> str:
+    """What a baseline's sidecar holds: the environment it was made in."""
+    return json.dumps(fingerprint, indent=2, sort_keys=True) + "\n"
 
 
 def read_sidecar(baseline: Path) -> dict[str, Any] | None:

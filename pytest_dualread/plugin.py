@@ -122,6 +122,9 @@ def pytest_configure(config: pytest.Config) -> None:
         writer = ReportWriter.for_session(config, settings, _argv(config))
         config.stash[report_writer_key] = writer
         config.pluginmanager.register(writer, "dualread-report-writer")
+    from pytest_dualread.calibrating import register
+
+    register(config, config.stash.get(report_writer_key, None))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

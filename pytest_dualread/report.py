@@ -15,7 +15,7 @@ import json
 import os
 import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
@@ -60,6 +60,9 @@ __all__ = [
     "Triage",
     "Verdict",
     "VisualData",
+    "WaivedFinding",
+    "Waiver",
+    "WaiverUse",
     "check_from_data",
     "dump_report",
     "json_schema",
@@ -160,6 +163,9 @@ class RunInfo(_Model):
     """Present when the run was sampled."""
     selection: SelectionInfo | None = None
     """What the run collected and selected; ``deselected`` above 0 is a partial run."""
+    calibration: int | None = None
+    """An A/A calibration run (``--dual-read-calibrate=N``): N legacy fetches per case, nothing
+    judged; a gate never judges it."""
 
 
 class KindSummary(_Model):
@@ -189,6 +195,8 @@ class Summary(KindSummary):
 
     by_kind: dict[CheckKind, KindSummary] = Field(default_factory=_empty_by_kind)
     """The same counts for DTO and for visual checks."""
+    waived: int = 0
+    """Findings a waiver kept from failing their check (listed in each check's ``waived``)."""
 
 
 class Verdict(_Model):
@@ -241,6 +249,13 @@ class Finding(_Model):
     level: Literal["fail", "warn"] = "fail"
     """``warn`` for a difference between a warn level and the fail level (the check passes);
     ``fail`` otherwise (also for reports written before warn levels existed)."""
+
+
+class WaivedFinding(Finding):
+    """A finding a waiver kept from failing its check."""
+
+    waiver: str
+    """The waiver that matched (its ``check`` and ``rule``, and its ticket)."""
 
 
 class HeadroomStats(_Model):
@@ -437,6 +452,8 @@ class Check(_Model):
     """The failure or error text, capped."""
     findings: list[Finding] = Field(default_factory=list)
     """The differences found."""
+    waived: list[WaivedFinding] = Field(default_factory=list)
+    """Differences a waiver of ``[tool.dualread.waivers]`` kept from failing the check."""
     artifacts: dict[str, str] = Field(default_factory=dict)
     """Artifact files by role (``expected``, ``actual``, ``diff``, ...), relative to the report."""
     data: DtoData | VisualData = Field(default_factory=DtoData)
@@ -462,12 +479,55 @@ class Check(_Model):
 class StaleEntry(_Model):
     """Something stored or configured that this run did not use."""
 
-    kind: Literal["rule", "golden", "baseline"]
-    """A tolerance / ignore rule that matched nothing, or an unused golden or baseline."""
+    kind: Literal["rule", "golden", "baseline", "waiver"]
+    """A tolerance / ignore rule that matched nothing, an unused golden or baseline, or a waiver
+    that matched no finding."""
     name: str
     """The rule pattern or the file."""
     source: str = ""
     """Where it is defined."""
+
+
+class Waiver(_Model):
+    """A known difference the team lives with for a while: an entry of ``[tool.dualread.waivers]``.
+    Findings it matches do not fail their check until it expires."""
+
+    model_config = ConfigDict(frozen=True)
+
+    check: str | None = None
+    """A check id, or a glob of check ids (``*meal_logs.json::log-*``); any check when absent."""
+    rule: str | None = None
+    """A field path pattern (``items[*].kcal``) or a page name; any finding when absent."""
+    reason: str = Field(min_length=1)
+    """Why the difference is accepted."""
+    owner: str = Field(min_length=1)
+    """Who answers for it."""
+    ticket: str = Field(min_length=1)
+    """Where its fix is tracked."""
+    expires: date
+    """The last day it applies (UTC); after it, the gate fails naming owner and ticket."""
+
+    @model_validator(mode="after")
+    def _says_what(self) -> Waiver:
+        if self.check is None and self.rule is None:
+            raise ValueError("a waiver needs a 'check' (id or glob), a 'rule' (path), or both")
+        return self
+
+    @property
+    def key(self) -> str:
+        """How reports and messages name it."""
+        parts = [f"check {self.check}"] if self.check else []
+        parts += [f"rule {self.rule}"] if self.rule else []
+        return f"{' '.join(parts)} ({self.ticket})"
+
+
+class WaiverUse(Waiver):
+    """A configured waiver and what it did in the run."""
+
+    matched: int = 0
+    """Findings it waived; 0 makes it stale."""
+    expired: bool = False
+    """It had expired when the run ran, so it waived nothing."""
 
 
 class Report(_Model):
@@ -486,9 +546,11 @@ class Report(_Model):
     checks: list[Check]
     """Every check, sorted by id."""
     stale: list[StaleEntry] = Field(default_factory=list)
-    """Rules, goldens and baselines the run did not use."""
+    """Rules, goldens, baselines and waivers the run did not use."""
     fields: list[FieldStats] = Field(default_factory=list)
     """Per comparison and field, across the run's DTO checks: most often differing first."""
+    waivers: list[WaiverUse] = Field(default_factory=list)
+    """The waivers configured for the run, with what each waived."""
 
 
 def check_from_data(data: Mapping[str, Any]) -> Check:
@@ -500,6 +562,7 @@ def summarize(checks: Iterable[Check]) -> Summary:
     summary = Summary()
     field = {"passed": "passed", "failed": "failed", "error": "errors", "skipped": "skipped"}
     for check in checks:
+        summary.waived += len(check.waived)
         for part in (summary, summary.by_kind[check.kind]):
             part.total += 1
             name = field[check.outcome]
@@ -755,10 +818,15 @@ def merge_reports(
         config_hash=hashes[0] if len(hashes) == 1 else "+".join(hashes),
         sample=sample,
         selection=_merged_selection([r.run.selection for r in reports]),
+        calibration=next((r.run.calibration for r in reports if r.run.calibration), None),
     )
-    rule_sets = [{(s.kind, s.name, s.source) for s in r.stale if s.kind == "rule"} for r in reports]
+    # Each shard sees every rule and waiver: stale only when stale in all of them.
+    everywhere = ("rule", "waiver")
+    rule_sets = [
+        {(s.kind, s.name, s.source) for s in r.stale if s.kind in everywhere} for r in reports
+    ]
     stale_keys = set.intersection(*rule_sets) | {
-        (s.kind, s.name, s.source) for r in reports for s in r.stale if s.kind != "rule"
+        (s.kind, s.name, s.source) for r in reports for s in r.stale if s.kind not in everywhere
     }
     stale = [StaleEntry(kind=k, name=n, source=src) for k, n, src in sorted(stale_keys)]
     verdict = (
@@ -774,4 +842,16 @@ def merge_reports(
         checks=checks,
         stale=stale,
         fields=field_stats(checks),
+        waivers=_merged_waivers(reports),
     )
+
+
+def _merged_waivers(reports: Sequence[Report]) -> list[WaiverUse]:
+    """One entry per waiver, with what it waived in all shards together."""
+    merged: dict[str, WaiverUse] = {}
+    for report in reports:
+        for use in report.waivers:
+            known = merged.get(use.key)
+            matched = use.matched + (known.matched if known is not None else 0)
+            merged[use.key] = use.model_copy(update={"matched": matched})
+    return list(merged.values())

@@ -107,6 +107,8 @@ class ReportWriter:
         self.restored = False
         self._cleared = False
         self.written: dict[str, Path] = {}
+        self.calibration: int | None = None
+        """Fetches per case of a calibration run (``--dual-read-calibrate``)."""
 
     @classmethod
     def for_session(
@@ -213,6 +215,7 @@ class ReportWriter:
             pytest_version=pytest.__version__,
             sample=self._sample,
             selection=self._selection,
+            calibration=self.calibration,
         )
         return assemble_report(
             list(self._checks.values()),
@@ -221,6 +224,7 @@ class ReportWriter:
             gate=self.settings.gate,
             incomplete=incomplete,
             stale=self._stale,
+            waivers=self.settings.waivers,
         )
 
     def _stale(self, checks: list[Check]) -> list[StaleEntry]:
