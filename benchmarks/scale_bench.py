@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""Scale: what grows with the number of checks, and what must not.
+
+    .venv/bin/python benchmarks/scale_bench.py [--quick] [--only merge,gate,xdist,memory]
+        [--output PATH]
+
+Goals, each printed with its verdict (the machine's load average is recorded beside them):
+
+* **merge**: ``dualread merge`` of 20 shard reports of 500 checks each, under 1 s (the whole
+  command, interpreter start included, and the in-process call alone);
+* **gate**: ``dualread gate`` on a 10,000-check report, under 1 s (the same two figures);
+* **xdist**: ``pytest --dual-read -n 2`` at least 1.6x faster than serial on 200 cases
+  (the billing suite of ``invoice_bench.py``, in process);
+* **memory**: one session of 10,000 generated cases against the in-process app: peak RSS
+  growth from 1,000 to 10,000 cases under 50 MB, and time linear (10,000 cases cost at most
+  1.25x ten times 1,000 minus the fixed cost, i.e. the per-case figure holds).
+
+Synthetic reports come from ``report_bench.build`` (DTO checks with fields and findings, one in
+twenty a page check). Scratch: ``$DUALREAD_SCALE_BENCH_SCRATCH`` (default
+``/tmp/dualread-scale-bench``); results: ``benchmarks/results/scale_bench.json``.
+``--quick`` runs the two pytest goals at a tenth of the size (their verdicts then say so).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))
+
+import invoice_bench  # noqa: E402
+from report_bench import build  # noqa: E402
+
+from pytest_dualread.cli import main as dualread  # noqa: E402
+from pytest_dualread.report import load_report, write_report  # noqa: E402
+
+SCRATCH = Path(os.environ.get("DUALREAD_SCALE_BENCH_SCRATCH", "/tmp/dualread-scale-bench"))
+DEFAULT_OUTPUT = HERE / "results" / "scale_bench.json"
+DUALREAD = [sys.executable, "-m", "pytest_dualread.cli"]
+# Prints the session's peak RSS (kB, Linux) at its very end, when the report is written.
+RSS_PLUGIN = """\
+import resource
+
+
+def pytest_unconfigure(config):
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with open("peak_rss_kb.txt", "w") as out:
+        out.write(str(peak))
+"""
+
+
+def _timed(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def _command(cmd: Sequence[str], cwd: Path) -> float:
+    """Wall seconds of ``cmd``; its exit code 0 or 1 (a failing verdict) is expected."""
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stderr[-2000:]}")
+    return wall
+
+
+def _shards(report_path: Path, count: int, into: Path) -> list[Path]:
+    report = load_report(report_path)
+    size = len(report.checks) // count
+    paths = []
+    for n in range(count):
+        shard = report.model_copy(update={"checks": report.checks[n * size : (n + 1) * size]})
+        path = into / f"report-{n + 1}-of-{count}.json"
+        write_report(shard, path)
+        paths.append(path)
+    return paths
+
+
+def bench_merge(work: Path) -> dict[str, Any]:
+    big = build(work, 10_000, 2_000)
+    shards = _shards(big, 20, work)
+    out = work / "merged.json"
+    args = ["merge", "-o", str(out), *map(str, shards)]
+    in_process = _timed(lambda: dualread(args))
+    command = _command([*DUALREAD, *args], work)
+    return _goal("merge 20 x 500 checks", command, in_process, limit=1.0)
+
+
+def bench_gate(work: Path) -> dict[str, Any]:
+    report = build(work, 10_000, 2_000)
+    args = ["gate", str(report)]
+    in_process = _timed(lambda: dualread(args))
+    command = _command([*DUALREAD, *args], work)
+    return _goal("gate on 10,000 checks", command, in_process, limit=1.0)
+
+
+def _goal(name: str, command: float, in_process: float, *, limit: float) -> dict[str, Any]:
+    return {
+        "goal": f"{name}: under {limit:g} s",
+        "command_s": round(command, 3),
+        "in_process_s": round(in_process, 3),
+        "met": command < limit,
+        "loadavg_1m": round(os.getloadavg()[0], 2),
+    }
+
+
+def _invoice_project(work: Path, cases: int) -> Path:
+    invoice_bench.project(work, cases, "invoice_app:app")
+    (work / "rss_plugin.py").write_text(RSS_PLUGIN)
+    return work
+
+
+def _plugin_run(work: Path, *extra: str) -> tuple[float, int]:
+    cmd = [*invoice_bench.MODES["plugin"], "-p", "rss_plugin", *extra]
+    result = invoice_bench.run(work, cmd)
+    if result["rc"] != 0:
+        raise SystemExit(f"pytest --dual-read failed in {work}:\n{result['tail']}")
+    return result["wall_s"], int((work / "peak_rss_kb.txt").read_text())
+
+
+def bench_xdist(work: Path, cases: int) -> dict[str, Any]:
+    project = _invoice_project(work, cases)
+    serial, _ = _plugin_run(project)
+    parallel, _ = _plugin_run(project, "-n", "2")
+    speedup = serial / parallel
+    return {
+        "goal": f"-n 2 at least 1.6x faster than serial on {cases} cases",
+        "serial_s": round(serial, 2),
+        "n2_s": round(parallel, 2),
+        "speedup": round(speedup, 2),
+        "met": speedup >= 1.6,
+        "loadavg_1m": round(os.getloadavg()[0], 2),
+    }
+
+
+def bench_memory(work: Path, small: int, large: int) -> dict[str, Any]:
+    runs = {}
+    for cases in (small, large):
+        project = _invoice_project(work / str(cases), cases)
+        runs[cases] = _plugin_run(project)
+    (wall_s, rss_s), (wall_l, rss_l) = runs[small], runs[large]
+    growth_mb = (rss_l - rss_s) / 1024
+    per_case_small = wall_s / small
+    per_case_large = wall_l / large
+    return {
+        "goal": f"peak RSS growth {small} -> {large} cases under 50 MB; time linear",
+        "cases": [small, large],
+        "wall_s": [round(wall_s, 2), round(wall_l, 2)],
+        "peak_rss_mb": [round(rss_s / 1024, 1), round(rss_l / 1024, 1)],
+        "growth_mb": round(growth_mb, 1),
+        "per_case_ms": [round(per_case_small * 1000, 2), round(per_case_large * 1000, 2)],
+        "met": growth_mb < 50 and per_case_large <= 1.25 * per_case_small,
+        "loadavg_1m": round(os.getloadavg()[0], 2),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="pytest goals at a tenth the size")
+    parser.add_argument("--only", default="merge,gate,xdist,memory")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    args = parser.parse_args(argv)
+    chosen = [x for x in args.only.split(",") if x]
+    scale = 10 if args.quick else 1
+    shutil.rmtree(SCRATCH, ignore_errors=True)
+    benches: dict[str, Callable[[Path], dict[str, Any]]] = {
+        "merge": bench_merge,
+        "gate": bench_gate,
+        "xdist": lambda work: bench_xdist(work, 200),
+        "memory": lambda work: bench_memory(work, 1_000 // scale, 10_000 // scale),
+    }
+    results = {}
+    for name in chosen:
+        work = SCRATCH / name
+        work.mkdir(parents=True)
+        print(f"== {name}", flush=True)
+        results[name] = benches[name](work)
+        verdict = "met" if results[name]["met"] else "NOT met"
+        print(f"   {json.dumps(results[name])}\n   -> {verdict}", flush=True)
+    record = {"quick": args.quick, "cpus": os.cpu_count(), "results": results}
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"raw numbers: {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
