@@ -37,6 +37,7 @@ def test_every_setting_is_documented(key: str) -> None:
 
 
 def test_every_flag_is_documented() -> None:
+    # The flags are one table in flags.py (plugin.py registers them).
     source = (ROOT / "pytest_dualread" / "flags.py").read_text(encoding="utf-8")
     flags = set(re.findall(r'"(--dual-read[a-z-]*)"', source))
     assert flags
