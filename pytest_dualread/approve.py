@@ -23,10 +23,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from pytest_dualread.artifacts import slugify
 from pytest_dualread.files import write_atomic
 from pytest_dualread.report import Check, DtoData, Report
 
 __all__ = [
+    "CANDIDATE_BASELINE",
+    "CANDIDATE_GOLDEN",
+    "CANDIDATE_SIDECAR",
     "LEDGER",
     "Approval",
     "ApproveError",
@@ -40,6 +44,10 @@ __all__ = [
 
 LEDGER = "approvals.jsonl"
 """The approvals ledger, in the snapshot folder."""
+CANDIDATE_GOLDEN = "candidate.json"
+CANDIDATE_BASELINE = "candidate.png"
+CANDIDATE_SIDECAR = "candidate.env.json"
+"""What a failed check's artifacts folder keeps for approval (not listed among its artifacts)."""
 _REFUSED = "adapter_regression"
 
 
@@ -67,7 +75,7 @@ def _refusal(check: Check, force: bool) -> str | None:
             f"check {check.id} is triaged {_REFUSED}: the adapter differs from legacy, so the "
             "golden is not what needs to change (pass --force to approve it anyway)"
         )
-    if "candidate" not in check.artifacts:
+    if not check.artifacts or _stored_path(check) is None:
         return (
             f"check {check.id}: the run kept nothing to approve (no golden or baseline took "
             "part, or artifacts were not kept: run with --dual-read-artifacts=failed)"
@@ -101,16 +109,17 @@ def _approval(check: Check, report_dir: Path, rootdir: Path, snapshot_dir: Path)
     stored = _stored_path(check)
     if stored is None:
         raise ApproveError(f"check {check.id}: the report names no golden or baseline")
-    candidate = _inside(report_dir / check.artifacts["candidate"], report_dir, "candidate")
+    folder = report_dir / "artifacts" / slugify(check.id)
+    name = CANDIDATE_GOLDEN if isinstance(check.data, DtoData) else CANDIDATE_BASELINE
+    candidate = _inside(folder / name, report_dir, "candidate")
     if not candidate.is_file():
         raise ApproveError(
             f"check {check.id}: {candidate} is gone (a later run cleared the artifacts?)"
         )
     target = _inside(rootdir / stored, snapshot_dir, "golden/baseline")
     sidecar = None
-    if "candidate_env" in check.artifacts:
-        kept = _inside(report_dir / check.artifacts["candidate_env"], report_dir, "candidate")
-        sidecar = (kept, target.with_name(target.stem + ".env.json"))
+    if (folder / CANDIDATE_SIDECAR).is_file() and name == CANDIDATE_BASELINE:
+        sidecar = (folder / CANDIDATE_SIDECAR, target.with_name(target.stem + ".env.json"))
     return Approval(check, candidate, target, sidecar)
 
 

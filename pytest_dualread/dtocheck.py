@@ -199,10 +199,13 @@ def _write_bodies(
 
 
 def keep_candidate(folder: ArtifactDir, candidate: Any) -> None:
-    """The golden this run would write, byte for byte as the golden extension writes it."""
+    """The golden this run would write, byte for byte as the golden extension writes it; a file
+    of the check's folder, not one of its artifacts (nothing a reader of the report shows)."""
+    from pytest_dualread.approve import CANDIDATE_GOLDEN
+    from pytest_dualread.files import write_atomic
     from pytest_dualread.snapshots import dump_golden
 
-    folder.write_text("candidate", "candidate.json", dump_golden(candidate))
+    write_atomic(folder.path / CANDIDATE_GOLDEN, dump_golden(candidate))
 
 
 def golden_candidate(legacy_body: Any, model: type[BaseModel] | None, rules: DiffRules) -> Any:

@@ -208,11 +208,12 @@ def _steps(
     run.write_artifacts(lambda folder: _write_images(folder, result))
     if run.artifacts.written and run.outcome == "failed":
         # What --snapshot-update would store, kept so `dualread approve` needs no re-run.
-        shot = result.shots[check.baseline_from].png
-        run.artifacts.write_bytes("candidate", "candidate.png", shot)
-        run.artifacts.write_text(
-            "candidate_env", "candidate.env.json", sidecar_text(data.fingerprint)
-        )
+        from pytest_dualread.approve import CANDIDATE_BASELINE, CANDIDATE_SIDECAR
+        from pytest_dualread.files import write_atomic
+
+        folder = run.artifacts.path  # files of the folder, not artifacts the report shows
+        write_atomic(folder / CANDIDATE_BASELINE, result.shots[check.baseline_from].png)
+        write_atomic(folder / CANDIDATE_SIDECAR, sidecar_text(data.fingerprint))
 
 
 def _take_result(
