@@ -362,6 +362,7 @@ def _cmd_html(args: argparse.Namespace) -> int:
             embed=args.embed,
             base_dir=Path(args.report).parent,
             history=earlier,
+            report_path=Path(args.report),
         )
     except OSError as exc:
         raise _CannotJudge(f"-o {args.output}: cannot write: {exc}") from None

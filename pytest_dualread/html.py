@@ -266,7 +266,23 @@ def _location(check: Check) -> str:
     return check.nodeid
 
 
-def _check_view(check: Check, images: _Images) -> dict[str, Any]:
+def _commands(check: Check, report_path: str | None) -> list[tuple[str, list[str]]]:
+    from pytest_dualread.approve import command_for
+
+    boxes = [("reproduce", lines)] if (lines := reproduce_lines(check)) else []
+    approve = command_for(check, report_path) if report_path is not None else None
+    if approve is not None:
+        boxes.append(("approve this change (writes the golden or baseline)", [approve]))
+    return boxes
+
+
+def _shown_path(path: Path) -> str:
+    """``path`` as the user would type it: relative to the working folder when inside it."""
+    relative = os.path.relpath(path)
+    return path.as_posix() if relative.startswith("..") else Path(relative).as_posix()
+
+
+def _check_view(check: Check, images: _Images, report_path: str | None) -> dict[str, Any]:
     from pytest_dualread.insight import worst_finding
 
     triage = sorted({f.triage for f in check.findings if f.triage})
@@ -288,8 +304,8 @@ def _check_view(check: Check, images: _Images) -> dict[str, Any]:
         "findings": _finding_rows(check.findings) if check.kind == "dto" else [],
         "groups": _groups(check, images),
         "links": _links(check, images),
-        # (label, lines) boxes of commands; more kinds of command may join "reproduce"
-        "commands": [("reproduce", lines)] if (lines := reproduce_lines(check)) else [],
+        # (label, lines) boxes of commands: how to reproduce it, how to accept it
+        "commands": _commands(check, report_path),
         "data": _figures(check),
     }
 
@@ -439,25 +455,29 @@ def render_html(
     embed: bool = False,
     out_dir: Path | None = None,
     history: Sequence[Report] | None = None,
+    report_path: Path | None = None,
 ) -> str:
     """The HTML report of ``report``.
 
     ``base_dir`` is the folder the artifact paths are relative to (the report.json's folder);
     ``out_dir`` the folder the HTML file will sit in (default ``base_dir``), so that image links
     resolve from there. ``embed`` inlines each distinct image once as a data URI. ``history``,
-    earlier reports oldest first, adds a strip of runs and sparklines.
+    earlier reports oldest first, adds a strip of runs and sparklines. ``report_path``, the
+    report.json shown, puts the ``dualread approve`` line of each failed check that can be
+    approved beside it.
     """
     from pytest_dualread.history import history_view
     from pytest_dualread.insight import causes, clusters
 
     images = _Images(base_dir, out_dir if out_dir is not None else base_dir, embed)
+    shown = _shown_path(report_path) if report_path is not None else None
     checks = sorted(report.checks, key=lambda c: (_OUTCOME_ORDER[c.outcome], c.id))
     failing = [c for c in checks if c.outcome in _FAILING]
     passing = [_passing_entry(c) for c in checks if c.outcome not in _FAILING]
     found = causes(clusters(failing))
     return _template().render(
         report=report,
-        failing=[_check_view(c, images) for c in failing],
+        failing=[_check_view(c, images, shown) for c in failing],
         passing=len(passing),
         passing_json=_script_json(passing),
         total=len(checks),
@@ -507,6 +527,7 @@ def write_html(
     embed: bool = False,
     base_dir: Path | None = None,
     history: Sequence[Report] | None = None,
+    report_path: Path | None = None,
 ) -> None:
     """Write the HTML report to ``path`` atomically.
 
@@ -515,5 +536,12 @@ def write_html(
     """
     path = Path(path)
     source = base_dir if base_dir is not None else path.parent
-    text = render_html(report, base_dir=source, embed=embed, out_dir=path.parent, history=history)
+    text = render_html(
+        report,
+        base_dir=source,
+        embed=embed,
+        out_dir=path.parent,
+        history=history,
+        report_path=report_path,
+    )
     write_atomic(path, text)

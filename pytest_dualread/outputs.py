@@ -67,7 +67,7 @@ def _html(report: Report, plan: OutputPlan) -> Path:
     from pytest_dualread.html import write_html
 
     path = plan.output_dir / f"{plan.report.stem}.html"  # next to its report: shards differ
-    write_html(report, path, base_dir=plan.output_dir)
+    write_html(report, path, base_dir=plan.output_dir, report_path=plan.report)
     return path
 
 

@@ -5,6 +5,7 @@ is refused unless forced."""
 from __future__ import annotations
 
 import hashlib
+import html
 import io
 import json
 import os
@@ -50,6 +51,8 @@ def test_approving_an_upstream_drift_makes_the_next_run_pass_and_the_ledger_hold
         "dualread approve dual-read-results/report.json --check cases/logs.json::log-1 "
         "--reason 'why this change is right'"
     )
+    page = html.unescape((service.path / "dual-read-results/report.html").read_text())
+    assert line in page, "the HTML report shows the command that approves the check"
 
     done = dualread(
         "approve", "dual-read-results/report.json", "--check", check.id,
