@@ -34,6 +34,8 @@ MAX_HEADER = 150
 """Block Kit: characters of a header's text."""
 LISTED = 10
 """Failing checks, fields and changes named; the rest are counted."""
+TOP_CAUSES = 3
+"""Causes a summary names: the largest, as the HTML report shows them first."""
 STREAK_DAYS = 60
 """How far back the green-day streak is counted."""
 
@@ -73,6 +75,9 @@ def _sections(given: SummaryInput) -> list[tuple[str, list[str]]]:
     blockers = [c.id for c in report.checks if blocking(c, policy)]
     if blockers:
         parts.append((f"Blocking checks ({len(blockers)})", _listed(blockers)))
+    found = _top_causes(report)
+    if found:
+        parts.append(("Top causes", found))
     if given.baseline is not None:
         parts.append(("Against the baseline", _baseline_lines(given)))
     fields = [
@@ -91,6 +96,16 @@ def _sections(given: SummaryInput) -> list[tuple[str, list[str]]]:
     if given.history is not None:
         parts.append(("Green days", [_streak_line(given)]))
     return parts
+
+
+def _top_causes(report: Report) -> list[str]:
+    """The largest causes of the failing checks (as the HTML report groups them)."""
+    from pytest_dualread.insight import causes, clusters
+
+    return [
+        f"{cause.size} checks: {cause.root} (e.g. {cause.lead.representative.id})"
+        for cause in causes(clusters(report.checks))[:TOP_CAUSES]
+    ]
 
 
 def _baseline_lines(given: SummaryInput) -> list[str]:

@@ -130,4 +130,5 @@ def judge_with_waivers(verdict: Verdict, uses: Sequence[WaiverUse], on: date) ->
             + ", ".join(f"{u.key} (owner {u.owner})" for u in uses if u.matched)
         )
     status = "fail" if expired or verdict.status == "fail" else "pass"
-    return Verdict(status=status, reasons=reasons)
+    # a copy, so what else the verdict holds (its warnings) stays as judged
+    return verdict.model_copy(update={"status": status, "reasons": reasons})

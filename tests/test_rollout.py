@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -348,6 +349,7 @@ def test_slack_summary_stays_within_block_kit_limits_for_many_failures(
     assert f"… and {40 * 28 - 10} more" in joined
     assert "new failures" in joined
     assert "items[*].fat_g: worst delta" in joined
+    assert re.search(r"Top causes\S*\n\S*\d+ checks: fat_g value \(e\.g\. ", joined), joined
     assert "0 green days in a row, ending 2026-11-05" in joined
     assert "<https://ci.example/r/1|HTML report>" in joined
 
