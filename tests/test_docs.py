@@ -37,7 +37,7 @@ def test_every_setting_is_documented(key: str) -> None:
 
 
 def test_every_flag_is_documented() -> None:
-    source = (ROOT / "pytest_dualread" / "plugin.py").read_text(encoding="utf-8")
+    source = (ROOT / "pytest_dualread" / "flags.py").read_text(encoding="utf-8")
     flags = set(re.findall(r'"(--dual-read[a-z-]*)"', source))
     assert flags
     for flag in sorted(flags):
