@@ -7,8 +7,9 @@ template ``templates/report.html.j2`` (autoescape on). Styles, script and charts
 The page reads top down: the verdict and counts; the causes (clusters of failing checks with a
 representative, its values and the commands that reproduce it); the fields that differ most and
 the headroom of each tolerance rule; the history when given; then one compact row per failing
-check, expanded on demand, and the passing checks folded away. A check's body is kept in a
-``<template>`` until it is opened, so a report of 10,000 checks opens fast.
+check, expanded on demand, and the passing checks folded away. A failing check's body is kept as
+text in one JSON block, parsed when its row opens, and passing checks travel as data: so a
+report of 10,000 checks opens fast.
 
 Images are referenced by relative path from the HTML file's folder (artifacts sit beside the
 report), or, with ``embed=True``, inlined once each (by content) in one JSON block that the
@@ -434,8 +435,8 @@ def _headroom_chart(report: Report) -> str:
 # -- rendering ------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _template() -> Template:
+@lru_cache(maxsize=2)
+def _template(name: str = "report.html.j2") -> Template:
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     env = Environment(
@@ -445,7 +446,18 @@ def _template() -> Template:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    return env.get_template("report.html.j2")
+    return env.get_template(name)
+
+
+def _bodies(views: Sequence[dict[str, Any]]) -> list[str]:
+    """Each failing check's body as HTML text. The page keeps them in one JSON block and
+    parses a body only when its row opens: thousands of bodies cost the browser one string."""
+    body = _template("body.html.j2").module.body  # type: ignore[attr-defined]
+    out = []
+    for number, view in enumerate(views):
+        view["body"] = number
+        out.append(str(body(view)))
+    return out
 
 
 def render_html(
@@ -475,9 +487,12 @@ def render_html(
     failing = [c for c in checks if c.outcome in _FAILING]
     passing = [_passing_entry(c) for c in checks if c.outcome not in _FAILING]
     found = causes(clusters(failing))
+    failing_views = [_check_view(c, images, shown) for c in failing]
+    bodies = _bodies(failing_views)
     return _template().render(
         report=report,
-        failing=[_check_view(c, images, shown) for c in failing],
+        failing=failing_views,
+        bodies_json=_script_json(bodies),
         passing=len(passing),
         passing_json=_script_json(passing),
         total=len(checks),

@@ -6,7 +6,9 @@ Chromium is Debian's (/usr/bin/chromium), launched through Playwright's sync API
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -164,9 +166,16 @@ def output(tmp_path: Path) -> tuple[Path, Report]:
 # -- rendering ------------------------------------------------------------------------------------
 
 
+def with_bodies(html: str) -> str:
+    """The page with the failing checks' bodies, which it carries as text in a JSON block."""
+    block = re.search(r'<script type="application/json" id="dr-bodies">(.*?)</script>', html, re.S)
+    assert block is not None
+    return html.replace(block.group(1), "") + "".join(json.loads(block.group(1)))
+
+
 def test_markup_is_escaped_and_values_shown_side_by_side(output: tuple[Path, Report]) -> None:
     root, report = output
-    text = render_html(report, base_dir=root)
+    text = with_bodies(render_html(report, base_dir=root))
     assert "<script>alert(1)</script>" not in text
     assert "cases/&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert (
@@ -195,12 +204,12 @@ def test_image_paths_are_relative_and_unsafe_ones_are_not_shown(tmp_path: Path) 
         }
     )
     report = build(tmp_path).model_copy(update={"checks": [check]})
-    text = render_html(report, base_dir=tmp_path)
+    text = with_bodies(render_html(report, base_dir=tmp_path))
     assert 'src="artifacts/x%20y/actual.png"' in text
     assert "missing: the file is not beside the report" in text
     assert text.count("not shown: the path leaves the report&#39;s folder") == 2
     assert '<a href="artifacts/x/trace.zip">artifacts/x/trace.zip</a>' in text
-    elsewhere = render_html(report, base_dir=tmp_path, out_dir=tmp_path / "site")
+    elsewhere = with_bodies(render_html(report, base_dir=tmp_path, out_dir=tmp_path / "site"))
     assert 'src="../artifacts/x%20y/actual.png"' in elsewhere
 
 
@@ -208,7 +217,7 @@ def test_embed_inlines_each_image_once(output: tuple[Path, Report], tmp_path: Pa
     root, report = output
     target = tmp_path / "portable" / "report.html"
     write_html(report, target, embed=True, base_dir=root)
-    text = target.read_text()
+    text = with_bodies(target.read_text())
     # five distinct pictures (the baseline is both sides' expected), each inlined once, though
     # the failing comparison shows its three in side by side, two in the slider, two in the
     # overlay and one beside its cause
@@ -242,7 +251,9 @@ def test_dualread_html_command(output: tuple[Path, Report], tmp_path: Path) -> N
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert 'src="../dual-read-results/artifacts/dashboard/adapter/diff.png"' in target.read_text()
+    assert 'src="../dual-read-results/artifacts/dashboard/adapter/diff.png"' in with_bodies(
+        target.read_text()
+    )
     missing = subprocess.run(
         [sys.executable, "-m", "pytest_dualread.cli", "html", tmp_path / "no.json", "-o", target],
         capture_output=True,
@@ -295,7 +306,7 @@ def open_rows(page: Page) -> None:
     page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
     page.wait_for_function("() => !document.getElementById('dr-passing')")
     page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
-    page.wait_for_function("() => !document.querySelector('details.check > template')")
+    page.wait_for_function("() => !document.querySelector('details.check[data-body]')")
 
 
 def assert_images_render(page: Page, at_least: int) -> None:

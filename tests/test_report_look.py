@@ -1,7 +1,8 @@
 """The report's own looks, judged by the plugin's visual checks: a report rendered from a fixed
-synthetic run is served over HTTP on 127.0.0.1 and declared as pages in an inner project's
-pyproject.toml; `pytest --dual-read` captures them in Chromium and compares each with the
-baseline committed in ``tests/report_look/`` (times and durations masked).
+synthetic run is served over HTTP on 127.0.0.1 and declared as two pages (the first screen; a
+page check's row, opened through a link) in an inner project's pyproject.toml; `pytest
+--dual-read` captures them in Chromium and compares each with the baseline committed in
+``tests/report_look/`` (times and durations masked).
 
 After an intended change of the report's look, refresh the baselines with::
 
@@ -21,7 +22,7 @@ from test_html import build
 from pytest_dualread.html import write_html
 
 BASELINES = Path(__file__).parent / "report_look"
-PAGES = ("report-summary", "report-visual-check")
+PAGES = ("report-summary", "report-check-row")
 
 CONFIG = """
 [tool.dualread]
@@ -35,7 +36,7 @@ mask = [".variable"]
 stabilize_timeout_s = 5
 pages = [
   {{ name = "report-summary", path = "/report.html" }},
-  {{ name = "report-visual-check", path = "/report.html#check-pages%2Fdashboard" }},
+  {{ name = "report-check-row", path = "/report.html#check-pages%2Fdashboard", element = '{row}' }},
 ]
 """
 
@@ -68,7 +69,8 @@ def test_the_report_looks_as_its_baselines(
                 shutil.copy(BASELINES / f"{name}{suffix}", snapshots)
     updating = bool(os.environ.get("REPORT_LOOK_UPDATE"))
     with serving(static_site) as url:
-        add_dualread_table(inner_project, CONFIG.format(url=url))
+        row = 'details.check[data-id="pages/dashboard"]'
+        add_dualread_table(inner_project, CONFIG.format(url=url, row=row))
         args = ["--dual-read", "pyproject.toml", *(["--snapshot-update"] if updating else [])]
         run = run_dualread(*args, subprocess=True)
     if updating:
