@@ -248,12 +248,12 @@ def _age_text(age: timedelta) -> str:
 
 
 def _report_files(directory: Path, option: str) -> list[Path]:
-    if not directory.is_dir():
-        raise _CannotJudge(f"{option} {directory}: no such directory")
-    files = sorted(p for p in directory.rglob("*.json") if p.is_file())
-    if not files:
-        raise _CannotJudge(f"{option} {directory}: no report files (*.json) in it")
-    return files
+    from pytest_dualread.rollout import RolloutError, history_files
+
+    try:
+        return history_files(directory, option)
+    except RolloutError as exc:
+        raise _CannotJudge(str(exc)) from None
 
 
 # -- gate ---------------------------------------------------------------------------------------
