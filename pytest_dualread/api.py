@@ -10,10 +10,11 @@ failure.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, final, overload
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict, TypeVar, final, overload
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
+    from typing_extensions import Unpack  # typing.Unpack is 3.11+
 
     from pytest_dualread.capture import CaptureOptions
     from pytest_dualread.config import PageOptions
@@ -23,9 +24,37 @@ if TYPE_CHECKING:
     from pytest_dualread.pagecheck import Captured
     from pytest_dualread.visual import PixelBudget
 
-__all__ = ["DualRead", "Renderer", "VisualSnapshot", "page_options"]
+__all__ = ["CheckOptions", "DualRead", "Renderer", "VisualSnapshot", "page_options"]
 
 _R = TypeVar("_R")
+
+
+class CheckOptions(TypedDict, total=False):
+    """The keywords of :meth:`DualRead.check` besides ``soft`` (one definition for its typed
+    overloads). Left out, ``golden`` is True and ``method`` is GET; the rest default to none."""
+
+    model: type[BaseModel] | None
+    golden: bool
+    name: str | None
+    tolerances: Mapping[str, Any] | None
+    ignore: Sequence[str] | None
+    list_keys: Mapping[str, Any] | None
+    coerce_numbers: Sequence[str] | None
+    method: str
+    params: Mapping[str, Any] | None
+    headers: Mapping[str, str] | None
+
+
+def _refuse_unknown(options: Mapping[str, Any]) -> None:
+    """A misspelt keyword is a TypeError naming it, as with a plain signature (``**options``
+    would otherwise swallow it)."""
+    from pytest_dualread.errors import closest
+
+    for key in options:
+        if key not in CheckOptions.__annotations__:
+            meant = closest(key, [*CheckOptions.__annotations__, "soft"])
+            hint = f" (did you mean {meant!r}?)" if meant else ""
+            raise TypeError(f"DualRead.check() got an unexpected keyword argument {key!r}{hint}")
 
 
 class Renderer(Protocol):
@@ -151,52 +180,17 @@ class DualRead:
         self,
         target: ResponsePair | str,
         *,
-        model: type[BaseModel] | None = None,
-        golden: bool = True,
-        name: str | None = None,
-        tolerances: Mapping[str, Any] | None = None,
-        ignore: Sequence[str] | None = None,
-        list_keys: Mapping[str, Any] | None = None,
-        coerce_numbers: Sequence[str] | None = None,
-        method: str = "GET",
-        params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
         soft: Literal[False] = False,
+        **options: Unpack[CheckOptions],
     ) -> DtoResult: ...
 
     @overload
     def check(
-        self,
-        target: ResponsePair | str,
-        *,
-        model: type[BaseModel] | None = None,
-        golden: bool = True,
-        name: str | None = None,
-        tolerances: Mapping[str, Any] | None = None,
-        ignore: Sequence[str] | None = None,
-        list_keys: Mapping[str, Any] | None = None,
-        coerce_numbers: Sequence[str] | None = None,
-        method: str = "GET",
-        params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        soft: bool,
+        self, target: ResponsePair | str, *, soft: bool, **options: Unpack[CheckOptions]
     ) -> DtoResult | None: ...
 
     def check(
-        self,
-        target: ResponsePair | str,
-        *,
-        model: type[BaseModel] | None = None,
-        golden: bool = True,
-        name: str | None = None,
-        tolerances: Mapping[str, Any] | None = None,
-        ignore: Sequence[str] | None = None,
-        list_keys: Mapping[str, Any] | None = None,
-        coerce_numbers: Sequence[str] | None = None,
-        method: str = "GET",
-        params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        soft: bool = False,
+        self, target: ResponsePair | str, *, soft: bool = False, **options: Unpack[CheckOptions]
     ) -> DtoResult | None:
         """Compare adapter with legacy (and both with the golden); record it; fail if they
         differ beyond tolerance. ``tolerances`` / ``ignore`` / ``list_keys`` are merged over
@@ -208,8 +202,10 @@ class DualRead:
         from pytest_dualread.lifecycle import CheckRun
         from pytest_dualread.report import CaseRequest, DtoData
 
+        _refuse_unknown(options)
         ctx = self._check_context
-        check_id, index = self._next_id(name)
+        check_id, index = self._next_id(options.get("name"))
+        method = options.get("method", "GET")
         data = DtoData()
         if isinstance(target, str):
             data.request = CaseRequest(method=method, path=target)
@@ -217,14 +213,21 @@ class DualRead:
         def obtain() -> ResponsePair:
             if not isinstance(target, str):
                 return target
+            params, headers = options.get("params"), options.get("headers")
             return self.fetch(target, method=method, params=params, headers=headers)
 
         def run() -> DtoResult:
             __tracebackhide__ = True
             try:
-                rules = rules_from(tolerances, ignore, list_keys, coerce_numbers)
+                rules = rules_from(
+                    options.get("tolerances"),
+                    options.get("ignore"),
+                    options.get("list_keys"),
+                    options.get("coerce_numbers"),
+                )
             except ValueError as exc:
                 CheckRun(ctx, check_id, data).error(exc)
+            model, golden = options.get("model"), options.get("golden", True)
             return run_dto(ctx, DtoCheck(check_id, model, rules, golden, index, data), obtain)
 
         return self._softly(run, soft)

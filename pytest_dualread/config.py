@@ -37,7 +37,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from pytest_dualread.errors import ConfigError, validation_message
+from pytest_dualread.errors import ConfigError, closest, validation_message
 from pytest_dualread.pyproject import dualread_table
 from pytest_dualread.report import Triage, Waiver
 from pytest_dualread.tolerance import Tolerance
@@ -512,8 +512,6 @@ def _field_names(model: type[BaseModel]) -> list[str]:
 
 def _did_you_mean(loc: tuple[str | int, ...]) -> str:
     """For an unknown key at ``loc``: the known key of its table closest to it, if any."""
-    import difflib
-
     model: type[BaseModel] = DualReadSettings
     for part in loc[:-1]:
         field = model.model_fields.get(str(part))
@@ -521,8 +519,8 @@ def _did_you_mean(loc: tuple[str | int, ...]) -> str:
         if not (isinstance(inner, type) and issubclass(inner, BaseModel)):
             return ""
         model = inner
-    close = difflib.get_close_matches(str(loc[-1]), _field_names(model), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    meant = closest(str(loc[-1]), _field_names(model))
+    return f" (did you mean {meant!r}?)" if meant else ""
 
 
 def _check_environment(environ: Mapping[str, str]) -> None:

@@ -22,6 +22,7 @@ terminal can show the user's traceback (:func:`user_traceback`) while messages s
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
@@ -253,3 +254,11 @@ class CheckFailed(Exception):
         self.message = message
         self.user_traceback = user_traceback
         """The traceback of the user's code that made the check an error, for the terminal."""
+
+
+def closest(word: str, known: Iterable[str]) -> str | None:
+    """The known name a misspelt ``word`` most likely meant, for "did you mean" hints."""
+    import difflib
+
+    found = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    return found[0] if found else None

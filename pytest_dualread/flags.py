@@ -112,7 +112,7 @@ def add_options(parser: pytest.Parser) -> None:
 def refuse_unknown_flags(args: Sequence[str]) -> None:
     """A ``--dual-read...`` argument that is no flag of ours is a usage error that says which
     flag was meant (pytest's own error would only call it unrecognized)."""
-    import difflib
+    from pytest_dualread.errors import closest
 
     known = ["--dual-read", *(flag for flag, _, _ in FLAGS)]
     for arg in args:
@@ -120,6 +120,6 @@ def refuse_unknown_flags(args: Sequence[str]) -> None:
             return
         name = arg.split("=", 1)[0]
         if name.startswith(("--dual-read", "--dualread", "--dual_read")) and name not in known:
-            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]}?" if close else f"; the flags are {', '.join(known)}"
+            meant = closest(name, known)
+            hint = f"; did you mean {meant}?" if meant else f"; the flags are {', '.join(known)}"
             raise pytest.UsageError(f"pytest-dualread: unknown flag {name}{hint}")

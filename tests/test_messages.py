@@ -42,3 +42,27 @@ def test_the_dual_read_counts_say_they_count_checks_not_snapshot_files(
             "  (these count checks; syrupy's snapshot report counts golden and baseline files)",
         ]
     )
+
+
+def test_a_misspelt_keyword_of_check_is_a_type_error_saying_what_was_meant(
+    inner_project: pytest.Pytester, run_dualread: RunDualRead, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inner_project.makepyfile(
+        svc=SERVICE,
+        models=MODELS,
+        test_typo="""
+import pytest
+
+def test_typo(dual_read):
+    with pytest.raises(TypeError) as raised:
+        dual_read.check("/logs/1", tolerance={"**.kcal": 1})
+    assert str(raised.value) == (
+        "DualRead.check() got an unexpected keyword argument 'tolerance'"
+        " (did you mean 'tolerances'?)"
+    )
+""",
+    )
+    inner_project.mkdir("cases")
+    add_dualread_table(inner_project, CONFIG)
+    monkeypatch.syspath_prepend(str(inner_project.path))
+    run_dualread("--dual-read").result.assert_outcomes(passed=1)
