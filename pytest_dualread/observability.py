@@ -12,7 +12,7 @@ and ``promtool check rules`` read it as it is.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -130,47 +130,56 @@ def _alert(name: str, expr: str, severity: str, summary: str, **labels: str) -> 
     }
 
 
+_LEVELS = (("Warn", "warning"), ("Fail", "critical"))
+
+
 def _rule_alerts(tolerances: Mapping[str, ToleranceSetting]) -> list[dict[str, Any]]:
     out = []
     for rule, tolerance in sorted(tolerances.items()):
         series = f'{_P99_RULE}{{rule="{_label(rule)}"}}'
-        for level, bound, severity in (
-            ("Warn", tolerance.warn_abs, "warning"),
-            ("Fail", tolerance.abs, "critical"),
-        ):
-            if bound is None:
-                continue
-            out.append(
-                _alert(
-                    f"DualReadRuleDiff{level}",
-                    f"{series} > {bound:g}",
-                    severity,
-                    f"{rule}: p99 difference {{{{ $value }}}} above {bound:g} "
-                    f"({'warn' if level == 'Warn' else 'fail'} level) in {{{{ $labels.env }}}}",
-                    # one alert per rule: promtool reads two of one name and labels as duplicates
-                    tolerance_rule=rule,
-                )
+
+        def summary(word: str, bound: float, rule: str = rule) -> str:
+            where = "{{ $labels.env }}"
+            return (
+                f"{rule}: p99 difference {{{{ $value }}}} above {bound:g} ({word} level) in {where}"
             )
+
+        out += _levelled(
+            "DualReadRuleDiff",
+            series,
+            (tolerance.warn_abs, tolerance.abs),
+            summary,
+            # one alert per rule: promtool reads two of one name and labels as duplicates
+            tolerance_rule=rule,
+        )
     return out
 
 
 def _page_alerts(visual: VisualSettings) -> list[dict[str, Any]]:
+    return _levelled(
+        "DualReadPageMismatch",
+        "dualread_page_mismatch_ratio",
+        (visual.warn_diff_ratio, visual.max_diff_ratio),
+        lambda word, bound: (
+            "page {{ $labels.page }} ({{ $labels.comparison }}): mismatch "
+            f"ratio {{{{ $value }}}} above {bound:g} in {{{{ $labels.env }}}}"
+        ),
+    )
+
+
+def _levelled(
+    name: str,
+    series: str,
+    bounds: tuple[float | None, float | None],
+    summary: Callable[[str, float], str],
+    **labels: str,
+) -> list[dict[str, Any]]:
+    """The warn and the fail alert of one series, for the levels that have a bound."""
     out = []
-    for level, bound, severity in (
-        ("Warn", visual.warn_diff_ratio, "warning"),
-        ("Fail", visual.max_diff_ratio, "critical"),
-    ):
-        if bound is None:
-            continue
-        out.append(
-            _alert(
-                f"DualReadPageMismatch{level}",
-                f"dualread_page_mismatch_ratio > {bound:g}",
-                severity,
-                "page {{ $labels.page }} ({{ $labels.comparison }}): mismatch ratio "
-                f"{{{{ $value }}}} above {bound:g} in {{{{ $labels.env }}}}",
-            )
-        )
+    for (level, severity), bound in zip(_LEVELS, bounds, strict=True):
+        if bound is not None:
+            text = summary(level.lower(), bound)
+            out.append(_alert(f"{name}{level}", f"{series} > {bound:g}", severity, text, **labels))
     return out
 
 
