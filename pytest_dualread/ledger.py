@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_dualread.errors import DualReadError
+from pytest_dualread.strictjson import JsonProblem, object_lines
 
 __all__ = ["ACTOR_VARIABLES", "Evidence", "LedgerError", "actor", "append", "sha256_of", "verify"]
 
@@ -94,17 +95,13 @@ def _records(ledger: Path) -> list[tuple[int, dict[str, Any]]]:
         text = ledger.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise LedgerError(f"ledger {ledger}: cannot read: {exc}") from None
-    out = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise LedgerError(f"ledger {ledger}: line {number} is not JSON: {exc.msg}") from None
-        if not isinstance(record, dict) or not isinstance(record.get("evidence"), list):
+    try:
+        out = list(object_lines(text))
+    except JsonProblem as exc:
+        raise LedgerError(f"ledger {ledger}: {exc}") from None
+    for number, record in out:
+        if not isinstance(record.get("evidence"), list):
             raise LedgerError(f"ledger {ledger}: line {number} is not a decision record")
-        out.append((number, record))
     if not out:
         raise LedgerError(f"ledger {ledger}: holds no decision")
     return out

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from typing import Any, Final
 
 from pytest_dualread.errors import DualReadError
@@ -94,6 +95,22 @@ def loads(text: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
         raise JsonProblem(f"nested deeper than {max_depth} levels") from None
     _check(tree, max_depth, parsed=True)
     return tree
+
+
+def object_lines(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The objects of JSON Lines ``text``, each with its line number (from 1); blank lines are
+    skipped. :class:`JsonProblem` naming the line for one that is not a strict JSON object."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = loads(line)
+        except ValueError as exc:  # not JSON at all, or JSON strict parsing refuses
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+            raise JsonProblem(f"line {number} is not JSON: {reason}") from None
+        if not isinstance(record, dict):
+            raise JsonProblem(f"line {number} is not a JSON object")
+        yield number, record
 
 
 def check_depth(tree: object, max_depth: int = MAX_DEPTH) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from pytest_dualread.files import write_atomic
+from pytest_dualread.strictjson import JsonProblem, object_lines
 
 __all__ = ["Seen", "add_parser", "read_har", "read_log", "route_of", "run_command", "write_cases"]
 
@@ -129,12 +130,8 @@ def read_har(path: Path, dropping: Dropping, *, json_only: bool = True) -> list[
     return seen
 
 
-def _log_line(line: str, where: str, dropping: Dropping) -> Seen:
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise TrafficError(f"{where}: not JSON: {exc.msg}") from None
-    if not isinstance(record, dict) or not isinstance(record.get("path"), str):
+def _log_line(record: dict[str, Any], where: str, dropping: Dropping) -> Seen:
+    if not isinstance(record.get("path"), str):
         raise TrafficError(f'{where}: expected {{"method": ..., "path": "/...", ...}}')
     query = record.get("query") or {}
     text = query if isinstance(query, str) else "&".join(f"{k}={v}" for k, v in query.items())
@@ -149,14 +146,12 @@ def read_log(path: Path, dropping: Dropping) -> list[Seen]:
     """The requests of a JSONL log: one object a line, ``method``, ``path``, ``query`` (an
     object or a query string), ``headers``."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        records = list(object_lines(path.read_text(encoding="utf-8")))
     except (OSError, UnicodeDecodeError) as exc:
         raise TrafficError(f"{path}: cannot read: {exc}") from None
-    return [
-        _log_line(line, f"{path}:{number}", dropping)
-        for number, line in enumerate(lines, start=1)
-        if line.strip()
-    ]
+    except JsonProblem as exc:
+        raise TrafficError(f"{path}: {exc}") from None
+    return [_log_line(record, f"{path}:{number}", dropping) for number, record in records]
 
 
 def _slug(text: str) -> str:
