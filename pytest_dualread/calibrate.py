@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -53,13 +53,7 @@ class FieldNoise:
     examples: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "cases": self.cases,
-            "every_time": self.every_time,
-            "delta": self.delta,
-            "examples": self.examples,
-        }
+        return asdict(self)  # plain values only: it crosses the xdist boundary as JSON
 
 
 def _leaves(value: Any, parts: tuple[str | int, ...] = ()) -> Iterator[tuple[str, Any]]:
