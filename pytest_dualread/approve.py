@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from pytest_dualread import cliargs
 from pytest_dualread.artifacts import slugify
 from pytest_dualread.files import write_atomic
 from pytest_dualread.report import Check, DtoData, Report
@@ -270,10 +271,5 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--force", action="store_true", help="Also approve checks triaged adapter_regression."
     )
-    parser.add_argument(
-        "--config",
-        type=Path,
-        metavar="PATH",
-        help="The project's pyproject.toml (default: ./pyproject.toml).",
-    )
+    cliargs.config_option(parser)
     parser.set_defaults(run=run_command)

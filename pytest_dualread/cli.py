@@ -16,13 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
+from pytest_dualread import cliargs
 from pytest_dualread.errors import ConfigError, validation_message
 from pytest_dualread.files import write_atomic
 from pytest_dualread.formats import (
@@ -59,13 +59,6 @@ EXIT_INTERRUPTED = 130
 
 class _CannotJudge(Exception):
     """Stop with exit code 2 and this one-line message."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that exits 2 with one line naming the problem (no usage dump on stderr)."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_CANNOT_JUDGE, f"dualread: error: {message} (see 'dualread --help')\n")
 
 
 def _version() -> str:
@@ -141,15 +134,8 @@ def _policy(args: argparse.Namespace) -> GateSettings:
                 + ", ".join(f"{prefix}{n.upper()}" for n in GateSettings.model_fields)
             ) from None
         values[key] = value
-    flags = {
-        "allowed_failures": ("--allowed-failures", getattr(args, "allowed_failures", None)),
-        "blocking_triage": ("--blocking-triage", getattr(args, "blocking_triage", None)),
-        "min_checks": ("--min-checks", getattr(args, "min_checks", None)),
-        "require_visual": ("--require-visual", getattr(args, "require_visual", None)),
-        "allow_partial": ("--allow-partial", getattr(args, "allow_partial", None)),
-        "fail_on_warn": ("--fail-on-warn", getattr(args, "fail_on_warn", None)),
-    }
-    for key, (_flag, value) in flags.items():
+    for key in _FLAG_OVERRIDES:  # a flag given wins over the environment and pyproject
+        value = getattr(args, key, None)
         if value is not None:
             values[key] = value
     return GateSettings.model_validate(values)
@@ -171,56 +157,6 @@ def _triage_list(text: str) -> list[str]:
                 + ", ".join(known)
             )
     return names
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
-
-
-def _positive(text: str) -> int:
-    value = _count(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {text!r}")
-    return value
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
-
-
-def _nonnegative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
-    return value
-
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def _duration(text: str) -> timedelta:
-    """``90m``, ``6h``, ``2d`` or plain seconds."""
-    match = re.fullmatch(r"\s*(\d{1,9}(?:\.\d{1,6})?)\s*([smhd]?)\s*", text)
-    if match is None:
-        raise argparse.ArgumentTypeError(
-            f"expected a duration like 90m, 6h, 2d or plain seconds, got {text!r}"
-        )
-    seconds = float(match[1]) * _UNITS[match[2] or "s"]
-    if seconds <= 0:
-        raise argparse.ArgumentTypeError(f"expected a duration above 0, got {text!r}")
-    return timedelta(seconds=seconds)
 
 
 def _too_old(report: Report, limit: timedelta) -> str | None:
@@ -519,78 +455,69 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_PASS
 
 
-def _config_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config",
-        type=Path,
-        metavar="PATH",
-        help="pyproject.toml to read [tool.dualread] from (default: ./pyproject.toml).",
-    )
+_GATE_SWITCHES = {
+    "--require-visual": "Fail when no visual check ran.",
+    "--allow-partial": "Judge a run whose selection (-k, -m, --deselect, --lf) left dual-read "
+    "items out.",
+    "--fail-on-warn": "Fail when a check passed beyond a warn level (a pass with warnings).",
+}
+"""The gate's on/off policy flags (``--no-...`` too): flag -> help."""
+_FLAG_OVERRIDES = (
+    "allowed_failures",
+    "blocking_triage",
+    "min_checks",
+    *(flag[2:].replace("-", "_") for flag in _GATE_SWITCHES),
+)
+"""The policy keys a gate flag overrides."""
 
 
 def _gate_policy_flags() -> dict[str, tuple[Callable[[str], Any], str, str]]:
     """The gate's valued flags: flag -> (parser, metavar, help); each overrides its policy key."""
     triage = ", ".join(_triage_classes())
     return {
-        "--allowed-failures": (_count, "N", "Blocking checks allowed."),
+        "--allowed-failures": (cliargs.count, "N", "Blocking checks allowed."),
         "--blocking-triage": (
             _triage_list,
             "CLASSES",
             f"Comma-separated triage classes that block ({triage}).",
         ),
-        "--min-checks": (_count, "N", "Fewest checks that must run."),
+        "--min-checks": (cliargs.count, "N", "Fewest checks that must run."),
         "--baseline": (Path, "OLD", "An older report: fail on regressions."),
         "--history": (Path, "DIR", "Folder of earlier reports (*.json, recursive)."),
         "--require-green-days": (
-            _positive,
+            cliargs.positive,
             "N",
             "Green days (UTC) required in --history, ending today.",
         ),
-        "--today": (_day, "YYYY-MM-DD", "The last day of the streak (default: today, UTC)."),
+        "--today": (cliargs.day, "YYYY-MM-DD", "The last day of the streak (default: today, UTC)."),
     }
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``dualread`` argument parser."""
-    parser = _Parser(
+    parser = cliargs.Parser(
         prog="dualread",
         description="Judge pytest-dualread reports: the release gate's side of a dual-read run.",
         epilog="Exit codes: 0 pass, 1 fail (verdict, regression or policy), 2 cannot judge.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=cliargs.Parser)
 
     gate = commands.add_parser(
         "gate", help="Judge a report under the gate policy; exit 0 pass, 1 fail, 2 cannot judge."
     )
     gate.add_argument("report", type=Path, metavar="REPORT", help="The report.json to judge.")
-    _config_option(gate)
+    cliargs.config_option(gate)
     for flag, (parse, metavar, text) in _gate_policy_flags().items():
         gate.add_argument(flag, type=parse, metavar=metavar, help=text)
-    gate.add_argument(
-        "--require-visual",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="Fail when no visual check ran.",
-    )
-    gate.add_argument(
-        "--allow-partial",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="Judge a run whose selection (-k, -m, --deselect, --lf) left dual-read items out.",
-    )
+    for flag, text in _GATE_SWITCHES.items():
+        gate.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=text)
     gate.add_argument(
         "--ledger", type=Path, metavar="FILE", help="Append the decision to this JSONL ledger."
     )
     gate.add_argument(
-        "--fail-on-warn",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="Fail when a check passed beyond a warn level (a pass with warnings).",
-    )
-    gate.add_argument(
         "--max-age",
-        type=_duration,
+        type=cliargs.duration,
         metavar="DURATION",
         help="Cannot judge a report whose run finished longer ago (90m, 6h, 2d, or seconds).",
     )
@@ -612,7 +539,7 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument(
         "--force", action="store_true", help="Merge even when the shards' config_hash differs."
     )
-    _config_option(merge)
+    cliargs.config_option(merge)
     merge.set_defaults(run=_cmd_merge)
 
     html = commands.add_parser("html", help="Write the self-contained HTML report.")
@@ -632,7 +559,7 @@ def build_parser() -> argparse.ArgumentParser:
     html.set_defaults(run=_cmd_html)
 
     thresholds = commands.add_parser("thresholds", help="Tolerances from recorded deltas.")
-    sub = thresholds.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    sub = thresholds.add_subparsers(dest="action", metavar="ACTION", parser_class=cliargs.Parser)
     sub.required = True
     suggest = sub.add_parser(
         "suggest", help="Propose median + k*IQR per tolerance rule (dry run unless --apply)."
@@ -646,50 +573,34 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="Learn from every run of a history (per-field deltas of passing runs too).",
     )
-    suggest.add_argument(
-        "--include-failed", action="store_true", help="With --history, learn from failed runs too."
-    )
-    suggest.add_argument(
-        "--warn-k",
-        type=_nonnegative_float,
-        default=0.5,
-        help="With --history, IQR multiplier of the warn level (default 0.5).",
-    )
-    suggest.add_argument(
-        "--k", type=_nonnegative_float, default=1.5, help="IQR multiplier (default 1.5)."
-    )
-    suggest.add_argument(
-        "--min-samples",
-        type=_count,
-        default=3,
-        metavar="N",
-        help="Fewest deltas for a proposal (default 3, at least 2).",
-    )
-    suggest.add_argument(
-        "--floor-abs",
-        type=_nonnegative_float,
-        default=0.0,
-        metavar="X",
-        help="Smallest abs bound ever proposed (default 0).",
-    )
-    suggest.add_argument(
-        "--apply", action="store_true", help="Rewrite [tool.dualread.dto.tolerances] in place."
-    )
-    suggest.add_argument(
-        "--allow-looser", action="store_true", help="With --apply, also apply looser proposals."
-    )
-    _config_option(suggest)
+    for flag, parse, default, metavar, text in (
+        ("--k", cliargs.nonnegative_float, 1.5, "K", "IQR multiplier (default 1.5)."),
+        ("--warn-k", cliargs.nonnegative_float, 0.5, "K", "With --history, IQR multiplier of "
+         "the warn level (default 0.5)."),
+        ("--min-samples", cliargs.count, 3, "N", "Fewest deltas for a proposal (default 3, "
+         "at least 2)."),
+        ("--floor-abs", cliargs.nonnegative_float, 0.0, "X", "Smallest abs bound ever proposed "
+         "(default 0)."),
+    ):  # fmt: skip
+        suggest.add_argument(flag, type=parse, default=default, metavar=metavar, help=text)
+    for flag, text in (
+        ("--include-failed", "With --history, learn from failed runs too."),
+        ("--apply", "Rewrite [tool.dualread.dto.tolerances] in place."),
+        ("--allow-looser", "With --apply, also apply looser proposals."),
+    ):
+        suggest.add_argument(flag, action="store_true", help=text)
+    cliargs.config_option(suggest)
     suggest.set_defaults(run=_cmd_thresholds_suggest)
 
     from pytest_dualread.rollout_cli import register
 
-    register(commands, _config_option)
+    register(commands)
     schema = commands.add_parser("schema", help="Print the JSON Schema of report.json.")
     schema.set_defaults(run=_cmd_schema)
     from pytest_dualread import approve, traffic
 
     approve.add_parser(commands)
-    traffic.add_parser(commands, _Parser)
+    traffic.add_parser(commands)
     return parser
 
 

@@ -98,7 +98,7 @@ def _records(ledger: Path) -> list[tuple[int, dict[str, Any]]]:
     try:
         out = list(object_lines(text))
     except JsonProblem as exc:
-        raise LedgerError(f"ledger {ledger}: {exc}") from None
+        raise LedgerError(f"ledger {ledger}: line {exc.line} is {exc.reason}") from None
     for number, record in out:
         if not isinstance(record.get("evidence"), list):
             raise LedgerError(f"ledger {ledger}: line {number} is not a decision record")

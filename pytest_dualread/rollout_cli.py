@@ -14,6 +14,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_dualread import cliargs
 from pytest_dualread.errors import DualReadError
 
 if TYPE_CHECKING:
@@ -278,12 +279,10 @@ def _cmd_observability(args: argparse.Namespace) -> int:
 # -- registration --------------------------------------------------------------------------------
 
 
-def register(commands: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
-    """Add the rollout commands to the ``dualread`` sub-parsers; ``common`` adds --config."""
-    from pytest_dualread.cli import _day, _Parser, _positive
-
+def register(commands: Any) -> None:
+    """Add the rollout commands to the ``dualread`` sub-parsers."""
     ledger = commands.add_parser("ledger", help="The decision ledger of gate --ledger.")
-    sub = ledger.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    sub = ledger.add_subparsers(dest="action", metavar="ACTION", parser_class=cliargs.Parser)
     sub.required = True
     verify = sub.add_parser("verify", help="Recompute each recorded sha256; exit 1 if changed.")
     verify.add_argument("ledger", type=Path, metavar="FILE", help="The ledger (JSONL).")
@@ -293,25 +292,25 @@ def register(commands: Any, common: Callable[[argparse.ArgumentParser], None]) -
     verify.set_defaults(run=_guarded(_cmd_ledger_verify))
 
     baseline = commands.add_parser("baseline", help="Baseline report rotation.")
-    bsub = baseline.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    bsub = baseline.add_subparsers(dest="action", metavar="ACTION", parser_class=cliargs.Parser)
     bsub.required = True
     rotate = bsub.add_parser(
         "rotate", help="Make the newest report the baseline after N passing runs (dry run)."
     )
     rotate.add_argument("--history", type=Path, required=True, metavar="DIR")
     rotate.add_argument("--baseline", type=Path, required=True, metavar="PATH")
-    rotate.add_argument("--after", type=_positive, default=14, metavar="N")
+    rotate.add_argument("--after", type=cliargs.positive, default=14, metavar="N")
     rotate.add_argument("--apply", action="store_true", help="Write the baseline.")
     rotate.add_argument("--ledger", type=Path, metavar="FILE", help="Record the rotation.")
-    common(rotate)
+    cliargs.config_option(rotate)
     rotate.set_defaults(run=_guarded(_cmd_baseline_rotate))
 
     trend = commands.add_parser("trend", help="Pass rate, worst fields and pages per window.")
     trend.add_argument("--history", type=Path, required=True, metavar="DIR")
-    trend.add_argument("--days", type=_positive, default=7, metavar="N")
-    trend.add_argument("--today", type=_day, metavar="YYYY-MM-DD")
+    trend.add_argument("--days", type=cliargs.positive, default=7, metavar="N")
+    trend.add_argument("--today", type=cliargs.day, metavar="YYYY-MM-DD")
     trend.add_argument("--out", type=Path, metavar="DIR", help="Write trend.md and trend.json.")
-    common(trend)
+    cliargs.config_option(trend)
     trend.set_defaults(run=_guarded(_cmd_trend))
 
     summary = commands.add_parser("summary", help="A chat summary (Slack Block Kit or text).")
@@ -320,13 +319,13 @@ def register(commands: Any, common: Callable[[argparse.ArgumentParser], None]) -
     summary.add_argument("--history", type=Path, metavar="DIR")
     summary.add_argument("--format", choices=("slack", "text"), default="slack")
     summary.add_argument("--report-url", metavar="URL", help="Link to the HTML report.")
-    summary.add_argument("--today", type=_day, metavar="YYYY-MM-DD")
-    common(summary)
+    summary.add_argument("--today", type=cliargs.day, metavar="YYYY-MM-DD")
+    cliargs.config_option(summary)
     summary.set_defaults(run=_guarded(_cmd_summary))
 
     obs = commands.add_parser(
         "observability", help="Grafana dashboard and Prometheus rules for --dual-read-metrics."
     )
     obs.add_argument("--out", type=Path, required=True, metavar="DIR")
-    common(obs)
+    cliargs.config_option(obs)
     obs.set_defaults(run=_guarded(_cmd_observability))

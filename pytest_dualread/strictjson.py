@@ -33,9 +33,11 @@ class JsonProblem(DualReadError, ValueError):
     """Text or a tree that is not strict JSON. ``reason`` says what, ``where`` the key path
     (``""`` for the root or when the parser stopped before a tree existed)."""
 
-    def __init__(self, reason: str, where: str = "") -> None:
+    def __init__(self, reason: str, where: str = "", *, line: int | None = None) -> None:
         self.reason = reason
         self.where = where
+        self.line = line
+        """For JSON Lines: the line (from 1) that is not a JSON object."""
         super().__init__(f"{reason} at {where}" if where else reason)
 
 
@@ -99,7 +101,7 @@ def loads(text: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
 
 def object_lines(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
     """The objects of JSON Lines ``text``, each with its line number (from 1); blank lines are
-    skipped. :class:`JsonProblem` naming the line for one that is not a strict JSON object."""
+    skipped. :class:`JsonProblem` with the ``line`` of one that is not a strict JSON object."""
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -107,9 +109,9 @@ def object_lines(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
             record = loads(line)
         except ValueError as exc:  # not JSON at all, or JSON strict parsing refuses
             reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-            raise JsonProblem(f"line {number} is not JSON: {reason}") from None
+            raise JsonProblem(f"not JSON: {reason}", line=number) from None
         if not isinstance(record, dict):
-            raise JsonProblem(f"line {number} is not a JSON object")
+            raise JsonProblem("not a JSON object", line=number)
         yield number, record
 
 

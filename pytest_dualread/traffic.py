@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from pytest_dualread import cliargs
 from pytest_dualread.files import write_atomic
 from pytest_dualread.strictjson import JsonProblem, object_lines
 
@@ -150,7 +151,7 @@ def read_log(path: Path, dropping: Dropping) -> list[Seen]:
     except (OSError, UnicodeDecodeError) as exc:
         raise TrafficError(f"{path}: cannot read: {exc}") from None
     except JsonProblem as exc:
-        raise TrafficError(f"{path}: {exc}") from None
+        raise TrafficError(f"{path}:{exc.line}: {exc.reason}") from None
     return [_log_line(record, f"{path}:{number}", dropping) for number, record in records]
 
 
@@ -280,16 +281,10 @@ def run_command(args: argparse.Namespace) -> int:
     return 0 if written else 2
 
 
-def _at_least_one(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return int(text)
-
-
-def add_parser(commands: Any, parser_class: type[argparse.ArgumentParser]) -> None:
+def add_parser(commands: Any) -> None:
     """Register ``dualread cases from-har|from-log`` on the ``dualread`` subparsers."""
     cases = commands.add_parser("cases", help="Write case files from real traffic.")
-    sub = cases.add_subparsers(dest="action", metavar="ACTION", parser_class=parser_class)
+    sub = cases.add_subparsers(dest="action", metavar="ACTION", parser_class=cliargs.Parser)
     sub.required = True
     for action, what in (("from-har", "a HAR file"), ("from-log", "a JSONL request log")):
         parser = sub.add_parser(action, help=f"Case files from {what}, one per route.")
@@ -302,7 +297,7 @@ def add_parser(commands: Any, parser_class: type[argparse.ArgumentParser]) -> No
         )
         parser.add_argument(
             "--per-route",
-            type=_at_least_one,
+            type=cliargs.positive,
             default=10,
             metavar="N",
             help="Cases per route (default 10).",
@@ -311,7 +306,7 @@ def add_parser(commands: Any, parser_class: type[argparse.ArgumentParser]) -> No
             "--methods", default="GET,HEAD", help="Methods kept (default GET,HEAD)."
         )
         parser.add_argument("--out", type=Path, metavar="DIR", help="Default: cases_dir.")
-        parser.add_argument("--config", type=Path, metavar="PATH", help="The pyproject.toml.")
+        cliargs.config_option(parser)
         if action == "from-har":
             parser.add_argument(
                 "--all-types", action="store_true", help="Keep requests not answered with JSON."

@@ -14,10 +14,10 @@ KEEP_ALL = Dropping(headers=frozenset(), params=frozenset())
 @pytest.mark.parametrize(
     ("bad_line", "problem"),
     [
-        ('{"path": "/logs", "limit": NaN}', "line 3 is not JSON: NaN is not a JSON number"),
-        ('{"path": "/a", "path": "/b"}', "line 3 is not JSON: duplicate key 'path'"),
-        ('["GET", "/logs"]', "line 3 is not a JSON object"),
-        ("{not json", "line 3 is not JSON: Expecting property name"),
+        ('{"path": "/logs", "limit": NaN}', "3: not JSON: NaN is not a JSON number"),
+        ('{"path": "/a", "path": "/b"}', "3: not JSON: duplicate key 'path'"),
+        ('["GET", "/logs"]', "3: not a JSON object"),
+        ("{not json", "3: not JSON: Expecting property name"),
     ],
 )
 def test_a_bad_log_line_is_an_error_naming_the_file_and_line(
@@ -27,7 +27,7 @@ def test_a_bad_log_line_is_an_error_naming_the_file_and_line(
     log.write_text('{"path": "/logs/1"}\n\n' + bad_line + "\n")
     with pytest.raises(TrafficError) as raised:
         read_log(log, KEEP_ALL)
-    assert str(raised.value).startswith(f"{log}: {problem}")
+    assert str(raised.value).startswith(f"{log}:{problem}")
 
 
 def test_blank_lines_are_skipped_and_later_lines_keep_their_numbers(tmp_path: Path) -> None:
