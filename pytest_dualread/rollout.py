@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
 
 from pytest_dualread.config import GateSettings, ToleranceSetting
 from pytest_dualread.errors import DualReadError
@@ -29,6 +30,9 @@ from pytest_dualread.gate import (
     suggest_thresholds,
 )
 from pytest_dualread.report import Report
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack is 3.11+
 
 __all__ = [
     "LevelSuggestion",
@@ -122,12 +126,12 @@ def rule_deltas(reports: Sequence[Report], rules: Mapping[str, object]) -> dict[
 
 @dataclass(frozen=True)
 class LevelSuggestion:
-    """The fail level (``abs``) and, when it fits below, the warn level of one rule."""
+    """The fail level (``abs``) and, when it fits below, the warn level of one rule: ``fail``
+    as ``thresholds suggest`` has always proposed it, ``warn_abs`` None when no level fits
+    below the fail level."""
 
     fail: ThresholdSuggestion
-    """The fail level, as ``thresholds suggest`` has always proposed it."""
     warn_abs: float | None
-    """The proposed ``warn_abs``; None when no level fits below the fail level."""
 
     @property
     def changes_warn(self) -> bool:
@@ -135,22 +139,27 @@ class LevelSuggestion:
         return self.warn_abs is not None and (current is None or current.warn_abs != self.warn_abs)
 
 
+class FailLevelOptions(TypedDict, total=False):
+    """How the fail level is proposed: :func:`~pytest_dualread.gate.suggest_thresholds`'s
+    keywords (its defaults apply to those left out)."""
+
+    k: float
+    min_samples: int
+    floor_abs: float
+
+
 def suggest_levels(
     deltas: Mapping[str, Sequence[float]],
     current: Mapping[str, ToleranceSetting],
     *,
-    k: float = 1.5,
     warn_k: float = 0.5,
-    min_samples: int = 3,
-    floor_abs: float = 0.0,
+    **fail_options: Unpack[FailLevelOptions],
 ) -> list[LevelSuggestion]:
     """Fail and warn levels per rule (see the module docs)."""
     from pytest_dualread.gate import _round_up
 
     out = []
-    for fail in suggest_thresholds(
-        deltas, current, k=k, min_samples=min_samples, floor_abs=floor_abs
-    ):
+    for fail in suggest_thresholds(deltas, current, **fail_options):
         warn = None
         if fail.proposed_abs is not None:
             q1, median, q3 = quartiles(sorted(deltas[fail.rule]))
