@@ -23,6 +23,7 @@ Public API (stable; tools outside the project call it)::
     compare_png(expected: bytes, actual: bytes, **the same keywords) -> ImageDiff
     CompareOptions: the TypedDict of those keywords, e.g. to build them up front
     decode_png(data: bytes) -> HxWx4 uint8 array;  encode_png(array) -> PNG bytes
+    png_decoder(data: bytes) -> "pyspng" | "pillow", the decoder decode_png uses for them
     ENGINES, DEFAULT_ENGINE, engine_info(name) -> (name, version)
 
 ``expected`` and ``actual`` are HxWx4 ``uint8`` RGBA arrays. Images of different sizes give a
@@ -54,6 +55,7 @@ temporaries stay a few MB whatever the frame size. Only the diff image (when req
 from __future__ import annotations
 
 import functools
+import importlib
 import io
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -83,6 +85,7 @@ __all__ = [
     "decode_png",
     "encode_png",
     "engine_info",
+    "png_decoder",
 ]
 
 U8 = npt.NDArray[np.uint8]
@@ -181,7 +184,73 @@ def _dist_version(dist: str) -> str:
 
 
 def decode_png(data: bytes) -> U8:
-    """Decode PNG (or any Pillow-readable) bytes to a read-only HxWx4 uint8 RGBA array."""
+    """Decode PNG (or any Pillow-readable) bytes to a read-only HxWx4 uint8 RGBA array.
+
+    What Chromium writes (8-bit RGB or RGBA, not interlaced, no tRNS chunk) is decoded by
+    libspng through ``pyspng`` when it is installed (the ``visual`` extra brings it): about
+    3x faster than Pillow, and pixel-identical to it for those files. Every other file, and
+    any file libspng refuses, goes to Pillow, whose errors are the ones raised.
+    """
+    if png_decoder(data) == "pyspng":
+        try:
+            fast: U8 = _pyspng().load(data, format="RGBA")
+        except RuntimeError:  # libspng refused it: Pillow decides, and says why
+            pass
+        else:
+            fast.flags.writeable = False
+            return fast
+    return _decode_with_pillow(data)
+
+
+def png_decoder(data: bytes) -> str:
+    """The decoder :func:`decode_png` uses for these bytes: ``"pyspng"`` or ``"pillow"``."""
+    header = _png_header(data)
+    if header is None or _pyspng() is None:
+        return "pillow"
+    width, height, depth, colour, interlaced = header
+    from PIL import Image
+
+    # Pillow's decompression-bomb guard stays in charge of very large images
+    limit = Image.MAX_IMAGE_PIXELS
+    too_large = limit is not None and width * height > limit
+    plain = depth == 8 and colour in (2, 6) and not interlaced  # RGB, RGBA
+    if too_large or not plain or _has_trns(data):
+        return "pillow"
+    return "pyspng"
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _png_header(data: bytes) -> tuple[int, int, int, int, bool] | None:
+    """(width, height, bit depth, colour type, interlaced) from a PNG's IHDR, or None."""
+    if len(data) < 33 or not data.startswith(_PNG_SIGNATURE) or data[12:16] != b"IHDR":
+        return None
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    return width, height, data[24], data[25], data[28] != 0
+
+
+def _has_trns(data: bytes) -> bool:
+    """Whether a tRNS chunk (a transparent colour) comes before the image data."""
+    at = len(_PNG_SIGNATURE)
+    while at + 8 <= len(data):
+        kind = data[at + 4 : at + 8]
+        if kind in (b"tRNS", b"IDAT"):
+            return kind == b"tRNS"
+        at += 12 + int.from_bytes(data[at : at + 4], "big")
+    return False
+
+
+@functools.cache
+def _pyspng() -> Any:
+    """The pyspng module, or None where it is not installed (Pillow decodes then)."""
+    try:
+        return importlib.import_module("pyspng")
+    except ImportError:
+        return None
+
+
+def _decode_with_pillow(data: bytes) -> U8:
     from PIL import Image
 
     with Image.open(io.BytesIO(data)) as im:
