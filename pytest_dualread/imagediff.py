@@ -563,31 +563,41 @@ def _compare_dualread(a: U8, b: U8, o: _Options) -> tuple[int, tuple[Box, ...], 
 def _draw_grey(image: U8, out: U8, alpha: float) -> None:
     """pixelmatch's faded background: 255 + (Y - 255) * alpha * A / 255, stored as uint8.
 
-    The grey is a function of the pixel alone, and a screenshot is mostly runs of equal
-    pixels: it is computed once per run, on the run's first pixel, and repeated.
+    The grey is a function of the pixel alone (not of its place), and a screenshot is mostly
+    runs of equal pixels: the frame is read as 64-bit pairs of pixels, the grey computed once
+    per run of equal pairs, on its first pair, and repeated.
     """
-    h, w = image.shape[:2]
     px = np.ascontiguousarray(image).reshape(-1).view("<u4")
     out_px = out.reshape(-1).view("<u4")
-    for y0, y1 in _row_blocks(h, w):
-        s, e = y0 * w, y1 * w
-        block = px[s:e]
+    even = px.size - px.size % 2
+    pairs, out_pairs = px[:even].view("<u8"), out_px[:even].view("<u8")
+    for s, e in _spans(pairs.size, _BLOCK_PIXELS):
+        block = pairs[s:e]
         starts = np.flatnonzero(block[1:] != block[:-1])
         starts += 1
         starts = np.concatenate(([0], starts))
-        grey = _grey(block[starts].view(np.uint8).reshape(-1, 4), alpha)
-        packed = grey.astype(np.uint32) * np.uint32(0x010101)
-        packed |= np.uint32(0xFF000000)
-        out_px[s:e] = np.repeat(packed, np.diff(starts, append=e - s))
+        out_pairs[s:e] = np.repeat(_grey(block[starts].view(np.uint8), alpha).view("<u8"),
+                                   np.diff(starts, append=e - s))  # fmt: skip
+    if even < px.size:
+        out_px[-1:] = _grey(px[-1:].view(np.uint8), alpha)
 
 
-def _grey(px: U8, alpha: float) -> U8:
-    """The grey of (k, 4) pixels, in pixelmatch's floating point order."""
+def _grey(rgba: U8, alpha: float) -> _U32:
+    """The faded grey of flat RGBA bytes, as opaque 32-bit pixels, in pixelmatch's floating
+    point order."""
+    px = rgba.reshape(-1, 4)
     luma = px[:, 0] * _Y[0] + px[:, 1] * _Y[1] + px[:, 2] * _Y[2]
     val = 255 + (luma - 255) * alpha * px[:, 3] / 255
     # a typed-array store truncates towards zero and wraps modulo 256
-    grey: U8 = (np.trunc(val).astype(np.int64) % 256).astype(np.uint8)
+    grey: _U32 = (np.trunc(val).astype(np.int64) % 256).astype(np.uint32)
+    grey *= np.uint32(0x010101)
+    grey |= np.uint32(0xFF000000)
     return grey
+
+
+def _spans(size: int, step: int) -> Iterator[tuple[int, int]]:
+    for start in range(0, size, step):
+        yield start, min(size, start + step)
 
 
 # ----- colour and brightness deltas
