@@ -799,3 +799,22 @@ def test_diff_pngs_round_trip_and_are_smaller_than_pillows_fast_level() -> None:
             assert len(data) < 0.95 * len(buf.getvalue()), name
     with pytest.raises(ValueError, match="at least one pixel"):
         encode_png(np.zeros((0, 3, 4), np.uint8))
+
+
+def test_equal_blocks_skipped_by_memcmp_count_as_without_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Blocks of rows whose bytes are equal are skipped by libc's memcmp; where there is none,
+    every block is compared pixel by pixel, with the same counts, boxes and diff images."""
+    a, b = generated("shift", (40, 48))
+    tall_a = np.ascontiguousarray(np.tile(a, (60, 30, 1)))
+    tall_b = tall_a.copy()
+    tall_b[1000:1040, 480:528] = b  # one changed block among many equal ones
+    pairs = {"screenshot": load_screenshot("text"), "tall": (tall_a, tall_b)}
+    with_memcmp = {k: compare(x, y, diff_image=True) for k, (x, y) in pairs.items()}
+    assert with_memcmp["tall"].mismatch_pixels > 0
+    monkeypatch.setattr(imagediff, "_memcmp", lambda: None)
+    for name, (x, y) in pairs.items():
+        plain = compare(x, y, diff_image=True)
+        assert plain == with_memcmp[name], name
+        assert np.array_equal(plain.diff, with_memcmp[name].diff), name
