@@ -185,7 +185,8 @@ def synthetic_page(width: int, height: int, variant: str) -> U8:
         value = 1000 + 37 * r + (1 if variant == "b" and r == 7 else 0)
         draw.text((260, y + 6), f"#{40_000 + r}  service-{r}  eu-west-1  {value:,} req", font=font,
                   fill=(31, 41, 51, 255))  # fmt: skip
-    return np.asarray(im).copy()
+    page: U8 = np.asarray(im).copy()
+    return page
 
 
 def synthetic_pairs(scratch: Path) -> list[dict[str, Any]]:
@@ -269,6 +270,40 @@ def _cpp_port(cpp: Any) -> tuple[Count, Draw]:
         return int(cpp.pixelmatch(a, b, output=out, options=options[include_aa])), out
 
     return counts, drawn
+
+
+def alpha_exactness(peers: dict[str, tuple[Count, Draw]]) -> dict[str, list[str]]:
+    """Each engine's counts on the semi-transparent screenshot pair of the engine's tests,
+    against pixelmatch JS 7.2.0's recorded counts: the cases where an engine differs."""
+    data = ROOT / "tests" / "imagediff_data"
+    recorded: dict[str, int] = json.loads((data / "expected.json").read_text())
+    a, b = (decode_png((data / f"alpha-{side}.png").read_bytes()) for side in ("a", "b"))
+    engines = {"dualread": _thresholded(None), **{n: _thresholded(p) for n, p in peers.items()}}
+    wrong: dict[str, list[str]] = {}
+    for key, expected in recorded.items():
+        if not key.startswith("alpha "):
+            continue
+        threshold = float(key.split("threshold=")[1].split()[0])
+        include_aa = key.endswith("include_aa=True")
+        for name, count in engines.items():
+            got = count(a, b, threshold, include_aa)
+            if got != expected:
+                wrong.setdefault(name, []).append(f"{key}: {got} (JS {expected})")
+    return wrong
+
+
+def _thresholded(peer: tuple[Count, Draw] | None) -> Callable[[U8, U8, float, bool], int]:
+    if peer is None:
+        return lambda a, b, t, aa: compare(a, b, threshold=t, include_aa=aa).mismatch_pixels
+    cpp = importlib.import_module("pybind11_pixelmatch")
+
+    def count(a: U8, b: U8, threshold: float, include_aa: bool) -> int:
+        opts = cpp.Options()
+        opts.threshold = threshold
+        opts.includeAA = include_aa
+        return int(cpp.pixelmatch(a, b, options=opts))
+
+    return count
 
 
 # --------------------------------------------------------------------------- pixelmatch JS
@@ -515,6 +550,14 @@ def main() -> int:
     rows = bench_engines(pairs, js, timer, aa_options)
     verdicts = engine_verdicts(rows, names)
     pypi = _pypi_once(pairs, js) if args.pypi else None
+    alpha_wrong = alpha_exactness(peers)
+    print("\nsemi-transparent screenshot pair (tests/imagediff_data/alpha-*.png), counts against "
+          "pixelmatch JS 7.2.0 at 4 thresholds x includeAA:")  # fmt: skip
+    for engine in names:
+        cases = alpha_wrong.get(engine, [])
+        print(f"- {engine}: " + ("exact" if not cases else "differs: " + "; ".join(cases)))
+        goal = f"{engine} exact to pixelmatch JS 7.2.0 on semi-transparent pixels"
+        verdicts[goal] = {"pass": not cases, "differs": cases}
 
     decoders = bench_decoders(pairs, timer)
     _print_decoders(decoders, js)
@@ -546,7 +589,7 @@ def main() -> int:
         args.results.write_text(json.dumps(figures, indent=1) + "\n")
         print(f"figures written to {args.results}")
     ours_exact = verdicts["dualread exact to pixelmatch JS 7.2.0 (counts and diff images)"]
-    return 1 if ours_exact["pass"] is False else 0
+    return 1 if ours_exact["pass"] is False or alpha_wrong.get("dualread") else 0
 
 
 def _print_decoders(rows: list[dict[str, Any]], js: dict[str, Any]) -> None:
