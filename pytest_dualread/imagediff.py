@@ -45,10 +45,12 @@ port blends semi-transparent pixels against white whatever ``checkerboard`` says
 ``diff_color_alt``; it accepts the other keywords. An unknown engine name raises
 ``ValueError`` naming the allowed ones.
 
-Speed and memory: equal 32-bit pixels are skipped 8 bytes at a time; the frames are then
-handled in blocks of rows (about 128k pixels), densely where many pixels changed and by
+Speed and memory: blocks of rows whose bytes are equal are skipped by libc's ``memcmp``
+(identical frames by one call); in the others equal 32-bit pixels are skipped 8 bytes at a
+time. Blocks of rows (about 128k pixels) are handled densely where many pixels changed and by
 gathering the changed pixels and their neighbourhoods elsewhere, so floating point
-temporaries stay a few MB whatever the frame size. Only the diff image (when requested) and a
+temporaries stay a few MB whatever the frame size. The grey background of a diff image is
+computed once per run of equal pixels. Only the diff image (when requested) and a
 1-byte-per-pixel mask of counted pixels (when a block was dense) cover the whole frame.
 """
 
@@ -550,10 +552,14 @@ def _compare_dualread(a: U8, b: U8, o: _Options) -> tuple[int, tuple[Box, ...], 
         counted, darker, aa = _dense_block(f, y0, y1, ne, include_aa)
         if out_px is not None:
             rows = out_px[s:e].reshape(y1 - y0, w)
+            # copyto with a mask writes in place, without listing the positions first
             if aa is not None and not diff_mask:
-                rows[aa] = aa_px
-            rows[counted & ~darker] = diff_px
-            rows[counted & darker] = alt_px
+                np.copyto(rows, aa_px, where=aa)
+            if alt_px == diff_px:
+                np.copyto(rows, diff_px, where=counted)
+            else:
+                np.copyto(rows, diff_px, where=counted & ~darker)
+                np.copyto(rows, alt_px, where=counted & darker)
         n = int(np.count_nonzero(counted))
         if n:
             count += n
