@@ -499,8 +499,6 @@ def _compare_dualread(a: U8, b: U8, o: _Options) -> tuple[int, tuple[Box, ...], 
     out: U8 | None = None
     if o.diff_image:
         out = np.zeros((h, w, 4), dtype=np.uint8)
-        if not diff_mask:
-            _draw_grey(a, out, o.alpha)
     out_px = None if out is None else out.reshape(-1).view("<u4")
     aa_px, diff_px, alt_px = (_pack(c) for c in o.colours) if o.diff_image else (0, 0, 0)
     mask: _Bool | None = None  # counted pixels of dense blocks
@@ -520,8 +518,15 @@ def _compare_dualread(a: U8, b: U8, o: _Options) -> tuple[int, tuple[Box, ...], 
             out_px[counted[~darker]] = diff_px
             out_px[counted[darker]] = alt_px
 
+    def grey(y0: int, y1: int) -> None:
+        # the faded background, block by block before its colours: a block whose every
+        # pixel gets a colour (pairs of different pages) is never drawn grey
+        if out is not None and not diff_mask:
+            _draw_grey(a[y0:y1], out[y0:y1], o.alpha)
+
     same_bytes = _equal_spans(f.pa, f.pb)
     if same_bytes(0, h * w):  # identical frames: one memcmp, no block to visit
+        grey(0, h)
         return 0, (), out
     # with an even width every block starts on an 8-byte boundary: scan two pixels at once
     wide = w % 2 == 0
@@ -529,9 +534,12 @@ def _compare_dualread(a: U8, b: U8, o: _Options) -> tuple[int, tuple[Box, ...], 
     for y0, y1 in _row_blocks(h, w):
         s, e = y0 * w, y1 * w
         if same_bytes(s, e):
+            grey(y0, y1)
             continue
         if wide:
             pairs = np.flatnonzero(qa[s // 2 : e // 2] != qb[s // 2 : e // 2])
+            if pairs.size * 2 * _DENSE < e - s:
+                grey(y0, y1)
             if pairs.size == 0:
                 continue
             if pairs.size * 2 * _DENSE < e - s:
@@ -542,6 +550,8 @@ def _compare_dualread(a: U8, b: U8, o: _Options) -> tuple[int, tuple[Box, ...], 
                 continue
         ne = f.pa[s:e] != f.pb[s:e]
         changed = int(np.count_nonzero(ne))
+        if changed * _DENSE < e - s:
+            grey(y0, y1)
         if changed == 0:
             continue
         if changed * _DENSE < e - s:
@@ -552,6 +562,13 @@ def _compare_dualread(a: U8, b: U8, o: _Options) -> tuple[int, tuple[Box, ...], 
         counted, darker, aa = _dense_block(f, y0, y1, ne, include_aa)
         if out_px is not None:
             rows = out_px[s:e].reshape(y1 - y0, w)
+            if out is not None and not diff_mask:
+                # most pixels get a colour (pages that differ throughout): grey only the rest
+                bare = np.flatnonzero(~(counted if aa is None else counted | aa))
+                if bare.size * 4 < e - s:
+                    out_px[s + bare] = _grey(f.pa[s + bare].view(np.uint8), o.alpha)
+                else:
+                    grey(y0, y1)
             # copyto with a mask writes in place, without listing the positions first
             if aa is not None and not diff_mask:
                 np.copyto(rows, aa_px, where=aa)
