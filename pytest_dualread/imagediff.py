@@ -23,6 +23,7 @@ Public API (stable; tools outside the project call it)::
     compare_png(expected: bytes, actual: bytes, **the same keywords) -> ImageDiff
     CompareOptions: the TypedDict of those keywords, e.g. to build them up front
     decode_png(data: bytes) -> HxWx4 uint8 array;  encode_png(array) -> PNG bytes
+    png_decoder(data: bytes) -> "pyspng" | "pillow", the decoder decode_png uses for them
     ENGINES, DEFAULT_ENGINE, engine_info(name) -> (name, version)
 
 ``expected`` and ``actual`` are HxWx4 ``uint8`` RGBA arrays. Images of different sizes give a
@@ -44,17 +45,22 @@ port blends semi-transparent pixels against white whatever ``checkerboard`` says
 ``diff_color_alt``; it accepts the other keywords. An unknown engine name raises
 ``ValueError`` naming the allowed ones.
 
-Speed and memory: equal 32-bit pixels are skipped 8 bytes at a time; the frames are then
-handled in blocks of rows (about 128k pixels), densely where many pixels changed and by
+Speed and memory: blocks of rows whose bytes are equal are skipped by libc's ``memcmp``
+(identical frames by one call); in the others equal 32-bit pixels are skipped 8 bytes at a
+time. Blocks of rows (about 128k pixels) are handled densely where many pixels changed and by
 gathering the changed pixels and their neighbourhoods elsewhere, so floating point
-temporaries stay a few MB whatever the frame size. Only the diff image (when requested) and a
+temporaries stay a few MB whatever the frame size. The grey background of a diff image is
+computed once per run of equal pixels. Only the diff image (when requested) and a
 1-byte-per-pixel mask of counted pixels (when a block was dense) cover the whole frame.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import io
+import struct
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -83,6 +89,7 @@ __all__ = [
     "decode_png",
     "encode_png",
     "engine_info",
+    "png_decoder",
 ]
 
 U8 = npt.NDArray[np.uint8]
@@ -181,7 +188,73 @@ def _dist_version(dist: str) -> str:
 
 
 def decode_png(data: bytes) -> U8:
-    """Decode PNG (or any Pillow-readable) bytes to a read-only HxWx4 uint8 RGBA array."""
+    """Decode PNG (or any Pillow-readable) bytes to a read-only HxWx4 uint8 RGBA array.
+
+    What Chromium writes (8-bit RGB or RGBA, not interlaced, no tRNS chunk) is decoded by
+    libspng through ``pyspng`` when it is installed (the ``visual`` extra brings it): about
+    3x faster than Pillow, and pixel-identical to it for those files. Every other file, and
+    any file libspng refuses, goes to Pillow, whose errors are the ones raised.
+    """
+    if png_decoder(data) == "pyspng":
+        try:
+            fast: U8 = _pyspng().load(data, format="RGBA")
+        except RuntimeError:  # libspng refused it: Pillow decides, and says why
+            pass
+        else:
+            fast.flags.writeable = False
+            return fast
+    return _decode_with_pillow(data)
+
+
+def png_decoder(data: bytes) -> str:
+    """The decoder :func:`decode_png` uses for these bytes: ``"pyspng"`` or ``"pillow"``."""
+    header = _png_header(data)
+    if header is None or _pyspng() is None:
+        return "pillow"
+    width, height, depth, colour, interlaced = header
+    from PIL import Image
+
+    # Pillow's decompression-bomb guard stays in charge of very large images
+    limit = Image.MAX_IMAGE_PIXELS
+    too_large = limit is not None and width * height > limit
+    plain = depth == 8 and colour in (2, 6) and not interlaced  # RGB, RGBA
+    if too_large or not plain or _has_trns(data):
+        return "pillow"
+    return "pyspng"
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _png_header(data: bytes) -> tuple[int, int, int, int, bool] | None:
+    """(width, height, bit depth, colour type, interlaced) from a PNG's IHDR, or None."""
+    if len(data) < 33 or not data.startswith(_PNG_SIGNATURE) or data[12:16] != b"IHDR":
+        return None
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    return width, height, data[24], data[25], data[28] != 0
+
+
+def _has_trns(data: bytes) -> bool:
+    """Whether a tRNS chunk (a transparent colour) comes before the image data."""
+    at = len(_PNG_SIGNATURE)
+    while at + 8 <= len(data):
+        kind = data[at + 4 : at + 8]
+        if kind in (b"tRNS", b"IDAT"):
+            return kind == b"tRNS"
+        at += 12 + int.from_bytes(data[at : at + 4], "big")
+    return False
+
+
+@functools.cache
+def _pyspng() -> Any:
+    """The pyspng module, or None where it is not installed (Pillow decodes then)."""
+    try:
+        return importlib.import_module("pyspng")
+    except ImportError:
+        return None
+
+
+def _decode_with_pillow(data: bytes) -> U8:
     from PIL import Image
 
     with Image.open(io.BytesIO(data)) as im:
@@ -191,13 +264,44 @@ def decode_png(data: bytes) -> U8:
 
 
 def encode_png(image: U8) -> bytes:
-    """Encode an HxWx4 uint8 RGBA array as PNG (fast zlib level: diff images are scratch)."""
-    from PIL import Image
+    """Encode an HxWx4 uint8 RGBA array as an 8-bit RGBA PNG (diff images are scratch).
 
+    Rows are stored unfiltered and deflated at zlib level 3. Pillow picks a filter per row
+    (it has no setting for it), which costs more than the deflate on a 1080p frame; without
+    filters, level 3 gives smaller diff images than Pillow at level 1, in about a third of
+    the time (``benchmarks/imagediff_bench.py`` measures levels and filters against size).
+    """
     rgba = _as_rgba(image, "image")
-    buf = io.BytesIO()
-    Image.fromarray(rgba, "RGBA").save(buf, format="PNG", compress_level=1)
-    return buf.getvalue()
+    h, w = rgba.shape[:2]
+    if not h or not w:
+        raise ValueError(f"image: a PNG needs at least one pixel, got shape {rgba.shape}")
+    deflate = zlib.compressobj(_PNG_LEVEL)
+    parts = []
+    for y0, y1 in _row_blocks(h, w):
+        rows = np.empty((y1 - y0, 4 * w + 1), dtype=np.uint8)
+        rows[:, 0] = 0  # filter type None
+        rows[:, 1:] = rgba[y0:y1].reshape(y1 - y0, -1)
+        parts.append(deflate.compress(rows.data))
+    parts.append(deflate.flush())
+    header = struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0)  # 8-bit RGBA, not interlaced
+    return b"".join(
+        (
+            _PNG_SIGNATURE,
+            _chunk(b"IHDR", header),
+            _chunk(b"IDAT", b"".join(parts)),
+            _chunk(b"IEND", b""),
+        )
+    )
+
+
+# zlib level of encode_png: levels 1-3 cost about the same, 4+ twice as much and more
+_PNG_LEVEL = 3
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    """One PNG chunk: length, type, body, CRC-32 of type and body."""
+    crc = zlib.crc32(body, zlib.crc32(kind))
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
 
 
 # --------------------------------------------------------------------------- compare
@@ -242,6 +346,10 @@ def compare_png(expected: bytes, actual: bytes, **options: Unpack[CompareOptions
     return _run(decode_png(expected), decode_png(actual), checked)
 
 
+_RED: RGB = (255, 0, 0)
+_YELLOW: RGB = (255, 255, 0)
+
+
 @dataclass(frozen=True)
 class _Options:
     threshold: float
@@ -267,10 +375,11 @@ class _Options:
             require("pixelmatch", feature='the image-diff engine "pixelmatch-py"')
             if given.get("diff_color_alt") is not None:
                 raise ValueError("the pixelmatch-py engine has no diff_color_alt")
-        diff = _colour(given.get("diff_color", (255, 0, 0)), "diff_color")
+        # the defaults need no checking (a compare's fixed cost matters for small frames)
+        diff = _colour(given["diff_color"], "diff_color") if "diff_color" in given else _RED
         alt_given = given.get("diff_color_alt")
         alt = diff if alt_given is None else _colour(alt_given, "diff_color_alt")
-        aa = _colour(given.get("aa_color", (255, 255, 0)), "aa_color")
+        aa = _colour(given["aa_color"], "aa_color") if "aa_color" in given else _YELLOW
         return cls(
             threshold=float(threshold),
             include_aa=bool(given.get("include_aa", False)),
@@ -345,6 +454,7 @@ def _colour(value: Sequence[int], what: str) -> RGB:
     return (int(rgb[0]), int(rgb[1]), int(rgb[2]))
 
 
+@functools.cache
 def _pack(rgb: RGB) -> np.uint32:
     return np.array([*rgb, 255], dtype=np.uint8).view("<u4")[0]  # type: ignore[no-any-return]
 
@@ -389,10 +499,8 @@ def _compare_dualread(a: U8, b: U8, o: _Options) -> tuple[int, tuple[Box, ...], 
     out: U8 | None = None
     if o.diff_image:
         out = np.zeros((h, w, 4), dtype=np.uint8)
-        if not diff_mask:
-            _draw_grey(a, out, o.alpha)
     out_px = None if out is None else out.reshape(-1).view("<u4")
-    aa_px, diff_px, alt_px = (_pack(c) for c in o.colours)
+    aa_px, diff_px, alt_px = (_pack(c) for c in o.colours) if o.diff_image else (0, 0, 0)
     mask: _Bool | None = None  # counted pixels of dense blocks
     counted_at: list[_I64] = []  # counted pixels of sparse blocks
     waiting: list[_I64] = []  # changed pixels of sparse blocks, compared in batches
@@ -410,13 +518,28 @@ def _compare_dualread(a: U8, b: U8, o: _Options) -> tuple[int, tuple[Box, ...], 
             out_px[counted[~darker]] = diff_px
             out_px[counted[darker]] = alt_px
 
+    def grey(y0: int, y1: int) -> None:
+        # the faded background, block by block before its colours: a block whose every
+        # pixel gets a colour (pairs of different pages) is never drawn grey
+        if out is not None and not diff_mask:
+            _draw_grey(a[y0:y1], out[y0:y1], o.alpha)
+
+    same_bytes = _equal_spans(f.pa, f.pb)
+    if same_bytes(0, h * w):  # identical frames: one memcmp, no block to visit
+        grey(0, h)
+        return 0, (), out
     # with an even width every block starts on an 8-byte boundary: scan two pixels at once
     wide = w % 2 == 0
     qa, qb = (f.pa.view(np.uint64), f.pb.view(np.uint64)) if wide else (f.pa, f.pb)
     for y0, y1 in _row_blocks(h, w):
         s, e = y0 * w, y1 * w
+        if same_bytes(s, e):
+            grey(y0, y1)
+            continue
         if wide:
             pairs = np.flatnonzero(qa[s // 2 : e // 2] != qb[s // 2 : e // 2])
+            if pairs.size * 2 * _DENSE < e - s:
+                grey(y0, y1)
             if pairs.size == 0:
                 continue
             if pairs.size * 2 * _DENSE < e - s:
@@ -427,6 +550,8 @@ def _compare_dualread(a: U8, b: U8, o: _Options) -> tuple[int, tuple[Box, ...], 
                 continue
         ne = f.pa[s:e] != f.pb[s:e]
         changed = int(np.count_nonzero(ne))
+        if changed * _DENSE < e - s:
+            grey(y0, y1)
         if changed == 0:
             continue
         if changed * _DENSE < e - s:
@@ -437,10 +562,21 @@ def _compare_dualread(a: U8, b: U8, o: _Options) -> tuple[int, tuple[Box, ...], 
         counted, darker, aa = _dense_block(f, y0, y1, ne, include_aa)
         if out_px is not None:
             rows = out_px[s:e].reshape(y1 - y0, w)
+            if out is not None and not diff_mask:
+                # most pixels get a colour (pages that differ throughout): grey only the rest
+                bare = np.flatnonzero(~(counted if aa is None else counted | aa))
+                if bare.size * 4 < e - s:
+                    out_px[s + bare] = _grey(f.pa[s + bare].view(np.uint8), o.alpha)
+                else:
+                    grey(y0, y1)
+            # copyto with a mask writes in place, without listing the positions first
             if aa is not None and not diff_mask:
-                rows[aa] = aa_px
-            rows[counted & ~darker] = diff_px
-            rows[counted & darker] = alt_px
+                np.copyto(rows, aa_px, where=aa)
+            if alt_px == diff_px:
+                np.copyto(rows, diff_px, where=counted)
+            else:
+                np.copyto(rows, diff_px, where=counted & ~darker)
+                np.copyto(rows, alt_px, where=counted & darker)
         n = int(np.count_nonzero(counted))
         if n:
             count += n
@@ -458,20 +594,75 @@ def _compare_dualread(a: U8, b: U8, o: _Options) -> tuple[int, tuple[Box, ...], 
     return count, _boxes(mask), out
 
 
+def _equal_spans(pa: _U32, pb: _U32) -> Callable[[int, int], bool]:
+    """``same(s, e)``: whether pixels s..e of two contiguous frames are equal, by libc's
+    memcmp (no temporary, memory speed: most blocks of a screenshot pair are equal); always
+    False where there is no memcmp to call, and the blocks are then compared pixel by pixel."""
+    memcmp = _memcmp()
+    if memcmp is None:
+        return lambda s, e: False
+    at_a, at_b = pa.ctypes.data, pb.ctypes.data
+
+    def same(s: int, e: int) -> bool:
+        return memcmp(at_a + 4 * s, at_b + 4 * s, 4 * (e - s)) == 0
+
+    return same
+
+
+@functools.cache
+def _memcmp() -> Callable[[int, int, int], int] | None:
+    import ctypes
+    import sys
+
+    try:
+        libc = ctypes.cdll.msvcrt if sys.platform == "win32" else ctypes.CDLL(None)
+        memcmp = libc.memcmp
+    except (OSError, AttributeError):
+        return None
+    memcmp.argtypes = (ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)
+    memcmp.restype = ctypes.c_int
+    compare_bytes: Callable[[int, int, int], int] = memcmp
+    return compare_bytes
+
+
 def _draw_grey(image: U8, out: U8, alpha: float) -> None:
-    """pixelmatch's faded background: 255 + (Y - 255) * alpha * A / 255, stored as uint8."""
-    h, w = image.shape[:2]
-    for y0, y1 in _row_blocks(h, w):
-        px = image[y0:y1].reshape(-1, 4)
-        luma = px[:, 0] * _Y[0] + px[:, 1] * _Y[1] + px[:, 2] * _Y[2]
-        val = 255 + (luma - 255) * alpha * px[:, 3] / 255
-        # a typed-array store truncates towards zero and wraps modulo 256
-        grey = (np.trunc(val).astype(np.int64) % 256).astype(np.uint8)
-        rows = out[y0:y1].reshape(-1, 4)
-        rows[:, 0] = grey
-        rows[:, 1] = grey
-        rows[:, 2] = grey
-        rows[:, 3] = 255
+    """pixelmatch's faded background: 255 + (Y - 255) * alpha * A / 255, stored as uint8.
+
+    The grey is a function of the pixel alone (not of its place), and a screenshot is mostly
+    runs of equal pixels: the frame is read as 64-bit pairs of pixels, the grey computed once
+    per run of equal pairs, on its first pair, and repeated.
+    """
+    px = np.ascontiguousarray(image).reshape(-1).view("<u4")
+    out_px = out.reshape(-1).view("<u4")
+    even = px.size - px.size % 2
+    pairs, out_pairs = px[:even].view("<u8"), out_px[:even].view("<u8")
+    for s, e in _spans(pairs.size, _BLOCK_PIXELS):
+        block = pairs[s:e]
+        starts = np.flatnonzero(block[1:] != block[:-1])
+        starts += 1
+        starts = np.concatenate(([0], starts))
+        out_pairs[s:e] = np.repeat(_grey(block[starts].view(np.uint8), alpha).view("<u8"),
+                                   np.diff(starts, append=e - s))  # fmt: skip
+    if even < px.size:
+        out_px[-1:] = _grey(px[-1:].view(np.uint8), alpha)
+
+
+def _grey(rgba: U8, alpha: float) -> _U32:
+    """The faded grey of flat RGBA bytes, as opaque 32-bit pixels, in pixelmatch's floating
+    point order."""
+    px = rgba.reshape(-1, 4)
+    luma = px[:, 0] * _Y[0] + px[:, 1] * _Y[1] + px[:, 2] * _Y[2]
+    val = 255 + (luma - 255) * alpha * px[:, 3] / 255
+    # a typed-array store truncates towards zero and wraps modulo 256
+    grey: _U32 = (np.trunc(val).astype(np.int64) % 256).astype(np.uint32)
+    grey *= np.uint32(0x010101)
+    grey |= np.uint32(0xFF000000)
+    return grey
+
+
+def _spans(size: int, step: int) -> Iterator[tuple[int, int]]:
+    for start in range(0, size, step):
+        yield start, min(size, start + step)
 
 
 # ----- colour and brightness deltas

@@ -11,10 +11,15 @@ with ``REGENERATE_PIXEL_GOLDENS=1`` (and node) to rewrite them from pixelmatch J
 
 from __future__ import annotations
 
+import functools
+import io
 import json
 import os
 import shutil
+import struct
 import subprocess
+import sys
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -671,3 +676,145 @@ def test_large_frames_count_like_a_crop() -> None:
     (box,) = result.boxes
     assert box.y >= tall_a.shape[0] - 40
     assert box.x >= tall_a.shape[1] - 48
+
+
+# --------------------------------------------------------------------------- PNG decoding
+
+
+def png_file(pixels: npt.NDArray[Any], colour: int, depth: int, interlaced: bool = False,
+             extra: bytes = b"") -> bytes:  # fmt: skip
+    """A PNG written chunk by chunk: (H, W, channels) samples of ``depth`` bits (8 or 16),
+    filter 0 on every row, Adam7 passes when ``interlaced``; ``extra`` chunks before IDAT."""
+    h, w = pixels.shape[:2]
+    samples = pixels.astype(">u2" if depth == 16 else np.uint8)
+    passes = [(0, 0, 1, 1)]
+    if interlaced:
+        passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4),
+                  (1, 0, 2, 2), (0, 1, 1, 2)]  # fmt: skip
+    raw = b""
+    for x0, y0, dx, dy in passes:
+        sub = samples[y0::dy, x0::dx]
+        if sub.size:
+            raw += b"".join(b"\x00" + row.tobytes() for row in sub)
+    header = struct.pack(">IIBBBBB", w, h, depth, colour, 0, 0, int(interlaced))
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + extra
+            + png_chunk(b"IDAT", zlib.compress(raw)) + png_chunk(b"IEND", b""))  # fmt: skip
+
+
+def png_kinds() -> dict[str, tuple[bytes, str]]:
+    """PNG files of every kind a baseline may be, with the decoder each one should get."""
+    from PIL import Image
+
+    rng = np.random.default_rng(7)
+    rgba = rng.integers(0, 256, (13, 11, 4), dtype=np.uint8)
+    wide = rng.integers(0, 65536, (13, 11, 4), dtype=np.uint16)
+
+    def pillow(image: Any, **save: Any) -> bytes:
+        buf = io.BytesIO()
+        image.save(buf, format="PNG", **save)
+        return buf.getvalue()
+
+    rgb_image = Image.fromarray(rgba[..., :3], "RGB")
+    trns = png_chunk(b"tRNS", struct.pack(">HHH", *(int(v) for v in rgba[0, 0, :3])))
+    return {
+        "chromium rgb": ((DATA / "base.png").read_bytes(), "pyspng"),
+        "chromium rgba": ((DATA / "alpha-a.png").read_bytes(), "pyspng"),
+        "rgb": (pillow(rgb_image), "pyspng"),
+        "rgba": (pillow(Image.fromarray(rgba, "RGBA")), "pyspng"),
+        "rgb with a transparent colour": (png_file(rgba[..., :3], 2, 8, extra=trns), "pillow"),
+        "palette": (pillow(rgb_image.quantize(16)), "pillow"),
+        "palette with transparency": (pillow(rgb_image.quantize(16), transparency=3), "pillow"),
+        "grey": (pillow(Image.fromarray(rgba[..., 0], "L")), "pillow"),
+        "grey with alpha": (pillow(Image.fromarray(rgba, "RGBA").convert("LA")), "pillow"),
+        "1-bit": (pillow(Image.fromarray(rgba[..., 0] > 127)), "pillow"),
+        "16-bit grey": (png_file(wide[..., :1], 0, 16), "pillow"),
+        "16-bit rgb": (png_file(wide[..., :3], 2, 16), "pillow"),
+        "16-bit rgba": (png_file(wide, 6, 16), "pillow"),
+        "interlaced rgb": (png_file(rgba[..., :3], 2, 8, interlaced=True), "pillow"),
+        "interlaced rgba": (png_file(rgba, 6, 8, interlaced=True), "pillow"),
+    }  # fmt: skip
+
+
+def png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def pillow_rgba(data: bytes) -> U8:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        return np.asarray(im.convert("RGBA"), dtype=np.uint8)
+
+
+def test_pngs_decode_as_pillow_does_with_the_fastest_exact_decoder(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """libspng decodes what Chromium writes; every other kind goes to Pillow. Either way the
+    pixels are Pillow's, and a broken file raises Pillow's error."""
+    kinds = png_kinds()
+    for name, (data, decoder) in kinds.items():
+        assert imagediff.png_decoder(data) == decoder, name
+        decoded = decode_png(data)
+        assert not decoded.flags.writeable, name
+        assert np.array_equal(decoded, pillow_rgba(data)), name
+    from PIL import UnidentifiedImageError
+
+    truncated = kinds["chromium rgb"][0][:600]
+    assert imagediff.png_decoder(truncated) == "pyspng"
+    with pytest.raises(OSError, match=r"truncated|broken"):
+        decode_png(truncated)
+    with pytest.raises(UnidentifiedImageError):
+        decode_png(b"not a png")
+    # without pyspng installed, Pillow decodes everything
+    monkeypatch.setitem(sys.modules, "pyspng", None)
+    monkeypatch.setattr(imagediff, "_pyspng", functools.cache(imagediff._pyspng.__wrapped__))
+    assert imagediff.png_decoder(kinds["chromium rgb"][0]) == "pillow"
+    assert np.array_equal(
+        decode_png(kinds["chromium rgb"][0]), pillow_rgba(kinds["chromium rgb"][0])
+    )
+
+
+def test_diff_pngs_round_trip_and_are_smaller_than_pillows_fast_level() -> None:
+    """encode_png stores rows unfiltered at zlib level 3: every image comes back exactly (in
+    Pillow too), and a faded diff image of a screenshot pair takes less room than Pillow's
+    own encoder at its fast level (1), which picks a filter per row."""
+    from PIL import Image
+
+    rng = np.random.default_rng(3)
+    noise = rng.integers(0, 256, (37, 53, 4), dtype=np.uint8)
+    images = {"noise": noise, "one pixel": noise[:1, :1], "strided": noise[::2, ::3]}
+    for pair in ("text", "shift", "alpha"):
+        a, b = load_screenshot(pair)
+        for mask in (False, True):
+            diff = compare(a, b, diff_image=True, diff_mask=mask).diff
+            assert diff is not None
+            images[f"{pair} mask={mask}"] = diff
+    for name, image in images.items():
+        data = encode_png(image)
+        assert np.array_equal(pillow_rgba(data), image), name
+        assert np.array_equal(decode_png(data), image), name
+        if "mask=False" in name:
+            buf = io.BytesIO()
+            Image.fromarray(image, "RGBA").save(buf, format="PNG", compress_level=1)
+            assert len(data) < 0.95 * len(buf.getvalue()), name
+    with pytest.raises(ValueError, match="at least one pixel"):
+        encode_png(np.zeros((0, 3, 4), np.uint8))
+
+
+def test_equal_blocks_skipped_by_memcmp_count_as_without_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Blocks of rows whose bytes are equal are skipped by libc's memcmp; where there is none,
+    every block is compared pixel by pixel, with the same counts, boxes and diff images."""
+    a, b = generated("shift", (40, 48))
+    tall_a = np.ascontiguousarray(np.tile(a, (60, 30, 1)))
+    tall_b = tall_a.copy()
+    tall_b[1000:1040, 480:528] = b  # one changed block among many equal ones
+    pairs = {"screenshot": load_screenshot("text"), "tall": (tall_a, tall_b)}
+    with_memcmp = {k: compare(x, y, diff_image=True) for k, (x, y) in pairs.items()}
+    assert with_memcmp["tall"].mismatch_pixels > 0
+    monkeypatch.setattr(imagediff, "_memcmp", lambda: None)
+    for name, (x, y) in pairs.items():
+        plain = compare(x, y, diff_image=True)
+        assert plain == with_memcmp[name], name
+        assert np.array_equal(plain.diff, with_memcmp[name].diff), name

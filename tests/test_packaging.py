@@ -26,9 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # What each extra installs (distribution names), and the core: the list, on purpose
 # written out again here rather than read from pyproject.toml.
 WANTED_EXTRAS = {
-    "visual": {"playwright", "pytest-playwright", "pillow", "numpy", "uvicorn"},
+    "visual": {"playwright", "pytest-playwright", "pillow", "numpy", "uvicorn", "pyspng"},
     "metrics": {"prometheus-client"},
     "pixelmatch": {"pixelmatch"},
+    "bench": {"pybind11-pixelmatch"},
     "example": {"fastapi", "uvicorn"},
     "dev": {"mypy", "ruff", "pytest-xdist", "hypothesis", "jsonschema", "hatchling"},
 }
