@@ -20,9 +20,15 @@ interleaved ``--repeat`` times:
 * **empty**: the same number of empty parametrized tests (``-p no:dualread``).
 
 Per case = (wall - empty wall) / cases: fixed costs (collection, the session finish, the report)
-count, pytest's own cost of an item does not. Goal: plugin <= 1.15x hand-written, in process and
-over uvicorn (both sides one uvicorn server on 127.0.0.1). ``--profile`` writes a cProfile of one
-plugin run (in-process) and prints its top functions by cumulative time.
+count, pytest's own cost of an item does not. The same is computed from each process's CPU time
+(user + system, all threads): on a machine others load, the wall of a run swings by half while
+its CPU time moves far less, so the CPU ratio is the steadier figure to compare two versions by;
+the goal's verdict stays the wall's. Runs are made as of installed code: without
+``PYTHONDONTWRITEBYTECODE`` (which would make every run compile the plugin's source and have
+pytest rewrite it again), the goldens run warming the caches. Goal: plugin <= 1.15x
+hand-written, in process and over uvicorn (both sides one uvicorn server on 127.0.0.1).
+``--profile`` writes a cProfile of one plugin run (in-process) and prints its top functions by
+cumulative time.
 
 Scratch: ``$DUALREAD_INVOICE_BENCH_SCRATCH`` (default ``/tmp/dualread-invoice-bench``). Results:
 ``benchmarks/results/invoice_bench.json`` (with the machine's load average) and the table.
