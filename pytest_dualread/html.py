@@ -44,7 +44,8 @@ from pytest_dualread.report import (
 )
 
 if TYPE_CHECKING:
-    from jinja2 import Template
+    from jinja2 import BytecodeCache, Environment, Template
+    from jinja2.bccache import Bucket
 
     from pytest_dualread.insight import Cause, Cluster
 
@@ -435,18 +436,44 @@ def _headroom_chart(report: Report) -> str:
 # -- rendering ------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=2)
-def _template(name: str = "report.html.j2") -> Template:
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
     from jinja2 import Environment, PackageLoader, select_autoescape
 
-    env = Environment(
+    return Environment(
         loader=PackageLoader("pytest_dualread", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        bytecode_cache=_bytecode_cache(),
     )
-    return env.get_template(name)
+
+
+def _bytecode_cache() -> BytecodeCache | None:
+    """Jinja's cache of compiled templates, in a folder of the user's own under the system's
+    temporary folder: compiling the report's template costs a run more than rendering it.
+    Jinja checks each entry against the template's source, so an edited template is compiled
+    again; without a usable folder every run compiles."""
+    from contextlib import suppress
+
+    from jinja2 import FileSystemBytecodeCache
+
+    class BestEffortCache(FileSystemBytecodeCache):
+        def dump_bytecode(self, bucket: Bucket) -> None:
+            # A full or read-only disk: the report is written all the same, uncached.
+            with suppress(OSError):
+                super().dump_bytecode(bucket)
+
+    try:
+        return BestEffortCache()
+    except (OSError, RuntimeError):  # no private folder can be made there
+        return None
+
+
+@lru_cache(maxsize=2)
+def _template(name: str = "report.html.j2") -> Template:
+    return _environment().get_template(name)
 
 
 def _bodies(views: Sequence[dict[str, Any]]) -> list[str]:

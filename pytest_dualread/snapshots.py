@@ -165,6 +165,11 @@ def _claim(folder: str, wanted: str, stem: str, extension: str, *, cut: bool) ->
         )
 
 
+_NAMED: dict[tuple[str, type[Any], str, str, SnapshotIndex], str] = {}
+"""Each snapshot's name and location, as :class:`_Judged` worked them out the first time:
+syrupy asks for them several times per assertion, and the answer never changes."""
+
+
 class _Judged(SingleFileSnapshotExtension):
     """What goldens and baselines share: the check's verdict, and the file it already read."""
 
@@ -174,7 +179,21 @@ class _Judged(SingleFileSnapshotExtension):
         return AbstractSyrupyExtension.get_snapshot_name(test_location=test_location, index=index)
 
     @classmethod
+    def get_location(cls, *, test_location: PyTestLocation, index: SnapshotIndex) -> str:
+        key = ("location", cls, test_location.filepath, test_location.nodeid, index)
+        if key not in _NAMED:
+            _NAMED[key] = super().get_location(test_location=test_location, index=index)
+        return _NAMED[key]
+
+    @classmethod
     def get_snapshot_name(cls, *, test_location: PyTestLocation, index: SnapshotIndex = 0) -> str:
+        key = ("name", cls, test_location.filepath, test_location.nodeid, index)
+        if key not in _NAMED:  # claimed once: a name that cannot be claimed raises every time
+            _NAMED[key] = cls._named(test_location=test_location, index=index)
+        return _NAMED[key]
+
+    @classmethod
+    def _named(cls, *, test_location: PyTestLocation, index: SnapshotIndex) -> str:
         stem = cls._stem(super().get_snapshot_name(test_location=test_location, index=index))
         wanted = cls._wanted_name(test_location=test_location, index=index)
         cut = len(cls._sanitize_filename(wanted)) > cls._max_stem_length()

@@ -71,7 +71,10 @@ def _int(text: str) -> int | _Refused:
 
 
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    built: dict[str, Any] = {}
+    built = dict(pairs)
+    if len(built) == len(pairs):  # no key twice: the usual case, built at C speed
+        return built
+    built = {}
     for key, value in pairs:
         if key in built:
             duplicated = _Duplicated(built)
