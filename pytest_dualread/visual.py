@@ -234,8 +234,9 @@ def run_page_check(
         early = baseline is not None
         shots = {side: capturer.first(early=early) for side, capturer in capturers.items()}
         comparisons = _compare_all(shots, baseline, budget, diff_image=False, decoded=decoded)
+        settled: set[str] = set()
         if early and not all(c.passed for c in comparisons):
-            ready = {side: capturer.ready(shots[side]) for side, capturer in capturers.items()}
+            ready, settled = _when_ready(capturers, shots)
             if any(ready[side] is not shot for side, shot in shots.items()):
                 shots = ready
                 comparisons = _compare_all(
@@ -250,13 +251,29 @@ def run_page_check(
             for role in (c.expected_role, c.actual_role)
             if role in shots
         }
-        for side in sorted(involved):
+        for side in sorted(involved - settled):
             shots[side] = capturers[side].settle(shots[side])
         comparisons = _compare_all(shots, baseline, budget, diff_image=True, decoded=decoded)
         return VisualResult(shots, comparisons, settled=True)
     finally:
         for capturer in capturers.values():
             capturer.close()
+
+
+def _when_ready(
+    capturers: Mapping[str, SideCapturer], shots: Mapping[str, Shot]
+) -> tuple[dict[str, Shot], set[str]]:
+    """Each side's capture after the quiet period (:meth:`SideCapturer.ready`), and the sides
+    that settled on the way: an early and a ready capture, two in a row during which no request
+    moved, that are identical are what :meth:`SideCapturer.settle` looks for, so it need not
+    capture again."""
+    ready = {side: capturers[side].ready(shot) for side, shot in shots.items()}
+    settled = {
+        side
+        for side, shot in shots.items()
+        if ready[side] is not shot and ready[side].png == shot.png
+    }
+    return ready, settled
 
 
 def run_snapshot_check(
@@ -289,11 +306,13 @@ def run_snapshot_check(
         )
 
     first = against(shot.png, False)
+    settled: set[str] = set()
     if not first.passed:
-        ready = capturer.ready(shot)
-        if ready is not shot:
-            shot, first = ready, against(ready.png, False)
+        ready, settled = _when_ready({"actual": capturer}, {"actual": shot})
+        if ready["actual"] is not shot:
+            shot, first = ready["actual"], against(ready["actual"].png, False)
     if first.passed:
         return VisualResult({"actual": shot}, [first])
-    shot = capturer.settle(shot)
+    if not settled:
+        shot = capturer.settle(shot)
     return VisualResult({"actual": shot}, [against(shot.png, True)], settled=True)
