@@ -86,7 +86,10 @@ PAGES = ("dashboard", "long", "form", "article", "table", "gallery", "landing", 
 GOALS = {"viewport": 1.0, "fullpage": 1.0, "changed": 0.5}
 # Goals of issue 18, in-test medians: pytest-dualread against the capture floor (py-bytes)...
 FLOOR_GOALS = {"viewport": 1.15, "fullpage": 1.15, "changed": 2.0}
-# ... and a dual page check against one Playwright Test assertion on the same page.
+# ... and a dual page check against one Playwright Test assertion on the same page, per
+# assertion (suite wall minus empty-suite wall): the dual check opens, navigates and captures two
+# pages inside the call, Playwright Test's assertion captures the test's open page, so only the
+# whole test's cost compares like with like (the in-test ratio is printed beside it).
 PAIR_GOAL = ("pair", 2.2)
 # The shared bench's published Playwright Test numbers (results/tables.md), used only when
 # @playwright/test cannot be installed; labelled as not measured in this run.
@@ -686,31 +689,37 @@ def published_reference(scen: dict[str, Scenario]) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ reporting
 
 
-def _in_test(result: dict[str, Any], cid: str, scen: str) -> float | None:
+def _median_of(result: dict[str, Any], cid: str, scen: str, key: str) -> float | None:
     d = result["contenders"].get(cid, {}).get("scenarios", {}).get(scen) or {}
-    it = d.get("in_test_ms") or {}
-    return it.get("median")
+    return (d.get(key) or {}).get("median")
+
+
+def _in_test(result: dict[str, Any], cid: str, scen: str) -> float | None:
+    return _median_of(result, cid, scen, "in_test_ms")
 
 
 def floor_goals(result: dict[str, Any]) -> dict[str, Any]:
     """Issue 18's visual goals: in-test medians against the floor (A, B, C) and, for the dual
     page check (D), against one Playwright Test assertion on the same page."""
-    checks = [(name, FLOOR, limit) for name, limit in FLOOR_GOALS.items()]
-    checks.append((PAIR_GOAL[0], REF, PAIR_GOAL[1]))
+    checks = [(name, FLOOR, limit, "in_test_ms") for name, limit in FLOOR_GOALS.items()]
+    checks.append((PAIR_GOAL[0], REF, PAIR_GOAL[1], "per_assert_ms"))
     out: dict[str, Any] = {}
-    for name, peer, limit in checks:
-        ours, theirs = _in_test(result, OURS, name), _in_test(result, peer, name)
+    for name, peer, limit, key in checks:
+        ours, theirs = _median_of(result, OURS, name, key), _median_of(result, peer, name, key)
         if ours is None or not theirs:
             continue
         ratio = ours / theirs
+        ours_it, theirs_it = _in_test(result, OURS, name), _in_test(result, peer, name)
         out[name] = {
             "peer": peer,
+            "measure": key,
             "goal_ratio": limit,
-            "in_test_ratio": round(ratio, 3),
+            "ratio": round(ratio, 3),
+            "in_test_ratio": round(ours_it / theirs_it, 3) if ours_it and theirs_it else None,
             "met": ratio <= limit,
             "before_ratio": None,
         }
-        before = _in_test(result, BEFORE, name)
+        before = _median_of(result, BEFORE, name, key)
         if before is not None:
             out[name]["before_ratio"] = round(before / theirs, 3)
     return out
@@ -724,7 +733,7 @@ def summary_table(result: dict[str, Any], scen: dict[str, Scenario]) -> str:
     lines = [
         "### Summary: in-test median ms (per-assertion median ms)",
         "",
-        "| scenario | " + " | ".join(shown) + " | goal (in-test) |",
+        "| scenario | " + " | ".join(shown) + " | goal |",
         "|---|" + "---|" * (len(shown) + 1),
     ]
     verdicts = result.get("floor_goals") or {}
@@ -739,10 +748,13 @@ def summary_table(result: dict[str, Any], scen: dict[str, Scenario]) -> str:
         goal = "n/a"
         if v:
             before = "" if v["before_ratio"] is None else f"; before {v['before_ratio']:.2f}x"
+            measure = "in-test" if v["measure"] == "in_test_ms" else "per assertion"
             goal = (
-                f"{v['in_test_ratio']:.2f}x {v['peer']} (<= {v['goal_ratio']}x): "
+                f"{measure} {v['ratio']:.2f}x {v['peer']} (<= {v['goal_ratio']}x): "
                 f"{'met' if v['met'] else 'MISSED'}{before}"
             )
+            if v["measure"] != "in_test_ms":
+                goal += f" (in-test {_fmt(v['in_test_ratio'], 2)}x)"
         lines.append(f"| {s.title.split(':')[0]} | " + " | ".join(cells) + f" | {goal} |")
     lines.append("")
     return "\n".join(lines)
