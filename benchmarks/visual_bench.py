@@ -2,7 +2,8 @@
 """One screenshot assertion against a stored baseline: pytest-dualread beside Playwright Test.
 
     .venv/bin/python benchmarks/visual_bench.py [--runs N] [--quick] [--profile]
-        [--only pytest-dualread,pytest-dualread-no-idle,playwright-test,py-bytes] [--output PATH]
+        [--only pytest-dualread,pytest-dualread-no-idle,playwright-test,py-bytes,before]
+        [--before PATH] [--output PATH]
 
 The method and the inputs are those of the shared visual-peers bench (``../shared/bench/
 visual-peers``, read in place, never written): its 8 pages served by ``python -m http.server``
@@ -15,14 +16,23 @@ context per test. Measured in this one run:
 * ``playwright-test``: ``await expect(page).toHaveScreenshot(name)``, the shared ``pwtest/``
   files, with ``@playwright/test`` of the pip driver's version installed by npm into the scratch
   folder (``PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1``; browsers are never downloaded);
-* ``pytest-dualread-no-idle``: the same with ``network_idle_s = 0``, i.e. without the quiet
-  network (0.5 s with no request) the plugin waits for after load by default and Playwright
-  Test does not: the readiness default's cost, measured in the same run;
-* ``py-bytes``: a screenshot and ``==`` with the baseline's bytes, the lower bound.
+* ``pytest-dualread-no-idle``: the same with ``network_idle_s = 0`` (no quiet period even
+  where the readiness rule asks for one: a capture that differs from its baseline): what the
+  readiness default costs, measured in the same run;
+* ``before`` (with ``--before PATH``): the same tests with the ``pytest_dualread`` of another
+  checkout (``PYTHONPATH=PATH``; the module file imported is printed and kept in the results),
+  e.g. the commit before the lifecycle redesign;
+* ``py-bytes``: a screenshot and ``==`` with the baseline's bytes, the lower bound (the
+  *capture floor*).
 
 Scenarios: A, 8 pages x 5 repeats, viewport, passing; B, the long page full-page x 10, passing;
-C, the changed dashboard x 5, failing. Each is run N times (default 3) as the pair *empty run*
-(same tests, ``goto`` only) then *comparison run*, contenders interleaved round by round.
+C, the changed dashboard x 5, failing; D, the dashboard x 5 as a dual page check
+(``dual_read.check_page``: two captures, three comparisons; ``visual_bench/
+contender_dualread_pair.py``; the others run their one assertion on the same page). Goals
+(``FLOOR_GOALS``, ``PAIR_GOAL``) are in-test medians against the floor, and for D against one
+Playwright Test assertion; each is printed with its verdict. Each scenario is run N times
+(default 3) as the pair *empty run* (same tests, ``goto`` only) then *comparison run*,
+contenders interleaved round by round.
 Per-assertion ms = (suite wall - empty-suite wall) / assertions (median of the medians; min of
 the minima); in-test ms is timed inside the test around the assertion call alone.
 
@@ -69,15 +79,25 @@ DEFAULT_OUTPUT = ROOT / "benchmarks" / "results" / "visual_bench.json"
 REF = "playwright-test"
 OURS = "pytest-dualread"
 OURS_NO_IDLE = "pytest-dualread-no-idle"
+BEFORE = "before"
+FLOOR = "py-bytes"
 PAGES = ("dashboard", "long", "form", "article", "table", "gallery", "landing", "pricing")
 # Goal of issue 7: ratio of pytest-dualread's per-assertion median to Playwright Test's.
 GOALS = {"viewport": 1.0, "fullpage": 1.0, "changed": 0.5}
+# Goals of issue 18, in-test medians: pytest-dualread against the capture floor (py-bytes)...
+FLOOR_GOALS = {"viewport": 1.15, "fullpage": 1.15, "changed": 2.0}
+# ... and a dual page check against one Playwright Test assertion on the same page, per
+# assertion (suite wall minus empty-suite wall): the dual check opens, navigates and captures two
+# pages inside the call, Playwright Test's assertion captures the test's open page, so only the
+# whole test's cost compares like with like (the in-test ratio is printed beside it).
+PAIR_GOAL = ("pair", 2.2)
 # The shared bench's published Playwright Test numbers (results/tables.md), used only when
 # @playwright/test cannot be installed; labelled as not measured in this run.
 PUBLISHED_PW: dict[str, dict[str, float]] = {
     "viewport": {"median": 142, "min": 135, "in_test_median": 133, "in_test_min": 78},
     "fullpage": {"median": 480, "min": 481, "in_test_median": 448, "in_test_min": 373},
     "changed": {"median": 1252, "min": 1164, "in_test_median": 554, "in_test_min": 499},
+    "pair": {"median": 142, "min": 135, "in_test_median": 133, "in_test_min": 78},
 }
 # Plugins of this venv that none of the contenders uses (hypothesis's imports hypothesis at the
 # terminal summary, ~1.5 s per process): disabled for every pytest run, they only add noise.
@@ -89,6 +109,8 @@ PYPROJECT = """\
 artifacts = "failed"
 snapshot_dir = "snapshots"
 output_dir = "dual-read-results"
+legacy_url = "@BASE_URL@"
+adapter_url = "@BASE_URL@"
 
 [tool.dualread.visual]
 viewport = { width = 1280, height = 720 }
@@ -111,6 +133,7 @@ class Scenario:
 
 def scenarios(quick: bool) -> dict[str, Scenario]:
     a, b, c = (2, 4, 3) if quick else (5, 10, 5)
+    d = 3 if quick else 5
     return {
         "viewport": Scenario(
             "viewport",
@@ -138,6 +161,15 @@ def scenarios(quick: bool) -> dict[str, Scenario]:
             False,
             True,
         ),
+        "pair": Scenario(
+            "pair",
+            f"Scenario D: unchanged dashboard x {d}, viewport, pytest-dualread as a dual page "
+            "check (two captures, three comparisons), the others one assertion (passing)",
+            ("dashboard",),
+            d,
+            False,
+            False,
+        ),
     }
 
 
@@ -154,11 +186,19 @@ class Contender:
     baseline_per_test: bool = False  # one baseline per test node, not per page
     note: str = ""
     pyproject: str | None = None  # written into the work dir (pytest-dualread's settings)
+    env: dict[str, str] = field(default_factory=dict)  # every run's environment adds these
 
 
-def contenders() -> dict[str, Contender]:
+def contenders(before: Path | None = None) -> dict[str, Contender]:
     found = _contenders()
     ours = found[OURS]
+    if before is not None:
+        found[BEFORE] = replace(
+            ours,
+            id=BEFORE,
+            label=f"{ours.label.split(' (')[0]} at {before} (PYTHONPATH)",
+            env={"PYTHONPATH": str(before)},
+        )
     # The same assertion without the quiet-network wait after load (``network_idle_s = 0``):
     # what the readiness default costs, and what is left once a page is known to be static.
     found[OURS_NO_IDLE] = replace(
@@ -182,11 +222,13 @@ def _contenders() -> dict[str, Contender]:
                 "conftest.py": shared_py / "conftest.py",
                 "test_dualread_viewport.py": ours,
                 "test_dualread_fullpage.py": ours,
+                "test_dualread_pair.py": HERE / "contender_dualread_pair.py",
             },
             test_of={
                 "viewport": "test_dualread_viewport.py",
                 "changed": "test_dualread_viewport.py",
                 "fullpage": "test_dualread_fullpage.py",
+                "pair": "test_dualread_pair.py",
             },
             flags=("--dual-read",),
             update_flags=("--snapshot-update",),
@@ -208,7 +250,7 @@ def _contenders() -> dict[str, Contender]:
                 "conftest.py": shared_py / "conftest.py",
                 "test_py_bytes.py": shared_py / "test_py_bytes.py",
             },
-            test_of=dict.fromkeys(("viewport", "fullpage", "changed"), "test_py_bytes.py"),
+            test_of=dict.fromkeys(("viewport", "fullpage", "changed", "pair"), "test_py_bytes.py"),
             flags=("-p", "no:dualread"),
             update_env={"VP_UPDATE": "1"},
         ),
@@ -378,8 +420,24 @@ class Bench:
         if c.kind == "node":
             (wd / "node_modules").symlink_to(self.node_dir / "node_modules")
         if c.pyproject is not None:
-            (wd / "pyproject.toml").write_text(c.pyproject)
+            text = c.pyproject.replace("@BASE_URL@", self.server.base_url)
+            (wd / "pyproject.toml").write_text(text)
         return wd
+
+    def imported_from(self, c: Contender) -> str:
+        """The ``pytest_dualread`` a contender's pytest processes import (cwd and environment
+        as in its runs)."""
+        env = {**os.environ, **c.env}
+        code = "import pytest_dualread; print(pytest_dualread.__file__)"
+        proc = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=self.workdir(c),
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return proc.stdout.strip() or proc.stderr.strip()[-300:]
 
     def command(self, c: Contender, scen: Scenario, *, update: bool) -> list[str]:
         wd = self.workdir(c)
@@ -417,6 +475,7 @@ class Bench:
             "VP_JSON_REPORT": str(wd / "report.json"),
             "VP_TIMING": str(timing),
             **(c.update_env if update else {}),
+            **c.env,
             **(env_extra or {}),
         }
         for var in ("CI", "GITHUB_ACTIONS", "PYTEST_ADDOPTS"):
@@ -456,14 +515,20 @@ class Bench:
         """Baselines (update run), then one unchanged comparison per page that must pass."""
         self.prepare(c)
         runs = []
-        for name in ("viewport", "fullpage"):
+        # Contenders with one baseline per page share the viewport run's for the pair scenario.
+        names = [n for n in ("viewport", "fullpage", "pair") if n in self.scen]
+        if not c.baseline_per_test:
+            names = [n for n in names if n != "pair"]
+        for name in names:
             scen = self.scen[name]
             repeats = 1
             if c.baseline_per_test:
-                sharing = [s for s in self.scen.values() if c.test_of[s.name] == c.test_of[name]]
+                sharing = [
+                    s for s in self.scen.values() if c.test_of.get(s.name) == c.test_of[name]
+                ]
                 repeats = max(s.repeats for s in sharing)
             runs.append(self.run_once(c, scen, f"baseline-{name}", update=True, repeats=repeats))
-        for name in ("viewport", "fullpage"):
+        for name in names:
             runs.append(self.run_once(c, self.scen[name], f"verify-{name}", repeats=1))
         baselines = sorted(p for p in listing(self.workdir(c)) if p.endswith(".png"))
         verify_ok = all(r["rc"] == 0 for r in runs)
@@ -624,6 +689,77 @@ def published_reference(scen: dict[str, Scenario]) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ reporting
 
 
+def _median_of(result: dict[str, Any], cid: str, scen: str, key: str) -> float | None:
+    d = result["contenders"].get(cid, {}).get("scenarios", {}).get(scen) or {}
+    return (d.get(key) or {}).get("median")
+
+
+def _in_test(result: dict[str, Any], cid: str, scen: str) -> float | None:
+    return _median_of(result, cid, scen, "in_test_ms")
+
+
+def floor_goals(result: dict[str, Any]) -> dict[str, Any]:
+    """Issue 18's visual goals: in-test medians against the floor (A, B, C) and, for the dual
+    page check (D), against one Playwright Test assertion on the same page."""
+    checks = [(name, FLOOR, limit, "in_test_ms") for name, limit in FLOOR_GOALS.items()]
+    checks.append((PAIR_GOAL[0], REF, PAIR_GOAL[1], "per_assert_ms"))
+    out: dict[str, Any] = {}
+    for name, peer, limit, key in checks:
+        ours, theirs = _median_of(result, OURS, name, key), _median_of(result, peer, name, key)
+        if ours is None or not theirs:
+            continue
+        ratio = ours / theirs
+        ours_it, theirs_it = _in_test(result, OURS, name), _in_test(result, peer, name)
+        out[name] = {
+            "peer": peer,
+            "measure": key,
+            "goal_ratio": limit,
+            "ratio": round(ratio, 3),
+            "in_test_ratio": round(ours_it / theirs_it, 3) if ours_it and theirs_it else None,
+            "met": ratio <= limit,
+            "before_ratio": None,
+        }
+        before = _median_of(result, BEFORE, name, key)
+        if before is not None:
+            out[name]["before_ratio"] = round(before / theirs, 3)
+    return out
+
+
+def summary_table(result: dict[str, Any], scen: dict[str, Scenario]) -> str:
+    """One row per scenario: before / now / Playwright Test / floor (in-test median ms, then
+    per-assertion median ms), and the issue-18 goal's verdict."""
+    cols = [BEFORE, OURS, OURS_NO_IDLE, REF, FLOOR]
+    shown = [c for c in cols if c in result["contenders"]]
+    lines = [
+        "### Summary: in-test median ms (per-assertion median ms)",
+        "",
+        "| scenario | " + " | ".join(shown) + " | goal |",
+        "|---|" + "---|" * (len(shown) + 1),
+    ]
+    verdicts = result.get("floor_goals") or {}
+    for name, s in scen.items():
+        cells = []
+        for cid in shown:
+            d = result["contenders"][cid].get("scenarios", {}).get(name) or {}
+            it = (d.get("in_test_ms") or {}).get("median")
+            pa = (d.get("per_assert_ms") or {}).get("median")
+            cells.append(f"{_fmt(it)} ({_fmt(pa)})")
+        v = verdicts.get(name)
+        goal = "n/a"
+        if v:
+            before = "" if v["before_ratio"] is None else f"; before {v['before_ratio']:.2f}x"
+            measure = "in-test" if v["measure"] == "in_test_ms" else "per assertion"
+            goal = (
+                f"{measure} {v['ratio']:.2f}x {v['peer']} (<= {v['goal_ratio']}x): "
+                f"{'met' if v['met'] else 'MISSED'}{before}"
+            )
+            if v["measure"] != "in_test_ms":
+                goal += f" (in-test {_fmt(v['in_test_ratio'], 2)}x)"
+        lines.append(f"| {s.title.split(':')[0]} | " + " | ".join(cells) + f" | {goal} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
 def goals(result: dict[str, Any]) -> dict[str, Any]:
     cs = result["contenders"]
     out: dict[str, Any] = {}
@@ -728,6 +864,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="add pytest-dualread's breakdown")
     parser.add_argument("--only", default="", help="comma-separated contender ids")
     parser.add_argument(
+        "--before",
+        type=Path,
+        default=None,
+        help="another checkout whose pytest_dualread runs as the contender 'before' "
+        "(PYTHONPATH), e.g. the commit before a redesign",
+    )
+    parser.add_argument(
         "--output",
         type=Path,
         default=None,
@@ -749,7 +892,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"the shared visual-peers bench is missing: {SHARED}", file=sys.stderr)
         return 2
     scen = scenarios(args.quick)
-    all_cs = contenders()
+    if args.before is not None and not (args.before / "pytest_dualread").is_dir():
+        parser.error(f"--before {args.before}: no pytest_dualread package in it")
+    all_cs = contenders(args.before.resolve() if args.before else None)
     only = [x for x in args.only.split(",") if x]
     unknown = set(only) - set(all_cs)
     if unknown:
@@ -803,6 +948,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"== setup {c.id}", flush=True)
             setup = bench.setup(c)
             result["contenders"][c.id] = {"label": c.label, "note": c.note, "setup": setup}
+            if c.id in (OURS, BEFORE):
+                imported = bench.imported_from(c)
+                result["contenders"][c.id]["pytest_dualread_file"] = imported
+                print(f"   {c.id} imports {imported}", flush=True)
             if not setup["ok"]:
                 print(f"   setup failed: {setup['runs']}", file=sys.stderr, flush=True)
         ready = [c for c in selected if result["contenders"][c.id]["setup"]["ok"]]
@@ -826,6 +975,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "scenarios": published_reference(scen),
         }
     result["goals"] = goals(result)
+    result["floor_goals"] = floor_goals(result)
     result["bench_wall_s"] = round(time.time() - t0, 1)
     result["git_end"] = git_state()
     result["pytest_dualread_changed_during_run"] = result["git_end"] != result["git_start"]
@@ -834,6 +984,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.output.write_text(json.dumps(result, indent=1) + "\n")
     print()
     print(tables(result, scen))
+    print(summary_table(result, scen))
     if "profile" in result:
         from profile_run import profile_table
 

@@ -18,7 +18,7 @@ from pytest_dualread.session import SKIP_REASON, enabled, multiplied_key, settin
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext
 
-    from pytest_dualread.capture import CaptureOptions
+    from pytest_dualread.capture import CaptureOptions, ContextWatch
     from pytest_dualread.config import DualReadSettings
     from pytest_dualread.fetch import Side
     from pytest_dualread.pagecheck import Captured
@@ -34,6 +34,7 @@ __all__ = [
     "launch_error",
     "multiplies",
     "user_context_args",
+    "watch_test_context",
 ]
 
 _browser_key = pytest.StashKey[str]()
@@ -165,12 +166,40 @@ def dual_read_page_urls(request: pytest.FixtureRequest) -> Iterator[dict[Side, s
             server.stop()
 
 
+def watch_test_context(request: pytest.FixtureRequest) -> ContextWatch | None:
+    """With pytest-playwright's ``context`` among the test's fixtures (``page`` brings it),
+    its requests watched from now, before the test navigates: ``visual_snapshot`` then knows
+    what is in flight on the page without Playwright's ``networkidle`` (a fixed 0.5 s after
+    the last request). ``None`` when there is no such context."""
+    if "context" not in request.fixturenames:
+        return None
+    try:
+        from playwright.sync_api import BrowserContext
+    except ImportError:
+        return None
+    try:
+        context = request.getfixturevalue("context")
+    except Exception:  # a browser that does not start: the test's `page` says so itself
+        return None
+    if not isinstance(context, BrowserContext):
+        return None  # a fixture of the user's that happens to be named `context`
+    from pytest_dualread.capture import ContextWatch
+
+    return ContextWatch.start(context)
+
+
 class FixtureRenderer:
     """Captures pages with the browser pytest-playwright gives the running test."""
 
-    def __init__(self, request: pytest.FixtureRequest, settings: DualReadSettings) -> None:
+    def __init__(
+        self,
+        request: pytest.FixtureRequest,
+        settings: DualReadSettings,
+        watch: ContextWatch | None = None,
+    ) -> None:
         self._test = request
         self._settings = settings
+        self._watch = watch
 
     @staticmethod
     def _require() -> None:
@@ -256,5 +285,6 @@ class FixtureRenderer:
         fingerprint = self._fingerprint(
             page.context.browser, pinned if options.viewport_pinned else None
         )
-        result = run_snapshot_check(page, options, budget, baseline)
+        watched = self._watch.of(page) if self._watch is not None else None
+        result = run_snapshot_check(page, options, budget, baseline, watched=watched)
         return Captured(result, fingerprint, page.url)

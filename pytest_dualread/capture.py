@@ -4,11 +4,16 @@ A capture is one screenshot of one side's page, made the way that gives byte-ide
 run after run on the same Chromium and fonts (see ``docs/visual-checks.md``): a fresh browser
 context per side, made by pytest-playwright's ``new_context`` (so the user's
 ``browser_context_args`` apply) with that side's headers, the fixed viewport and device scale
-factor added (:func:`context_kwargs`), wait for the load event, then for a quiet network
-(:class:`NetworkWatch`: no request in flight for ``network_idle_s``, so data a script fetches
-after load is on the page; a network never quiet is ``unstable``), and web fonts (Playwright's
+factor added (:func:`context_kwargs`), wait for the load event, then for the network
+(:class:`NetworkWatch`, fed by the page's request events), and web fonts (Playwright's
 screenshot waits for ``document.fonts.ready``), optional frozen clock,
 ``animations="disabled"``, ``caret="hide"``, masks painted over by selector.
+
+Two readiness levels (see ``docs/visual-checks.md#ready-pages``): a capture that will be
+compared with a baseline is taken as soon as no request is in flight (:meth:`SideCapturer.first`
+with ``early``); one that differs from it, or one that becomes a baseline, is taken once no
+request has been in flight for ``network_idle_s`` (:meth:`SideCapturer.ready`), so data a
+script fetches after load is on the page. A network never quiet is ``unstable``.
 
 :class:`SideCapturer` retakes captures on request until two consecutive ones are identical
 (:meth:`SideCapturer.settle`), the way Playwright Test stabilises ``toHaveScreenshot``: a page
@@ -45,6 +50,7 @@ __all__ = [
     "BROWSER_CANDIDATES",
     "AppServer",
     "CaptureOptions",
+    "ContextWatch",
     "NetworkWatch",
     "Shot",
     "SideCapturer",
@@ -186,6 +192,8 @@ class Shot:
     captures: int = 1
     unmatched_masks: tuple[str, ...] = ()
     status: int | None = None
+    quiet_s: float = 0.0
+    """How long no request had been in flight when the capture began."""
 
 
 def request_text(method: str, url: str) -> str:
@@ -212,15 +220,15 @@ class NetworkWatch:
     """Requests started plus requests ended: unchanged across a capture means none moved."""
     changed_at: float = field(default_factory=time.monotonic)
 
-    def attach(self, page: Page) -> None:
-        page.on("request", self._started)
-        page.on("requestfinished", self._ended)
-        page.on("requestfailed", self._ended)
+    def attach(self, source: Page | BrowserContext) -> None:
+        source.on("request", self._started)
+        source.on("requestfinished", self._ended)
+        source.on("requestfailed", self._ended)
 
-    def detach(self, page: Page) -> None:
-        page.remove_listener("request", self._started)
-        page.remove_listener("requestfinished", self._ended)
-        page.remove_listener("requestfailed", self._ended)
+    def detach(self, source: Page | BrowserContext) -> None:
+        source.remove_listener("request", self._started)
+        source.remove_listener("requestfinished", self._ended)
+        source.remove_listener("requestfailed", self._ended)
 
     def _started(self, request: Any) -> None:
         self.last = request_text(request.method, request.url)
@@ -253,6 +261,30 @@ class NetworkWatch:
         return f"{busy}; still in flight: {', '.join(shown[:3])}{more}"
 
 
+@dataclass(frozen=True)
+class ContextWatch:
+    """A browser context's requests, watched since before any of its pages navigated: an open
+    page of that context knows what is in flight without Playwright's ``networkidle`` (which
+    costs a fixed 0.5 s after the last request)."""
+
+    context: BrowserContext
+    watch: NetworkWatch
+
+    @classmethod
+    def start(cls, context: BrowserContext) -> ContextWatch | None:
+        """Watch ``context``; ``None`` when one of its pages has navigated already (requests
+        it started before now would be invisible)."""
+        if any(page.url != "about:blank" for page in context.pages):
+            return None
+        watch = NetworkWatch()
+        watch.attach(context)
+        return cls(context, watch)
+
+    def of(self, page: Page) -> NetworkWatch | None:
+        """The watch that saw all of ``page``'s requests, if it is one of the context's."""
+        return self.watch if page.context == self.context else None
+
+
 @dataclass
 class SideCapturer:
     """Captures one side's page in its own browser context. Close it when done."""
@@ -270,14 +302,23 @@ class SideCapturer:
     _context: BrowserContext | None = None
     _page: Page | None = None
     captures: int = 0
+    watched: NetworkWatch | None = None
+    """A watch of ``page``'s requests since before it navigated (see :class:`ContextWatch`)."""
     _watch: NetworkWatch = field(default_factory=NetworkWatch)
+    _deadline: float = 0.0
+    """When the network must have become quiet (``stabilize_timeout_s`` after load)."""
+
+    def __post_init__(self) -> None:
+        if self.watched is not None:
+            self._watch = self.watched
 
     def _open(self) -> Page:
         if self._page is not None:
             return self._page
         if self.page is not None:
             self._page = self.page
-            self._watch.attach(self.page)
+            if self.watched is None:
+                self._watch.attach(self.page)
             return self.page
         assert self.new_context is not None
         kwargs, headers = context_kwargs(self.context_args, self.options, self.headers)
@@ -294,21 +335,13 @@ class SideCapturer:
             self._page.clock.set_fixed_time(self.options.freeze_clock)
         return self._page
 
-    def first(self) -> Shot:
-        """Navigate and take the first capture."""
+    def first(self, *, early: bool = False) -> Shot:
+        """Navigate and take the first capture: after the quiet period, or with ``early`` as
+        soon as no request is in flight (for a capture compared with a baseline; one that
+        differs is taken again by :meth:`ready`)."""
         page = self._open()
         if self.page is not None:
-            if self.options.viewport_pinned:
-                width, height = self.options.viewport
-                page.set_viewport_size({"width": width, "height": height})
-            if self.options.network_idle_s > 0:
-                self._await_network_idle(page)
-            if not self._watch.changes:
-                # Playwright's networkidle is the same quiet period, just reached: waiting out
-                # another one from now would double the cost of every open-page capture.
-                self._watch.changed_at = time.monotonic() - self.options.network_idle_s
-            self._await_ready(page)
-            return self._after_load(page, None, already_quiet=True)
+            return self._first_of_open_page(page, early=early)
         try:
             response = page.goto(
                 self.url,
@@ -332,7 +365,35 @@ class SideCapturer:
                 url=self.url,
             )
         self._await_ready(page)
-        return self._after_load(page, status)
+        # The quiet period counts from load at the earliest: scripts often fetch right after it.
+        self._watch.changed_at = time.monotonic()
+        return self._after_load(page, status, early=early)
+
+    def _first_of_open_page(self, page: Page, *, early: bool) -> Shot:
+        if self.options.viewport_pinned:
+            width, height = self.options.viewport
+            page.set_viewport_size({"width": width, "height": height})
+        if self.watched is None:
+            # Requests begun before this call are invisible to a watch attached now:
+            # Playwright's networkidle (no request for 0.5 s since navigation) counts them.
+            if self.options.network_idle_s > 0:
+                self._await_network_idle(page)
+            if not self._watch.changes:
+                # networkidle is the same quiet period, just reached: waiting out another one
+                # from now would double the cost of every open-page capture.
+                self._watch.changed_at = time.monotonic() - self.options.network_idle_s
+        self._await_ready(page)
+        return self._after_load(page, None, early=early)
+
+    def ready(self, previous: Shot) -> Shot:
+        """The capture once no request has been in flight for ``network_idle_s``: taken again
+        unless ``previous`` already was (the network unchanged since then and quiet long
+        enough before it)."""
+        page = self._open()
+        if previous.quiet_s >= self.options.network_idle_s:
+            return previous
+        png, quiet_s = self._quiet_shot(page, self._deadline, self.options.network_idle_s)
+        return Shot(png, self.captures, previous.unmatched_masks, previous.status, quiet_s)
 
     def _await_ready(self, page: Page) -> None:
         """The page's own readiness: ``wait_for`` a visible element, ``wait_for_function`` a
@@ -381,22 +442,18 @@ class SideCapturer:
                 url=self.url,
             ) from None
 
-    def _after_load(self, page: Page, status: int | None, *, already_quiet: bool = False) -> Shot:
+    def _after_load(self, page: Page, status: int | None, *, early: bool) -> Shot:
         # No explicit document.fonts.ready wait: Playwright's screenshot waits for it itself.
-        # The quiet period starts at load at the earliest: scripts often fetch right after it.
-        now = time.monotonic()
-        if not already_quiet:
-            self._watch.changed_at = now
-        deadline = now + self.options.stabilize_timeout_s
-        self._await_quiet(page, deadline)
+        self._deadline = time.monotonic() + self.options.stabilize_timeout_s
+        quiet = 0.0 if early else self.options.network_idle_s
+        self._await_quiet(page, self._deadline, quiet)
         unmatched = tuple(sel for sel in self.options.mask if page.locator(sel).count() == 0)
         required = [sel for sel in unmatched if sel in self.options.required_mask]
         self._require_matches("mask", required, "masked")
         hidden = [sel for sel in self.options.hide if page.locator(sel).count() == 0]
         self._require_matches("hide", hidden, "hidden")
-        shot = Shot(png=self._quiet_shot(page, deadline), unmatched_masks=unmatched, status=status)
-        shot.captures = self.captures
-        return shot
+        png, quiet_s = self._quiet_shot(page, self._deadline, quiet)
+        return Shot(png, self.captures, unmatched, status, quiet_s)
 
     def _require_matches(self, option: str, unmatched: Sequence[str], done: str) -> None:
         if unmatched:
@@ -409,16 +466,16 @@ class SideCapturer:
                 url=self.url,
             )
 
-    def _await_quiet(self, page: Page, deadline: float) -> None:
-        """Wait until no request has been in flight for ``network_idle_s``; ``unstable`` when
+    def _await_quiet(self, page: Page, deadline: float, quiet: float) -> None:
+        """Wait until no request has been in flight for ``quiet`` seconds; ``unstable`` when
         that does not begin before ``deadline``. Waiting on the page lets its events arrive."""
-        quiet = self.options.network_idle_s
         while not self._watch.quiet_for(quiet):
             if time.monotonic() >= deadline + quiet:
                 raise CaptureError(
-                    f"{self.side}: the page's network was not quiet for {quiet:g} s "
-                    f"(network_idle_s) within {self.options.stabilize_timeout_s:g} s "
-                    f"(stabilize_timeout_s) after load: {self._watch.still_busy()}",
+                    f"{self.side}: the page's network was not quiet for "
+                    f"{self.options.network_idle_s:g} s (network_idle_s) within "
+                    f"{self.options.stabilize_timeout_s:g} s (stabilize_timeout_s) after load: "
+                    f"{self._watch.still_busy()}",
                     reason="unstable",
                     url=self.url,
                 )
@@ -440,14 +497,17 @@ class SideCapturer:
                 url=self.url,
             ) from None
 
-    def _quiet_shot(self, page: Page, deadline: float) -> bytes:
-        """A capture during which no request started or ended (else it is taken again)."""
+    def _quiet_shot(self, page: Page, deadline: float, quiet: float) -> tuple[bytes, float]:
+        """A capture after ``quiet`` seconds with no request in flight, during which no request
+        started or ended (else it is taken again), and how long the network had been quiet
+        when it began."""
         while True:
-            self._await_quiet(page, deadline)
+            self._await_quiet(page, deadline, quiet)
             changes = self._watch.changes
+            quiet_s = time.monotonic() - self._watch.changed_at
             png = self._shoot()
             if self._watch.changes == changes and not self._watch.in_flight:
-                return png
+                return png, quiet_s
 
     def _shoot(self) -> bytes:
         page = self._open()
@@ -524,7 +584,7 @@ class SideCapturer:
             last = current
 
     def close(self) -> None:
-        if self._page is not None:
+        if self._page is not None and self.watched is None:
             self._watch.detach(self._page)
         if self._context is not None:
             self._context.close()

@@ -349,4 +349,9 @@ def visual_snapshot(request: pytest.FixtureRequest) -> VisualSnapshot:
     from pytest_dualread.api import VisualSnapshot
 
     settings = _require_enabled(request)
-    return VisualSnapshot(lambda: context_of(request), _renderer(request, settings))
+    from pytest_dualread.browser import FixtureRenderer, watch_test_context
+
+    watch = watch_test_context(request)  # before the test navigates: see its requests
+    return VisualSnapshot(
+        lambda: context_of(request), lambda: FixtureRenderer(request, settings, watch)
+    )

@@ -7,9 +7,13 @@ Comparisons (each with the page's ``threshold`` and pixel budget, ``max_diff_pix
 * ``adapter_vs_legacy``, always: the two read paths must render the same page.
 
 A passing check costs one capture per side: equal PNG bytes are equal images, so the common case
-never decodes a PNG. Only when something differs are the sides concerned captured again until
-they settle (:meth:`~pytest_dualread.capture.SideCapturer.settle`) and compared once more, this
-time with diff images. This module knows nothing of pytest; the plugin records its results.
+never decodes a PNG. With a baseline, that capture is taken as soon as no request is in flight;
+when something differs, every side is taken again once its network has been quiet for
+``network_idle_s`` (:meth:`~pytest_dualread.capture.SideCapturer.ready`), so a verdict of
+difference, like a new baseline, never rests on a page still fetching its data. Only when
+something still differs are the sides concerned captured again until they settle
+(:meth:`~pytest_dualread.capture.SideCapturer.settle`) and compared once more, this time with
+diff images. This module knows nothing of pytest; the plugin records its results.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from pytest_dualread.capture import CaptureOptions, Shot, SideCapturer
+from pytest_dualread.capture import CaptureOptions, NetworkWatch, Shot, SideCapturer
 from pytest_dualread.imagediff import ImageDiff, compare, compare_png, decode_png, encode_png
 
 if TYPE_CHECKING:
@@ -227,8 +231,17 @@ def run_page_check(
     }
     try:
         decoded = _Decoded()
-        shots = {side: capturer.first() for side, capturer in capturers.items()}
+        early = baseline is not None
+        shots = {side: capturer.first(early=early) for side, capturer in capturers.items()}
         comparisons = _compare_all(shots, baseline, budget, diff_image=False, decoded=decoded)
+        settled: set[str] = set()
+        if early and not all(c.passed for c in comparisons):
+            ready, settled = _when_ready(capturers, shots)
+            if any(ready[side] is not shot for side, shot in shots.items()):
+                shots = ready
+                comparisons = _compare_all(
+                    shots, baseline, budget, diff_image=False, decoded=decoded
+                )
         if all(c.passed for c in comparisons):
             return VisualResult(shots, comparisons)
         involved = {
@@ -238,7 +251,7 @@ def run_page_check(
             for role in (c.expected_role, c.actual_role)
             if role in shots
         }
-        for side in sorted(involved):
+        for side in sorted(involved - settled):
             shots[side] = capturers[side].settle(shots[side])
         comparisons = _compare_all(shots, baseline, budget, diff_image=True, decoded=decoded)
         return VisualResult(shots, comparisons, settled=True)
@@ -247,12 +260,34 @@ def run_page_check(
             capturer.close()
 
 
+def _when_ready(
+    capturers: Mapping[str, SideCapturer], shots: Mapping[str, Shot]
+) -> tuple[dict[str, Shot], set[str]]:
+    """Each side's capture after the quiet period (:meth:`SideCapturer.ready`), and the sides
+    that settled on the way: an early and a ready capture, two in a row during which no request
+    moved, that are identical are what :meth:`SideCapturer.settle` looks for, so it need not
+    capture again."""
+    ready = {side: capturers[side].ready(shot) for side, shot in shots.items()}
+    settled = {
+        side
+        for side, shot in shots.items()
+        if ready[side] is not shot and ready[side].png == shot.png
+    }
+    return ready, settled
+
+
 def run_snapshot_check(
-    page: Page, options: CaptureOptions, budget: PixelBudget, baseline: bytes | None
+    page: Page,
+    options: CaptureOptions,
+    budget: PixelBudget,
+    baseline: bytes | None,
+    *,
+    watched: NetworkWatch | None = None,
 ) -> VisualResult:
-    """Capture an open page as it is and compare it with its baseline (no sides)."""
-    capturer = SideCapturer(None, "page", page.url, options, page=page)
-    shot = capturer.first()
+    """Capture an open page as it is and compare it with its baseline (no sides).
+    ``watched``: a watch of the page's requests since before it navigated."""
+    capturer = SideCapturer(None, "page", page.url, options, page=page, watched=watched)
+    shot = capturer.first(early=baseline is not None)
     if baseline is None:
         return VisualResult({"actual": shot})
 
@@ -271,7 +306,13 @@ def run_snapshot_check(
         )
 
     first = against(shot.png, False)
+    settled: set[str] = set()
+    if not first.passed:
+        ready, settled = _when_ready({"actual": capturer}, {"actual": shot})
+        if ready["actual"] is not shot:
+            shot, first = ready["actual"], against(ready["actual"].png, False)
     if first.passed:
         return VisualResult({"actual": shot}, [first])
-    shot = capturer.settle(shot)
+    if not settled:
+        shot = capturer.settle(shot)
     return VisualResult({"actual": shot}, [against(shot.png, True)], settled=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from conftest import RunDualRead, add_dualread_table
+from conftest import INNER_PYPROJECT, RunDualRead, add_dualread_table
 
 from pytest_dualread.imagediff import decode_png
 
@@ -36,11 +36,18 @@ LATE_SCRIPT = """setTimeout(() => fetch('/api/poll').then(() => {
   document.body.style.background = '#fff';
 }), 800);"""
 
+# Shows its content at once, then asks an API 5 s after load and shows nothing new: a page
+# with nothing in flight after load.
+QUIET_SCRIPT = """document.body.style.background = '#fff';
+document.getElementById('v').textContent = 'Ready';
+setTimeout(() => fetch("/api/late"), 5000);"""
+
 SCRIPTS = {
     "/meal": MEAL_SCRIPT,
     "/poll": POLL_SCRIPT,
     "/hang": HANG_SCRIPT,
     "/late": LATE_SCRIPT,
+    "/quiet": QUIET_SCRIPT,
 }
 
 
@@ -50,6 +57,7 @@ class Side:
 
     url: str
     hour: int = 8
+    late_requests: int = 0
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -65,6 +73,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif self.path == "/api/meal":
             time.sleep(1.5)
             self._send("application/json", b'{"time": "%02d:00"}' % self.side.hour)
+        elif self.path == "/api/late":
+            self.side.late_requests += 1
+            self._send("application/json", b"{}")
         elif self.path == "/api/poll":
             self._send("application/json", b"{}")
         elif self.path == "/api/hang":
@@ -191,6 +202,9 @@ def test_a_page_option_lengthens_the_quiet_period_for_a_late_request(
     update.result.assert_outcomes(passed=1)
     baseline = (inner_project.path / "snapshots/visual/pyproject/late.png").read_bytes()
     assert not loading(baseline), "the capture waited for the request made 0.8 s after load"
+    # Compared with that baseline, the first capture shows the page loading: it is taken again
+    # after the quiet period, and passes.
+    run_dualread("--dual-read", subprocess=True).result.assert_outcomes(passed=1)
 
 
 def test_visual_snapshot_of_an_open_page_waits_for_requests_started_before_it(
@@ -212,6 +226,41 @@ def test_visual_snapshot_of_an_open_page_waits_for_requests_started_before_it(
     update.result.assert_outcomes(passed=1)
     (baseline,) = (inner_project.path / "snapshots/visual/test_snap").glob("*.png")
     assert not loading(baseline.read_bytes()), "the fetch begun at load was waited for"
+
+
+def test_a_page_with_nothing_in_flight_after_load_is_compared_without_a_quiet_period(
+    inner_project: pytest.Pytester, run_dualread: RunDualRead, sides: dict[str, Side]
+) -> None:
+    # The baselines, made without a quiet period (the page has nothing to wait for).
+    configure(inner_project, sides, "/quiet", page_options="network_idle_s = 0")
+    inner_project.makepyfile(
+        test_snap=f"""
+        import pytest
+
+        @pytest.mark.dual_read(kind="visual")
+        def test_quiet(page, visual_snapshot):
+            page.set_viewport_size({{"width": 400, "height": 200}})
+            page.goto("{sides["legacy"].url}/quiet")
+            waits = []
+            networkidle = page.wait_for_load_state
+            page.wait_for_load_state = lambda *a, **k: (waits.append(a), networkidle(*a, **k))[1]
+            visual_snapshot(page, "quiet")
+            assert waits == [], "the open page's requests were watched from its navigation"
+        """
+    )
+    update = run_dualread("--dual-read", "--snapshot-update", subprocess=True)
+    update.result.assert_outcomes(passed=2)
+    # Now a quiet period (6 s) longer than the page's wait before its late request (5 s): a
+    # capture that waited it out would see that request. One equal to its baseline does not.
+    inner_project.makefile(".toml", pyproject=INNER_PYPROJECT)
+    configure(inner_project, sides, "/quiet", page_options="network_idle_s = 6")
+    for side in sides.values():
+        side.late_requests = 0
+    run = run_dualread("--dual-read", subprocess=True)
+    run.result.assert_outcomes(passed=2)
+    assert run.report is not None
+    assert [c.outcome for c in run.report.checks] == ["passed", "passed"]
+    assert [s.late_requests for s in sides.values()] == [0, 0], "captured without waiting"
 
 
 @pytest.mark.parametrize(

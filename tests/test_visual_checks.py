@@ -166,6 +166,9 @@ def test_baseline_lifecycle_and_an_adapter_difference(
     for rel in check.artifacts.values():  # type: ignore[attr-defined]
         assert decode_png((output / rel).read_bytes()).shape[:2] == (200, 400)
     assert check.data.settled is True  # type: ignore[union-attr]
+    # Each side: the first capture, then one after the quiet period that equals it (settled,
+    # so no third is taken).
+    assert check.data.captures == {"legacy": 2, "adapter": 2}  # type: ignore[union-attr]
 
 
 def test_a_pixel_budget_lets_a_small_difference_pass(
