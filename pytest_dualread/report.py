@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timezone
@@ -83,7 +84,10 @@ Triage = Literal["adapter_regression", "upstream_drift", "both_diverge", "legacy
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    # Infinity and NaN are written as the standard library writes them (dump_report).
+    model_config = ConfigDict(
+        extra="forbid", use_attribute_docstrings=True, ser_json_inf_nan="constants"
+    )
 
 
 class ToolInfo(_Model):
@@ -584,7 +588,44 @@ def json_schema() -> dict[str, Any]:
 
 
 def dump_report(report: Report) -> str:
-    return json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+    """The report's JSON text: indented by 2, non-ASCII kept, floats as Python writes them.
+
+    pydantic-core writes it (the standard library's indenting encoder is pure Python and slow
+    on large reports); its floats are then given back Python's spelling, so the bytes are those
+    of ``json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False)``."""
+    return _python_floats(report.model_dump_json(indent=2)) + "\n"
+
+
+# Rust spells floats below 1e-4 and those with an exponent differently (0.00001, 1e-7, 1e16)
+# from Python (1e-05, 1e-07, 1e+16), with the same shortest digits: such a float holds a mark.
+_RUST_FLOAT_MARK = re.compile(r"e[-0-9]|0\.0000")
+_FLOAT = re.compile(r"-?\d+(?:\.\d+)?(?:e-?\d+)?")
+
+
+def _python_floats(text: str) -> str:
+    """``text`` (indented JSON) with every float spelled as Python's ``json`` spells it."""
+    spans: dict[int, tuple[int, str]] = {}
+    for mark in _RUST_FLOAT_MARK.finditer(text):
+        start, end = _value_around(text, mark.start())
+        token = text[start:end]
+        if start not in spans and _FLOAT.fullmatch(token):
+            spans[start] = (end, repr(float(token)))
+    pieces, done = [], 0
+    for start in sorted(spans):
+        end, spelled = spans[start]
+        pieces += [text[done:start], spelled]
+        done = end
+    return "".join([*pieces, text[done:]])
+
+
+def _value_around(text: str, at: int) -> tuple[int, int]:
+    # In indented JSON a scalar ends its line (before a comma) and follows a space; a string
+    # ends with a quote, so only a number value passes the full match above.
+    line_end = text.find("\n", at)
+    end = len(text) if line_end == -1 else line_end
+    if text[end - 1 : end] == ",":
+        end -= 1
+    return text.rfind(" ", 0, at) + 1, end
 
 
 def write_report(report: Report, path: Path) -> None:
