@@ -18,13 +18,14 @@ import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     SerializationInfo,
+    StrictInt,
     ValidationError,
     field_serializer,
     model_validator,
@@ -439,8 +440,9 @@ CheckData = DtoData | VisualData
 _DATA_OF_KIND: dict[str, type[DtoData] | type[VisualData]] = {"dto": DtoData, "visual": VisualData}
 
 
-class Check(_Model):
-    """One comparison that passes or fails."""
+class _CheckFields(_Model):
+    # What a check holds besides its kind's figures: Check adds ``data``, of either kind; the
+    # loading models below add it of one kind each, chosen by the tag ``kind``.
 
     id: str
     """Unique within a run; shards are merged by it."""
@@ -460,6 +462,11 @@ class Check(_Model):
     """Differences a waiver of ``[tool.dualread.waivers]`` kept from failing the check."""
     artifacts: dict[str, str] = Field(default_factory=dict)
     """Artifact files by role (``expected``, ``actual``, ``diff``, ...), relative to the report."""
+
+
+class Check(_CheckFields):
+    """One comparison that passes or fails."""
+
     data: DtoData | VisualData = Field(default_factory=DtoData)
     """Kind-specific figures (:class:`DtoData` or :class:`VisualData`, by ``kind``)."""
 
@@ -478,6 +485,16 @@ class Check(_Model):
     def _set_fields_only(self, data: DtoData | VisualData, info: SerializationInfo) -> Any:
         # Only what the check set: a check that stopped early has no figure it never reached.
         return data.model_dump(mode=info.mode, exclude_unset=True)
+
+
+class _DtoCheckInFile(_CheckFields):
+    kind: Literal["dto"]
+    data: DtoData = Field(default_factory=DtoData)
+
+
+class _VisualCheckInFile(_CheckFields):
+    kind: Literal["visual"]
+    data: VisualData = Field(default_factory=VisualData)
 
 
 class StaleEntry(_Model):
@@ -555,6 +572,35 @@ class Report(_Model):
     """Per comparison and field, across the run's DTO checks: most often differing first."""
     waivers: list[WaiverUse] = Field(default_factory=list)
     """The waivers configured for the run, with what each waived."""
+
+
+class _ReportFile(Report):
+    # A report file as the fast path reads it: pydantic-core parses and validates the text in
+    # one pass, picking each check's figures by its tag ``kind`` (Check does it in Python). A
+    # file this refuses is read again the careful way, whose errors are the ones users see.
+    schema_version: StrictInt  # type: ignore[assignment]  # 1 is checked after, as an int
+    checks: list[  # type: ignore[assignment]  # the loaded checks become Check
+        Annotated[_DtoCheckInFile | _VisualCheckInFile, Field(discriminator="kind")]
+    ]
+
+
+def _fast_load(text: str) -> Report | None:
+    """The report in ``text`` when it is plainly valid, else None (then the careful path)."""
+    try:
+        loaded = _ReportFile.model_validate_json(text)
+    except (ValidationError, ValueError, RecursionError):
+        return None
+    if (
+        loaded.schema_version != SCHEMA_VERSION
+        or "name" not in loaded.tool.model_fields_set
+        or loaded.tool.name != TOOL_NAME
+    ):
+        return None
+    for check in loaded.checks:
+        # The same fields and values as a Check, which is what every reader and == expect.
+        object.__setattr__(check, "__class__", Check)
+    fields = dict(loaded)
+    return Report.model_construct(loaded.model_fields_set, **fields)
 
 
 def check_from_data(data: Mapping[str, Any]) -> Check:
@@ -641,7 +687,11 @@ def load_report(path: Path | str) -> Report:
     or ``invalid`` (right schema, wrong content).
     """
     path = Path(path)
-    raw = _parse_json(_read_regular(path), path)
+    text = _read_regular(path)
+    fast = _fast_load(text)
+    if fast is not None:
+        return fast
+    raw = _parse_json(text, path)
     if not isinstance(raw, dict) or "schema_version" not in raw:
         raise ReportError(
             "not a pytest-dualread report: expected a JSON object with 'schema_version'",
