@@ -15,6 +15,7 @@ import json
 import os
 import re
 import stat
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -608,17 +609,25 @@ def check_from_data(data: Mapping[str, Any]) -> Check:
     return Check.model_validate(data)
 
 
+_COUNTED_AS = {"passed": "passed", "failed": "failed", "error": "errors", "skipped": "skipped"}
+
+
 def summarize(checks: Iterable[Check]) -> Summary:
-    summary = Summary()
-    field = {"passed": "passed", "failed": "failed", "error": "errors", "skipped": "skipped"}
+    # Counted in plain dicts and built once: setting a model's attribute costs far more.
+    tallies: dict[CheckKind, Counter[str]] = {"dto": Counter(), "visual": Counter()}
+    waived = 0
     for check in checks:
-        summary.waived += len(check.waived)
-        for part in (summary, summary.by_kind[check.kind]):
-            part.total += 1
-            name = field[check.outcome]
-            setattr(part, name, getattr(part, name) + 1)
-            part.warnings += warned(check)
-    return summary
+        waived += len(check.waived)
+        tally = tallies[check.kind]
+        tally[_COUNTED_AS[check.outcome]] += 1
+        tally["warnings"] += warned(check)
+    by_kind = {kind: _kind_summary(tally) for kind, tally in tallies.items()}
+    whole = _kind_summary(tallies["dto"] + tallies["visual"])
+    return Summary(**whole.model_dump(), by_kind=by_kind, waived=waived)
+
+
+def _kind_summary(tally: Counter[str]) -> KindSummary:
+    return KindSummary(total=sum(tally[name] for name in _COUNTED_AS.values()), **tally)
 
 
 def warned(check: Check) -> bool:
