@@ -49,15 +49,15 @@ from pytest_dualread.report import load_report, write_report  # noqa: E402
 SCRATCH = Path(os.environ.get("DUALREAD_SCALE_BENCH_SCRATCH", "/tmp/dualread-scale-bench"))
 DEFAULT_OUTPUT = HERE / "results" / "scale_bench.json"
 DUALREAD = [sys.executable, "-m", "pytest_dualread.cli"]
-# Prints the session's peak RSS (kB, Linux) at its very end, when the report is written.
+# Prints the session's peak RSS (kB, Linux) at its very end, when the report is written. VmHWM,
+# not getrusage's ru_maxrss: Linux carries ru_maxrss over exec from the parent, so a pytest started
+# by this script after its merge and gate goals would report this script's own peak.
 RSS_PLUGIN = """\
-import resource
-
-
 def pytest_unconfigure(config):
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with open("/proc/self/status") as status:
+        peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
     with open("peak_rss_kb.txt", "w") as out:
-        out.write(str(peak))
+        out.write(peak)
 """
 
 
