@@ -18,7 +18,8 @@ Goals, each printed with its verdict (the machine's load average is recorded bes
 Synthetic reports come from ``report_bench.build`` (DTO checks with fields and findings, one in
 twenty a page check). Scratch: ``$DUALREAD_SCALE_BENCH_SCRATCH`` (default
 ``/tmp/dualread-scale-bench``); results: ``benchmarks/results/scale_bench.json``.
-``--quick`` runs the two pytest goals at a tenth of the size (their verdicts then say so).
+``--quick`` runs the two pytest goals at a tenth of the size (their verdicts then say so; the
+memory goal keeps its bytes per case: 5 MB from 100 to 1,000 cases).
 """
 
 from __future__ import annotations
@@ -48,15 +49,15 @@ from pytest_dualread.report import load_report, write_report  # noqa: E402
 SCRATCH = Path(os.environ.get("DUALREAD_SCALE_BENCH_SCRATCH", "/tmp/dualread-scale-bench"))
 DEFAULT_OUTPUT = HERE / "results" / "scale_bench.json"
 DUALREAD = [sys.executable, "-m", "pytest_dualread.cli"]
-# Prints the session's peak RSS (kB, Linux) at its very end, when the report is written.
+# Prints the session's peak RSS (kB, Linux) at its very end, when the report is written. VmHWM,
+# not getrusage's ru_maxrss: Linux carries ru_maxrss over exec from the parent, so a pytest started
+# by this script after its merge and gate goals would report this script's own peak.
 RSS_PLUGIN = """\
-import resource
-
-
 def pytest_unconfigure(config):
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with open("/proc/self/status") as status:
+        peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
     with open("peak_rss_kb.txt", "w") as out:
-        out.write(str(peak))
+        out.write(peak)
 """
 
 
@@ -152,16 +153,19 @@ def bench_memory(work: Path, small: int, large: int) -> dict[str, Any]:
         runs[cases] = _plugin_run(project)
     (wall_s, rss_s), (wall_l, rss_l) = runs[small], runs[large]
     growth_mb = (rss_l - rss_s) / 1024
+    # The goal is 50 MB over 9,000 more cases; a smaller run is held to the same bytes per case.
+    limit_mb = 50 * (large - small) / 9_000
     per_case_small = wall_s / small
     per_case_large = wall_l / large
     return {
-        "goal": f"peak RSS growth {small} -> {large} cases under 50 MB; time linear",
+        "goal": f"peak RSS growth {small} -> {large} cases under {limit_mb:g} MB; time linear",
         "cases": [small, large],
         "wall_s": [round(wall_s, 2), round(wall_l, 2)],
         "peak_rss_mb": [round(rss_s / 1024, 1), round(rss_l / 1024, 1)],
         "growth_mb": round(growth_mb, 1),
+        "growth_kb_per_case": round((rss_l - rss_s) / (large - small), 2),
         "per_case_ms": [round(per_case_small * 1000, 2), round(per_case_large * 1000, 2)],
-        "met": growth_mb < 50 and per_case_large <= 1.25 * per_case_small,
+        "met": growth_mb < limit_mb and per_case_large <= 1.25 * per_case_small,
         "loadavg_1m": round(os.getloadavg()[0], 2),
     }
 

@@ -106,7 +106,7 @@ def _policy(args: argparse.Namespace) -> GateSettings:
     """``[tool.dualread.gate]`` < ``DUALREAD_GATE__*`` environment < flags."""
     from pydantic import ValidationError
 
-    from pytest_dualread.config import ENV_PREFIX, GateSettings
+    from pytest_dualread.gatesettings import ENV_PREFIX, GateSettings
 
     path, table = _settings(args, "gate")
     try:
@@ -195,13 +195,14 @@ def _report_files(directory: Path, option: str) -> list[Path]:
 # -- gate ---------------------------------------------------------------------------------------
 
 
-def _step_summary(markdown: str) -> None:
+def _step_summary(markdown: Callable[[], str]) -> None:
+    # Rendered only for GitHub: the markdown of a large report costs as much as its text.
     target = os.environ.get("GITHUB_STEP_SUMMARY")
     if not target:
         return
     try:
         with open(target, "a", encoding="utf-8") as handle:
-            handle.write(markdown + "\n")
+            handle.write(markdown() + "\n")
     except OSError as exc:
         sys.stderr.write(f"dualread: warning: GITHUB_STEP_SUMMARY {target}: cannot append: {exc}\n")
 
@@ -243,7 +244,7 @@ def _cmd_gate(args: argparse.Namespace) -> int:
     sys.stdout.write(RENDERERS[args.format](result))
     if args.annotations:
         sys.stdout.write(github_annotations(result))
-    _step_summary(render_md(result))
+    _step_summary(lambda: render_md(result))
     if args.ledger is not None:
         from pytest_dualread.rollout_cli import record_gate
 
@@ -641,7 +642,7 @@ def _cannot_judge(args: argparse.Namespace, kind: str, text: str) -> int:
     if getattr(args, "format", None) == "json":
         sys.stdout.write(cannot_judge_json(message))
     if getattr(args, "command", None) == "gate":
-        _step_summary(cannot_judge_md(message))
+        _step_summary(lambda: cannot_judge_md(message))
     return EXIT_CANNOT_JUDGE
 
 

@@ -38,9 +38,9 @@ from pydantic_settings import (
 )
 
 from pytest_dualread.errors import ConfigError, closest, validation_message
+from pytest_dualread.gatesettings import ENV_PREFIX, GateSettings, ToleranceSetting
 from pytest_dualread.pyproject import dualread_table
-from pytest_dualread.report import Triage, Waiver
-from pytest_dualread.tolerance import Tolerance
+from pytest_dualread.report import Waiver
 
 __all__ = [
     "ENV_PREFIX",
@@ -62,17 +62,12 @@ __all__ = [
     "load_settings",
 ]
 
-ENV_PREFIX = "DUALREAD_"
 ArtifactRetention = Literal["all", "failed", "none"]
 _TARGET = re.compile(r"^(https?://\S+|[A-Za-z_][\w.]*:[A-Za-z_][\w.]*)$")
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-ToleranceSetting = Tolerance
-"""A tolerance as configured: the one :class:`~pytest_dualread.tolerance.Tolerance` model."""
 
 
 class SideSettings(_Section):
@@ -380,21 +375,6 @@ def check_warn_budget(options: Any, where: str, *, resolved: bool = True) -> Non
             raise ValueError(
                 f"{where}: {warn} {level!r} must be below {fail} {limit!r} (warn < fail)"
             )
-
-
-def _default_blocking() -> list[Triage]:
-    return ["adapter_regression", "both_diverge"]
-
-
-class GateSettings(_Section):
-    allowed_failures: int = Field(0, ge=0)
-    blocking_triage: list[Triage] = Field(default_factory=_default_blocking)
-    min_checks: int = Field(1, ge=0)
-    require_visual: bool = False
-    allow_partial: bool = False
-    """Judge a run whose selection (-k, -m, --deselect, --lf) left dual-read items out."""
-    fail_on_warn: bool = False
-    """Fail a run with checks that passed beyond a warn level."""
 
 
 # The pyproject.toml and environment of the load in progress (see load_settings): pydantic-settings

@@ -46,7 +46,7 @@ from datetime import date, timezone
 from decimal import ROUND_CEILING, Decimal
 from typing import Any, Literal
 
-from pytest_dualread.config import GateSettings, ToleranceSetting
+from pytest_dualread.gatesettings import GateSettings, ToleranceSetting
 from pytest_dualread.paths import PatternError, compile_pattern, parse_path
 from pytest_dualread.report import Check, DtoData, Report, Verdict, VisualData, warned
 

@@ -310,7 +310,10 @@ def judge_stored(
     held = stored.content or b""
     if stored.kind == "golden":
         held = StoredText(stored.content or "")
-    with judging(matches and stored.exists, stored_at=stored.path, stored=stored.content):
+    # syrupy keeps what each assertion recalled and asserted to the end of the session: one
+    # object for both, not two copies of every golden.
+    recalled = held if stored.content is not None else None
+    with judging(matches and stored.exists, stored_at=stored.path, stored=recalled):
         assertion(extension_class=stored.extension, name=name) == held  # noqa: B015
     if stored.exists:
         return StoredVerdict()

@@ -261,6 +261,8 @@ def pytest_runtest_makereport(
         setattr(report, EXPECT_PROPERTY, expect)
         checks = item.stash.get(checks_key, [])
         setattr(report, CHECK_PROPERTY, [c.model_dump(mode="json") for c in checks])
+        if call.when != "setup":  # sent (the call's report has the setup's checks too): let go
+            item.stash[checks_key] = []
     return report
 
 

@@ -13,17 +13,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     SerializationInfo,
+    StrictInt,
     ValidationError,
     field_serializer,
     model_validator,
@@ -83,7 +86,10 @@ Triage = Literal["adapter_regression", "upstream_drift", "both_diverge", "legacy
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    # Infinity and NaN are written as the standard library writes them (dump_report).
+    model_config = ConfigDict(
+        extra="forbid", use_attribute_docstrings=True, ser_json_inf_nan="constants"
+    )
 
 
 class ToolInfo(_Model):
@@ -435,8 +441,9 @@ CheckData = DtoData | VisualData
 _DATA_OF_KIND: dict[str, type[DtoData] | type[VisualData]] = {"dto": DtoData, "visual": VisualData}
 
 
-class Check(_Model):
-    """One comparison that passes or fails."""
+class _CheckFields(_Model):
+    # What a check holds besides its kind's figures: Check adds ``data``, of either kind; the
+    # loading models below add it of one kind each, chosen by the tag ``kind``.
 
     id: str
     """Unique within a run; shards are merged by it."""
@@ -456,6 +463,11 @@ class Check(_Model):
     """Differences a waiver of ``[tool.dualread.waivers]`` kept from failing the check."""
     artifacts: dict[str, str] = Field(default_factory=dict)
     """Artifact files by role (``expected``, ``actual``, ``diff``, ...), relative to the report."""
+
+
+class Check(_CheckFields):
+    """One comparison that passes or fails."""
+
     data: DtoData | VisualData = Field(default_factory=DtoData)
     """Kind-specific figures (:class:`DtoData` or :class:`VisualData`, by ``kind``)."""
 
@@ -474,6 +486,16 @@ class Check(_Model):
     def _set_fields_only(self, data: DtoData | VisualData, info: SerializationInfo) -> Any:
         # Only what the check set: a check that stopped early has no figure it never reached.
         return data.model_dump(mode=info.mode, exclude_unset=True)
+
+
+class _DtoCheckInFile(_CheckFields):
+    kind: Literal["dto"]
+    data: DtoData = Field(default_factory=DtoData)
+
+
+class _VisualCheckInFile(_CheckFields):
+    kind: Literal["visual"]
+    data: VisualData = Field(default_factory=VisualData)
 
 
 class StaleEntry(_Model):
@@ -553,22 +575,59 @@ class Report(_Model):
     """The waivers configured for the run, with what each waived."""
 
 
+class _ReportFile(Report):
+    # A report file as the fast path reads it: pydantic-core parses and validates the text in
+    # one pass, picking each check's figures by its tag ``kind`` (Check does it in Python). A
+    # file this refuses is read again the careful way, whose errors are the ones users see.
+    schema_version: StrictInt  # type: ignore[assignment]  # 1 is checked after, as an int
+    checks: list[  # type: ignore[assignment]  # the loaded checks become Check
+        Annotated[_DtoCheckInFile | _VisualCheckInFile, Field(discriminator="kind")]
+    ]
+
+
+def _fast_load(text: str) -> Report | None:
+    """The report in ``text`` when it is plainly valid, else None (then the careful path)."""
+    try:
+        loaded = _ReportFile.model_validate_json(text)
+    except (ValidationError, ValueError, RecursionError):
+        return None
+    if (
+        loaded.schema_version != SCHEMA_VERSION
+        or "name" not in loaded.tool.model_fields_set
+        or loaded.tool.name != TOOL_NAME
+    ):
+        return None
+    for check in loaded.checks:
+        # The same fields and values as a Check, which is what every reader and == expect.
+        object.__setattr__(check, "__class__", Check)
+    fields = dict(loaded)
+    return Report.model_construct(loaded.model_fields_set, **fields)
+
+
 def check_from_data(data: Mapping[str, Any]) -> Check:
     """Validate one check as it arrives from a test (possibly on an xdist worker)."""
     return Check.model_validate(data)
 
 
+_COUNTED_AS = {"passed": "passed", "failed": "failed", "error": "errors", "skipped": "skipped"}
+
+
 def summarize(checks: Iterable[Check]) -> Summary:
-    summary = Summary()
-    field = {"passed": "passed", "failed": "failed", "error": "errors", "skipped": "skipped"}
+    # Counted in plain dicts and built once: setting a model's attribute costs far more.
+    tallies: dict[CheckKind, Counter[str]] = {"dto": Counter(), "visual": Counter()}
+    waived = 0
     for check in checks:
-        summary.waived += len(check.waived)
-        for part in (summary, summary.by_kind[check.kind]):
-            part.total += 1
-            name = field[check.outcome]
-            setattr(part, name, getattr(part, name) + 1)
-            part.warnings += warned(check)
-    return summary
+        waived += len(check.waived)
+        tally = tallies[check.kind]
+        tally[_COUNTED_AS[check.outcome]] += 1
+        tally["warnings"] += warned(check)
+    by_kind = {kind: _kind_summary(tally) for kind, tally in tallies.items()}
+    whole = _kind_summary(tallies["dto"] + tallies["visual"])
+    return Summary(**whole.model_dump(), by_kind=by_kind, waived=waived)
+
+
+def _kind_summary(tally: Counter[str]) -> KindSummary:
+    return KindSummary(total=sum(tally[name] for name in _COUNTED_AS.values()), **tally)
 
 
 def warned(check: Check) -> bool:
@@ -584,7 +643,44 @@ def json_schema() -> dict[str, Any]:
 
 
 def dump_report(report: Report) -> str:
-    return json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+    """The report's JSON text: indented by 2, non-ASCII kept, floats as Python writes them.
+
+    pydantic-core writes it (the standard library's indenting encoder is pure Python and slow
+    on large reports); its floats are then given back Python's spelling, so the bytes are those
+    of ``json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False)``."""
+    return _python_floats(report.model_dump_json(indent=2)) + "\n"
+
+
+# Rust spells floats below 1e-4 and those with an exponent differently (0.00001, 1e-7, 1e16)
+# from Python (1e-05, 1e-07, 1e+16), with the same shortest digits: such a float holds a mark.
+_RUST_FLOAT_MARK = re.compile(r"e[-0-9]|0\.0000")
+_FLOAT = re.compile(r"-?\d+(?:\.\d+)?(?:e-?\d+)?")
+
+
+def _python_floats(text: str) -> str:
+    """``text`` (indented JSON) with every float spelled as Python's ``json`` spells it."""
+    spans: dict[int, tuple[int, str]] = {}
+    for mark in _RUST_FLOAT_MARK.finditer(text):
+        start, end = _value_around(text, mark.start())
+        token = text[start:end]
+        if start not in spans and _FLOAT.fullmatch(token):
+            spans[start] = (end, repr(float(token)))
+    pieces, done = [], 0
+    for start in sorted(spans):
+        end, spelled = spans[start]
+        pieces += [text[done:start], spelled]
+        done = end
+    return "".join([*pieces, text[done:]])
+
+
+def _value_around(text: str, at: int) -> tuple[int, int]:
+    # In indented JSON a scalar ends its line (before a comma) and follows a space; a string
+    # ends with a quote, so only a number value passes the full match above.
+    line_end = text.find("\n", at)
+    end = len(text) if line_end == -1 else line_end
+    if text[end - 1 : end] == ",":
+        end -= 1
+    return text.rfind(" ", 0, at) + 1, end
 
 
 def write_report(report: Report, path: Path) -> None:
@@ -600,7 +696,11 @@ def load_report(path: Path | str) -> Report:
     or ``invalid`` (right schema, wrong content).
     """
     path = Path(path)
-    raw = _parse_json(_read_regular(path), path)
+    text = _read_regular(path)
+    fast = _fast_load(text)
+    if fast is not None:
+        return fast
+    raw = _parse_json(text, path)
     if not isinstance(raw, dict) or "schema_version" not in raw:
         raise ReportError(
             "not a pytest-dualread report: expected a JSON object with 'schema_version'",

@@ -233,7 +233,8 @@ class GoldenExtension(_Judged):
 
     def serialize(self, data: SerializableData, **_filters: Any) -> SerializedData:
         # syrupy's property filters and matchers do not apply: goldens are judged field by field.
-        return str(data) if isinstance(data, StoredText) else dump_golden(data)
+        # Stored text is returned as is, not copied: syrupy keeps it until the session ends.
+        return data if isinstance(data, StoredText) else dump_golden(data)
 
 
 def without_browser_id(name: str, browser: str) -> str:

@@ -542,3 +542,24 @@ def test_the_cli_never_imports_pytest_or_playwright() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
+
+
+def test_gate_and_merge_leave_the_session_s_libraries_unimported(tmp_path: Path) -> None:
+    # What a CI job pays before judging: no settings loader (and its asyncio), nothing that
+    # fetches, diffs, draws or renders HTML.
+    files = [str(f) for f in shards(tmp_path)]
+    code = (
+        "import sys\n"
+        "from pytest_dualread.cli import main\n"
+        f"assert main(['merge', *{files!r}, '-o', 'merged.json']) == 0\n"
+        "assert main(['gate', '--format', 'json', 'merged.json']) in (0, 1)\n"
+        "heavy = ('pydantic_settings', 'asyncio', 'deepdiff', 'httpx',\n"
+        "         'numpy', 'PIL', 'playwright', 'jinja2', 'pytest_dualread.config',\n"
+        "         'pytest_dualread.html', 'pytest_dualread.charts')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -12,6 +12,7 @@ from conftest import synthetic_report
 from pytest_dualread.errors import ReportError
 from pytest_dualread.report import (
     Check,
+    Finding,
     Report,
     dump_report,
     load_report,
@@ -113,3 +114,52 @@ def test_an_unknown_field_is_invalid(tmp_path: Path) -> None:
     path.write_text(json.dumps(data))
     with pytest.raises(ReportError, match=r"checks\.0\.surprise"):
         load_report(path)
+
+
+def test_dump_spells_every_value_as_the_standard_library_does() -> None:
+    # The text is written by pydantic-core; floats must keep Python's spelling (1e-05, not
+    # 0.00001; 1e+16, not 1e16) and text its escapes, wherever they sit.
+    floats = [1e-05, 1e-07, 0.0001, 9.99e-05, 1e16, 1.5e300, 5e-324, -0.0, 45.0, 0.1]
+    floats += [float("inf"), float("-inf"), float("nan"), -7.185e-09]
+    odd_text = ' 1e-7", 0.00001 é \u2028 \x00 \x1f \\ "'
+    finding = {
+        "comparison": "adapter_vs_legacy",
+        "category": "value",
+        "values": {"legacy": floats, "adapter": {odd_text: 10**30, "x": [1e-05, odd_text]}},
+        "delta": 1e-05,
+        "message": odd_text,
+    }
+    failed = check("failed").model_copy(update={"findings": [Finding.model_validate(finding)]})
+    report = make_report(failed)
+    standard = json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+    assert dump_report(report) == standard
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"schema_version": True}, "schema_version True is not a schema"),
+        ({"schema_version": 1.0}, "schema_version 1.0 is not a schema"),
+        ({"schema_version": None}, "schema_version None is not a schema"),
+        ({"tool": {"version": "1"}}, "tool.name is None"),
+        ({"checks": [{"id": "a", "nodeid": "a", "kind": "page", "outcome": "passed"}]}, "kind"),
+    ],
+)
+def test_what_the_quick_reading_refuses_gets_the_careful_reading_s_error(
+    tmp_path: Path, change: dict[str, object], says: str
+) -> None:
+    raw = json.loads(dump_report(make_report(check())))
+    raw.update(change)
+    target = tmp_path / "report.json"
+    target.write_text(json.dumps(raw))
+    with pytest.raises(ReportError, match=says):
+        load_report(target)
+
+
+def test_loaded_checks_are_checks_with_the_figures_of_their_kind(tmp_path: Path) -> None:
+    target = tmp_path / "report.json"
+    write_report(make_report(check("passed", "visual", "v"), check("failed", "dto", "d")), target)
+    loaded = load_report(target)
+    assert [type(c.data).__name__ for c in loaded.checks] == ["VisualData", "DtoData"]
+    assert all(type(c) is Check for c in loaded.checks)
+    assert dump_report(loaded) == target.read_text()

@@ -3,12 +3,16 @@ a failing check's text shown once, and errors shown as pytest ERRORs."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from conftest import RunDualRead, add_dualread_table
 from test_dto_checks import CONFIG, MODELS, SERVICE
 
 TESTS = """
 import pathlib
+import json
+
 import pytest
 from models import LogDTO
 
@@ -87,3 +91,35 @@ def test_soft_checks_go_on_and_every_failure_is_shown_once_as_failed_or_error(
     # The short summary repeats whole messages where pytest sees a CI run, so count above it.
     sections = out.split("short test summary info")[0]
     assert sections.count("items[b].kcal | 200    | 290") == 3  # oats, first, in-fixture
+
+
+HELD_PROBE = """
+import json
+from pytest_dualread.session import checks_key
+
+def pytest_sessionfinish(session):
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    reports = [r for kept in reporter.stats.values() for r in kept if hasattr(r, "when")]
+    held = [[r.nodeid, r.when, r.outcome, len(getattr(r, "dualread_check", None) or [])]
+            for r in reports]
+    items = {item.nodeid: len(item.stash.get(checks_key, [])) for item in session.items}
+    with open("held.json", "w") as out:
+        json.dump({"reports": held, "items": items}, out)
+"""
+
+
+def test_a_long_session_lets_go_of_each_check_once_it_is_in_the_writer(
+    project: pytest.Pytester, run_dualread: RunDualRead
+) -> None:
+    # pytest keeps every item and every phase's report to the end of the session: a check left
+    # on them is memory that grows with the number of cases.
+    project.makeconftest(HELD_PROBE)
+    run = run_dualread("--dual-read")
+    assert run.report is not None
+    assert len(run.report.checks) == 7
+    held = json.loads((project.path / "held.json").read_text())
+    assert set(held["items"].values()) == {0}
+    kept = {(nodeid, when) for nodeid, when, outcome, count in held["reports"] if count}
+    assert {outcome for _, _, outcome, count in held["reports"] if count} == {"failed"}
+    # A failed test's checks stay on its report: they decide whether it shows as an ERROR.
+    assert ("test_api.py::test_errored", "call") in kept
