@@ -188,18 +188,14 @@ def watch_test_context(request: pytest.FixtureRequest) -> ContextWatch | None:
     return ContextWatch.start(context)
 
 
+@dataclass(frozen=True)
 class FixtureRenderer:
     """Captures pages with the browser pytest-playwright gives the running test."""
 
-    def __init__(
-        self,
-        request: pytest.FixtureRequest,
-        settings: DualReadSettings,
-        watch: ContextWatch | None = None,
-    ) -> None:
-        self._test = request
-        self._settings = settings
-        self._watch = watch
+    test: pytest.FixtureRequest
+    settings: DualReadSettings
+    watch: ContextWatch | None = None
+    """Requests in flight in the test's own context, from before it navigated."""
 
     @staticmethod
     def _require() -> None:
@@ -211,15 +207,15 @@ class FixtureRenderer:
     @property
     def browser_name(self) -> str:
         """The browser this test's page checks run in."""
-        config = self._test.config
-        return browser_of(self._test.node, config.getoption("browser", default=None))
+        config = self.test.config
+        return browser_of(self.test.node, config.getoption("browser", default=None))
 
     @property
     def strips_browser_id(self) -> bool:
         """The test runs once per ``--browser`` because of the plugin, so its baselines are
         named without the browser's id."""
-        multiplied = self._test.config.stash.get(multiplied_key, set())
-        return getattr(self._test.node, "function", None) in multiplied
+        multiplied = self.test.config.stash.get(multiplied_key, set())
+        return getattr(self.test.node, "function", None) in multiplied
 
     def _fingerprint(
         self, browser: Any, rendered_at: tuple[list[int] | None, float] | None = None
@@ -228,11 +224,11 @@ class FixtureRenderer:
         scale factor of the page's context, else those of ``[tool.dualread.visual]``."""
         from pytest_dualread.capture import browser_fingerprint
 
-        executable = self._test.config.stash.get(_browser_key, None)
+        executable = self.test.config.stash.get(_browser_key, None)
         if browser.browser_type.name != DEFAULT_BROWSER:
             executable = None  # the system-Chromium fallback is for Chromium only
         fingerprint = browser_fingerprint(browser, executable)
-        visual = self._settings.visual
+        visual = self.settings.visual
         viewport, scale = rendered_at or (
             [visual.viewport.width, visual.viewport.height],
             visual.device_scale_factor,
@@ -242,8 +238,8 @@ class FixtureRenderer:
         return fingerprint
 
     def side_url(self, side: str, path: str) -> str:
-        bases: dict[str, str] = self._test.getfixturevalue("dual_read_page_urls")
-        prefix: str = getattr(self._settings, side).path_prefix
+        bases: dict[str, str] = self.test.getfixturevalue("dual_read_page_urls")
+        prefix: str = getattr(self.settings, side).path_prefix
         return bases[side] + prefix + path
 
     def render(
@@ -255,13 +251,13 @@ class FixtureRenderer:
         from pytest_dualread.visual import run_page_check
 
         self._require()
-        opened = PageBrowser.open(self._test, self.browser_name)
+        opened = PageBrowser.open(self.test, self.browser_name)
         fingerprint = self._fingerprint(
             opened.browser, effective_viewport(opened.context_args, options)
         )
         urls: dict[str, str] = {side: self.side_url(side, path) for side in SIDES}
         headers: dict[str, dict[str, str]] = {
-            side: getattr(self._settings, side).browser_headers() for side in SIDES
+            side: getattr(self.settings, side).browser_headers() for side in SIDES
         }
         result = run_page_check(
             opened.new_context,
@@ -285,6 +281,6 @@ class FixtureRenderer:
         fingerprint = self._fingerprint(
             page.context.browser, pinned if options.viewport_pinned else None
         )
-        watched = self._watch.of(page) if self._watch is not None else None
+        watched = self.watch.of(page) if self.watch is not None else None
         result = run_snapshot_check(page, options, budget, baseline, watched=watched)
         return Captured(result, fingerprint, page.url)

@@ -118,7 +118,7 @@ class Calibration:
         if not boxes:
             return {}
         scale = settings.visual.device_scale_factor
-        page = renderer._test.getfixturevalue("page")  # the test's own pytest-playwright page
+        page = renderer.test.getfixturevalue("page")  # the test's own pytest-playwright page
         page.set_viewport_size({"width": options.viewport[0], "height": options.viewport[1]})
         page.set_extra_http_headers(settings.legacy.browser_headers())
         page.goto(renderer.side_url("legacy", spec.path), wait_until="load")

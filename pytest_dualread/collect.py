@@ -163,21 +163,9 @@ class CaseFileCollector(pytest.File):
             error = rule_error_at(self.path, exc) if isinstance(exc, ValueError) else exc
             yield BrokenCaseFile.from_parent(self, name=self.path.name, error=error)
             return
-        fixtureinfo = None
+        of_the_file = {"callobj": _run_case, "case_file": case_file, "rules": rules}
         for case in case_file.cases:
-            item: CaseItem = CaseItem.from_parent(
-                self,
-                name=case.id,
-                callobj=_run_case,
-                fixtureinfo=fixtureinfo,
-                case_file=case_file,
-                case=case,
-                rules=rules,
-            )
-            # Every case runs the same function in the same place: one fixture closure for
-            # all of them, as pytest shares a parametrized test's (resolving it is most of
-            # what collecting an item costs).
-            fixtureinfo = item._fixtureinfo
+            item: CaseItem = CaseItem.from_parent(self, name=case.id, case=case, **of_the_file)
             item.add_marker(pytest.mark.dual_read(kind="dto"))
             for tag in case.tags:
                 item.extra_keyword_matches.add(tag)

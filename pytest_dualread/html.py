@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import quote
 
 from pytest_dualread.files import write_atomic
@@ -46,6 +46,7 @@ from pytest_dualread.report import (
 if TYPE_CHECKING:
     from jinja2 import BytecodeCache, Environment, Template
     from jinja2.bccache import Bucket
+    from typing_extensions import Unpack  # typing.Unpack is 3.11+
 
     from pytest_dualread.insight import Cause, Cluster
 
@@ -487,14 +488,17 @@ def _bodies(views: Sequence[dict[str, Any]]) -> list[str]:
     return out
 
 
+class PageOptions(TypedDict, total=False):
+    """What the page shows besides the report, for :func:`render_html` and :func:`write_html`
+    alike (see :func:`render_html`)."""
+
+    embed: bool
+    history: Sequence[Report] | None
+    report_path: Path | None
+
+
 def render_html(
-    report: Report,
-    *,
-    base_dir: Path,
-    embed: bool = False,
-    out_dir: Path | None = None,
-    history: Sequence[Report] | None = None,
-    report_path: Path | None = None,
+    report: Report, *, base_dir: Path, out_dir: Path | None = None, **page: Unpack[PageOptions]
 ) -> str:
     """The HTML report of ``report``.
 
@@ -508,7 +512,10 @@ def render_html(
     from pytest_dualread.history import history_view
     from pytest_dualread.insight import causes, clusters
 
-    images = _Images(base_dir, out_dir if out_dir is not None else base_dir, embed)
+    history, report_path = page.get("history"), page.get("report_path")
+    images = _Images(
+        base_dir, out_dir if out_dir is not None else base_dir, page.get("embed", False)
+    )
     shown = _shown_path(report_path) if report_path is not None else None
     checks = sorted(report.checks, key=lambda c: (_OUTCOME_ORDER[c.outcome], c.id))
     failing = [c for c in checks if c.outcome in _FAILING]
@@ -563,13 +570,7 @@ def _passing_entry(check: Check) -> list[Any]:
 
 
 def write_html(
-    report: Report,
-    path: Path,
-    *,
-    embed: bool = False,
-    base_dir: Path | None = None,
-    history: Sequence[Report] | None = None,
-    report_path: Path | None = None,
+    report: Report, path: Path, *, base_dir: Path | None = None, **page: Unpack[PageOptions]
 ) -> None:
     """Write the HTML report to ``path`` atomically.
 
@@ -578,12 +579,5 @@ def write_html(
     """
     path = Path(path)
     source = base_dir if base_dir is not None else path.parent
-    text = render_html(
-        report,
-        base_dir=source,
-        embed=embed,
-        out_dir=path.parent,
-        history=history,
-        report_path=report_path,
-    )
+    text = render_html(report, base_dir=source, out_dir=path.parent, **page)
     write_atomic(path, text)

@@ -257,6 +257,8 @@ class NodeRules:
 
 
 _NOTHING: Final = NodeRules()
+_KEYED_REMEMBERED: Final = 4096
+"""List-element key values whose automaton step one state of a rule set caches."""
 
 
 class CompiledRules:
@@ -295,26 +297,27 @@ class CompiledRules:
 
     def index_child(self, state: int, index: int) -> tuple[int, NodeRules]:
         """State and rules of list element ``index`` below ``state``."""
-        table = self._index_tables.get(state)
-        if table is None:
-            table = self._index_tables[state] = {}
+        table = self._index_tables.setdefault(state, {})
         hit = table.get(index)
         if hit is None:
-            child = self.patterns.step_index(state, index)
-            hit = table[index] = (child, self.node(child))
+            hit = table[index] = self._answer(self.patterns.step_index(state, index))
         return hit
 
     def keyed_child(self, state: int, value: KeyValue) -> tuple[int, NodeRules]:
         """State and rules of the list element keyed ``value`` below ``state``."""
-        table = self._keyed_tables.get(state)
-        if table is None:
-            table = self._keyed_tables[state] = {}
+        table = self._keyed_tables.setdefault(state, {})
         marker = (type(value), value)
         hit = table.get(marker)
         if hit is None:
-            child = self.patterns.step_keyed(state, value)
-            hit = table[marker] = (child, self.node(child))
+            hit = self._answer(self.patterns.step_keyed(state, value))
+            # Key values are ids, as many as the run has cases: a session-long rule set
+            # remembers a bounded number of them, so its memory does not grow with the run.
+            if len(table) < _KEYED_REMEMBERED:
+                table[marker] = hit
         return hit
+
+    def _answer(self, child: int) -> tuple[int, NodeRules]:
+        return child, self.node(child)
 
     def node(self, state: int) -> NodeRules:
         """The rules for the node at automaton ``state``."""

@@ -285,14 +285,23 @@ class FieldDelta(_Model):
     """As :attr:`Finding.comparison`."""
     pattern: str
     """The field, list indexes as ``[*]``: ``meals[*].items[*].fat_g``."""
-    differs: bool = False
-    """The field differed beyond tolerance (a finding) in this check."""
-    delta: float | None = None
-    """The largest numeric difference of the field in this check, within tolerance or not."""
-    share: float | None = None
-    """The largest share of its tolerance a difference used (1.0 = at the limit)."""
-    tolerance: Tolerance | None = None
-    """The tolerance of that largest share (or of the field, when it has one)."""
+    differs: bool = Field(
+        default=False,
+        description="The field differed beyond tolerance (a finding) in this check.",
+    )
+    delta: float | None = Field(
+        default=None,
+        description="The largest numeric difference of the field in this check, within "
+        "tolerance or not.",
+    )
+    share: float | None = Field(
+        default=None,
+        description="The largest share of its tolerance a difference used (1.0 = at the limit).",
+    )
+    tolerance: Tolerance | None = Field(
+        default=None,
+        description="The tolerance of that largest share (or of the field, when it has one).",
+    )
 
 
 class FieldStats(_Model):

@@ -419,3 +419,17 @@ def test_count_leaves_and_denormalize_plain_values() -> None:
     assert lookup(5, (Key("a"),)) is MISSING
     assert repr(MISSING) == "<missing>"
     assert not MISSING
+
+
+def test_a_session_long_rule_set_remembers_a_bounded_number_of_list_key_values() -> None:
+    from pytest_dualread.normalize import _KEYED_REMEMBERED, CompiledRules
+
+    compiled = CompiledRules(
+        DiffRules(list_keys={"items": "id"}, tolerances={"items[*].kcal": {"abs": 1}})
+    )
+    items = compiled.patterns.walk([Key("items")])
+    kcal = compiled.at([Key("items"), Keyed(1), Key("kcal")])
+    for value in range(3 * _KEYED_REMEMBERED):  # ids of a long run's cases, all different
+        state, _rules = compiled.keyed_child(items, value)
+        assert compiled.node(compiled.patterns.step_key(state, "kcal")) == kcal
+    assert len(compiled._keyed_tables[items]) == _KEYED_REMEMBERED

@@ -1,5 +1,5 @@
-"""What a run does once instead of once per case: each case file's fixture closure, each golden's
-name and location, the HTML report's compiled template. Exactness is the other tests' business
+"""What a run does once instead of once per case: each golden's name and location, the HTML
+report's compiled template. Exactness is the other tests' business
 (same verdicts, same report); these check that the repeated work is gone."""
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ async def app(scope, receive, send):
     await send({"type": "http.response.body", "body": body.encode()})
 """
 
-# Counts what the run works out, in a file: how many fixture closures the cases' items hold,
-# and how often syrupy's own naming of a snapshot ran (the plugin's extension asks it once).
+# Counts what the run works out, in a file: how often syrupy's own naming of a snapshot ran
+# (the plugin's extension asks it once per golden).
 COUNTING_CONFTEST = """
 import json
 import pathlib
@@ -54,14 +54,9 @@ def counted(cls, *, test_location, index=0):
 def pytest_configure(config):
     Base.get_snapshot_name = classmethod(counted)
 
-def pytest_collection_modifyitems(items):
-    closures = {id(item._fixtureinfo) for item in items}
-    COUNTS.write_text(json.dumps({"items": len(items), "closures": len(closures)}))
-
 def pytest_unconfigure(config):
     Base.get_snapshot_name = ORIGINAL
-    counts = json.loads(COUNTS.read_text())
-    COUNTS.write_text(json.dumps({**counts, "named": len(NAMED)}))
+    COUNTS.write_text(json.dumps({"named": len(NAMED)}))
 """
 
 CONFIG = """
@@ -72,7 +67,7 @@ cases_dir = "cases"
 """
 
 
-def test_the_cases_of_a_file_share_one_fixture_closure_and_each_golden_is_named_once(
+def test_each_golden_is_named_once(
     inner_project: pytest.Pytester, run_dualread: RunDualRead, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     inner_project.makepyfile(tea=APP)
@@ -96,7 +91,7 @@ def test_the_cases_of_a_file_share_one_fixture_closure_and_each_golden_is_named_
         "tea-2.json",
     ]
     counts = json.loads((inner_project.path / "counts.json").read_text())
-    assert counts == {"items": 3, "closures": 1, "named": 3}
+    assert counts == {"named": 3}
 
 
 @pytest.fixture
