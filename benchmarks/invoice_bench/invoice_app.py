@@ -104,13 +104,15 @@ def invoice(number: int) -> dict[str, Any]:
 
 def balance(account: int) -> dict[str, Any]:
     rng = random.Random(10_000 + account)
+    # invoice_id keys the list: one balance never holds an invoice twice
+    invoice_ids = rng.sample(range(1, 100_001), rng.randint(0, 8))
     items = [
         {
-            "invoice_id": rng.randint(1, 100_000),
+            "invoice_id": invoice_id,
             "due_on": f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
             "amount": _money(Decimal(rng.randint(100, 500_000)) / 100),
         }
-        for _ in range(rng.randint(0, 8))
+        for invoice_id in invoice_ids
     ]
     total = sum((Decimal(item["amount"]) for item in items), Decimal(0))
     return {"account": account, "currency": "EUR", "open_items": items, "balance": _money(total)}
