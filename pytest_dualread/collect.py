@@ -103,8 +103,11 @@ def collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector 
     return collector
 
 
-def _declared_files(config: pytest.Config, settings: DualReadSettings) -> list[Path]:
-    """Case files and the pyproject.toml of pages, for ``pytest --dual-read`` without paths."""
+def _declared_files(
+    config: pytest.Config, settings: DualReadSettings, running: set[Path] | None
+) -> list[Path]:
+    """Case files and the pyproject.toml of pages, except those collected (or, given,
+    ``running``: the files of the run's items)."""
     from pytest_dualread.cases import find_case_files
 
     cases_dir = config.rootpath / settings.cases_dir
@@ -112,15 +115,22 @@ def _declared_files(config: pytest.Config, settings: DualReadSettings) -> list[P
     pyproject = config.rootpath / "pyproject.toml"
     if settings.visual.pages and pyproject.is_file():
         files.append(pyproject)
-    seen = config.stash.get(_collected_key, set())
-    return [path for path in files if path.resolve() not in seen]
+    # pytest offers every file of a path's folder to the collect hook, so with paths given the
+    # collected set says too much: the run's own items say what it runs.
+    seen = config.stash.get(_collected_key, set()) if running is None else running
+    resolved = {path.resolve() for path in seen}
+    return [path for path in files if path.resolve() not in resolved]
 
 
-def declared_items(session: pytest.Session, settings: DualReadSettings) -> list[pytest.Item]:
+def declared_items(
+    session: pytest.Session, settings: DualReadSettings, *, running: set[Path] | None = None
+) -> list[pytest.Item]:
+    """The items of the declared case files and pages not collected yet (not among the files
+    in ``running``, when given)."""
     # `pytest --dual-read` with no paths collects what testpaths hold, plus the case files and
     # pages the settings declare, wherever they are (below the rootdir, like any test file).
     items: list[pytest.Item] = []
-    for path in _declared_files(session.config, settings):
+    for path in _declared_files(session.config, settings, running):
         collector = _collector_for(path, session, settings)
         if collector is not None:
             items.extend(item for item in collector.collect() if isinstance(item, pytest.Item))

@@ -38,6 +38,7 @@ from pytest_dualread.session import (
     held_key,
     load_settings_of,
     multiplied_key,
+    paths_left_out_key,
     record_selection,
     report_writer_key,
     rules_key,
@@ -184,9 +185,14 @@ def pytest_collection_modifyitems(
                 item.add_marker(pytest.mark.skip(reason=SKIP_REASON))
                 mark_kind(item, kind)
         return
+    from pytest_dualread.cases import sample_keeps
+
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         items.extend(declared_items(session, settings))
-    from pytest_dualread.cases import sample_keeps
+    else:  # paths given: the case files and pages they left out make the run partial, as -k
+        declared = declared_items(session, settings, running={item.path for item in items})
+        left_out = [i for i in declared if sample_keeps(i.nodeid, settings.sample or 100)]
+        config.stash[paths_left_out_key] = len(left_out)
 
     dual = [item for item in items if _item_kind(item) is not None]
     for item in dual:
@@ -214,7 +220,7 @@ def pytest_collection_modifyitems(
 def pytest_collection_finish(session: pytest.Session) -> None:
     kept = session.config.stash.get(_kept_key, None)
     if kept is not None:  # only where collection happened (not on an xdist controller)
-        record_selection(session, kept)
+        record_selection(session, kept, session.config.stash.get(paths_left_out_key, 0))
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -142,8 +142,9 @@ class SelectionInfo(_Model):
     deselected: int = 0
     """Items the selection left out: above 0, the run is partial."""
     filters: list[str] = Field(default_factory=list)
-    """The selecting options given (``-k``, ``-m``, ``--deselect``, ``--lf``, ``--sw``), and the
-    shard as ``--dual-read-shard=K/N``."""
+    """The selecting options given (``-k``, ``-m``, ``--deselect``, ``--lf``, ``--sw``), the
+    shard as ``--dual-read-shard=K/N``, and ``paths`` when the paths given left declared case
+    files or pages out."""
 
 
 class RunInfo(_Model):

@@ -50,6 +50,8 @@ expect_key = pytest.StashKey[dict[str, Any]]()
 """A dual-read item's expectation: its kind, and the run's sample figures."""
 held_key = pytest.StashKey[list[Any]]()
 """The failed soft checks of a running test (``CheckFailed``), reported when it ends."""
+paths_left_out_key = pytest.StashKey[int]()
+"""Items of declared case files and pages that the paths given on the command line left out."""
 
 
 def enabled(config: pytest.Config) -> bool:
@@ -61,19 +63,23 @@ _SELECTING = {"-k": "keyword", "-m": "markexpr", "--deselect": "deselect", "--lf
 _SELECTING_PLUGINS = {"--sw": "stepwise"}
 
 
-def record_selection(session: pytest.Session, kept: int) -> None:
+def record_selection(session: pytest.Session, kept: int, left_out_by_paths: int = 0) -> None:
     """Put what the selection left out of the ``kept`` dual-read items (those the sample kept)
     on every expectation, the way the sample travels: by ``pytest_collection_finish``, ``-k``,
-    ``-m``, ``--deselect`` and ``--lf`` have removed what they remove."""
+    ``-m``, ``--deselect`` and ``--lf`` have removed what they remove. ``left_out_by_paths``:
+    the declared case files' and pages' items that the paths given on the command line did not
+    name (filter ``paths``)."""
     config = session.config
     expects = [item.stash[expect_key] for item in session.items if expect_key in item.stash]
     given = {**_SELECTING, **_SELECTING_PLUGINS}
     selection: dict[str, Any] = {
-        "collected": kept,
+        "collected": kept + left_out_by_paths,
         "selected": len(expects),
-        "deselected": kept - len(expects),
+        "deselected": kept + left_out_by_paths - len(expects),
         "filters": [flag for flag, dest in given.items() if config.getoption(dest, default=None)],
     }
+    if left_out_by_paths:
+        selection["filters"].insert(0, "paths")
     shard = config.getoption("dual_read_shard", default=None)
     if shard is not None:  # the shard itself, so merged shards show which ran
         selection["filters"].append(f"--dual-read-shard={shard}")

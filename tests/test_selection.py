@@ -191,3 +191,32 @@ def test_shards_share_one_output_folder_and_merge_into_a_whole_run(
         [*cli, "gate", str(merged)], cwd=shop.path, capture_output=True, text=True
     )
     assert gate.returncode == 0, gate.stdout + gate.stderr
+
+
+def test_paths_that_leave_declared_case_files_or_pages_out_make_a_partial_run(
+    shop: pytest.Pytester, run_dualread: RunDualRead
+) -> None:
+    (shop.path / "cases" / "more.json").write_text(json.dumps(CASES))
+    only_items = run_dualread("--dual-read", "cases/items.json", "test_shop.py::test_item")
+    assert only_items.report is not None
+    selection = only_items.report.run.selection
+    assert selection is not None
+    # more.json's two cases and the pyproject page are declared and were not run
+    assert (selection.collected, selection.deselected, selection.filters) == (9, 3, ["paths"])
+    gate = subprocess.run(
+        [sys.executable, "-m", "pytest_dualread.cli", "gate", str(only_items.report_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert gate.returncode == 2, gate.stdout
+    assert "partial run: paths left out 3 of 9 dual-read items" in gate.stderr
+    # Naming every declared file is a whole run (the page is deselected here: no browser).
+    every = run_dualread(
+        "--dual-read", "cases", "test_shop.py::test_item", "pyproject.toml", "--deselect",
+        "pyproject.toml::card",
+    )  # fmt: skip
+    assert every.report is not None
+    assert every.report.run.selection is not None
+    assert every.report.run.selection.filters == ["--deselect"]
+    assert every.report.run.selection.deselected == 1
