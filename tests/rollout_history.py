@@ -65,7 +65,9 @@ def run_example(folder: Path) -> ExampleRuns:
     reports = {}
     for kind, bug in (("green", ""), ("drift", "kcal_rounding"), ("fail", "mg_to_g")):
         out = folder / kind
-        env = {**os.environ, "MEAL_LOG_ADAPTER_BUG": bug, "DUALREAD_CASES_DIR": str(cases)}
+        # DTO checks only: without the example's pages, naming the cases folder is a whole run
+        env = {**os.environ, "MEAL_LOG_ADAPTER_BUG": bug, "DUALREAD_CASES_DIR": str(cases),
+               "DUALREAD_VISUAL__PAGES": "[]"}  # fmt: skip
         done = subprocess.run(
             [
                 sys.executable, "-m", "pytest", "--dual-read", "-p", "no:cacheprovider", "-q",
