@@ -364,6 +364,12 @@ class _Options:
     @classmethod
     def check(cls, given: CompareOptions) -> _Options:
         """Validate keywords and fill in the defaults: the one place that knows them."""
+        if not given:  # the most common call: its options are checked once per process
+            return _default_options()
+        return cls._checked(given)
+
+    @classmethod
+    def _checked(cls, given: CompareOptions) -> _Options:
         unknown = given.keys() - CompareOptions.__optional_keys__
         if unknown:
             raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
@@ -390,6 +396,11 @@ class _Options:
             checkerboard=bool(given.get("checkerboard", True)),
             engine=(name, version),
         )
+
+
+@functools.cache
+def _default_options() -> _Options:
+    return _Options._checked({})
 
 
 def _run(a: U8, b: U8, o: _Options) -> ImageDiff:
@@ -495,10 +506,15 @@ _BlockResult = tuple[_Bool, _Bool, "_Bool | None"]
 def _compare_dualread(a: U8, b: U8, o: _Options) -> tuple[int, tuple[Box, ...], U8 | None]:
     h, w = a.shape[:2]
     include_aa, diff_mask = o.include_aa, o.diff_mask
-    f = _Frames(a, b, _MAX_YIQ * o.threshold * o.threshold, o.checkerboard)
     out: U8 | None = None
     if o.diff_image:
         out = np.zeros((h, w, 4), dtype=np.uint8)
+    same_bytes = _equal_spans(a, b)
+    if same_bytes(0, h * w):  # identical frames: one memcmp, nothing else to set up
+        if out is not None and not diff_mask:
+            _draw_grey(a, out, o.alpha)
+        return 0, (), out
+    f = _Frames(a, b, _MAX_YIQ * o.threshold * o.threshold, o.checkerboard)
     out_px = None if out is None else out.reshape(-1).view("<u4")
     aa_px, diff_px, alt_px = (_pack(c) for c in o.colours) if o.diff_image else (0, 0, 0)
     mask: _Bool | None = None  # counted pixels of dense blocks
@@ -524,10 +540,6 @@ def _compare_dualread(a: U8, b: U8, o: _Options) -> tuple[int, tuple[Box, ...], 
         if out is not None and not diff_mask:
             _draw_grey(a[y0:y1], out[y0:y1], o.alpha)
 
-    same_bytes = _equal_spans(f.pa, f.pb)
-    if same_bytes(0, h * w):  # identical frames: one memcmp, no block to visit
-        grey(0, h)
-        return 0, (), out
     # with an even width every block starts on an 8-byte boundary: scan two pixels at once
     wide = w % 2 == 0
     qa, qb = (f.pa.view(np.uint64), f.pb.view(np.uint64)) if wide else (f.pa, f.pb)
@@ -594,14 +606,14 @@ def _compare_dualread(a: U8, b: U8, o: _Options) -> tuple[int, tuple[Box, ...], 
     return count, _boxes(mask), out
 
 
-def _equal_spans(pa: _U32, pb: _U32) -> Callable[[int, int], bool]:
+def _equal_spans(a: U8, b: U8) -> Callable[[int, int], bool]:
     """``same(s, e)``: whether pixels s..e of two contiguous frames are equal, by libc's
     memcmp (no temporary, memory speed: most blocks of a screenshot pair are equal); always
     False where there is no memcmp to call, and the blocks are then compared pixel by pixel."""
     memcmp = _memcmp()
     if memcmp is None:
         return lambda s, e: False
-    at_a, at_b = pa.ctypes.data, pb.ctypes.data
+    at_a, at_b = a.ctypes.data, b.ctypes.data
 
     def same(s: int, e: int) -> bool:
         return memcmp(at_a + 4 * s, at_b + 4 * s, 4 * (e - s)) == 0

@@ -592,6 +592,17 @@ def test_bad_images_are_rejected(image: Any, error: type[Exception], message: st
         compare(image, solid(4, 4))
 
 
+def test_no_options_mean_the_documented_defaults() -> None:
+    """A call without options (whose checked defaults are kept) counts as one spelling
+    them out."""
+    a, b = load_screenshot("text")
+    spelled: dict[str, Any] = {"threshold": 0.1, "include_aa": False, "checkerboard": True}
+    plain = compare(a, b)
+    assert plain.mismatch_pixels > 0
+    assert plain == compare(a, b, **spelled)
+    assert compare(a, b, threshold=0.0) != plain  # the kept defaults are not sticky
+
+
 def test_bad_options_are_rejected() -> None:
     with pytest.raises(ValueError, match="allowed: dualread, pixelmatch-py"):
         compare(solid(2, 2), solid(2, 2), engine="blazediff")
@@ -810,11 +821,18 @@ def test_equal_blocks_skipped_by_memcmp_count_as_without_it(
     tall_a = np.ascontiguousarray(np.tile(a, (60, 30, 1)))
     tall_b = tall_a.copy()
     tall_b[1000:1040, 480:528] = b  # one changed block among many equal ones
-    pairs = {"screenshot": load_screenshot("text"), "tall": (tall_a, tall_b)}
-    with_memcmp = {k: compare(x, y, diff_image=True) for k, (x, y) in pairs.items()}
-    assert with_memcmp["tall"].mismatch_pixels > 0
+    pairs = {
+        "screenshot": load_screenshot("text"),
+        "tall": (tall_a, tall_b),
+        "identical": (tall_a, tall_a.copy()),  # ends after the first memcmp
+    }
+    cases = [(name, mask) for name in pairs for mask in (False, True)]
+    with_memcmp = {
+        (name, mask): compare(*pairs[name], diff_image=True, diff_mask=mask) for name, mask in cases
+    }
+    assert with_memcmp["tall", False].mismatch_pixels > 0
     monkeypatch.setattr(imagediff, "_memcmp", lambda: None)
-    for name, (x, y) in pairs.items():
-        plain = compare(x, y, diff_image=True)
-        assert plain == with_memcmp[name], name
-        assert np.array_equal(plain.diff, with_memcmp[name].diff), name
+    for name, mask in cases:
+        plain = compare(*pairs[name], diff_image=True, diff_mask=mask)
+        assert plain == with_memcmp[name, mask], name
+        assert np.array_equal(plain.diff, with_memcmp[name, mask].diff), (name, mask)
