@@ -59,6 +59,7 @@ from __future__ import annotations
 import functools
 import importlib
 import io
+import math
 import struct
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -494,13 +495,17 @@ class _Frames:
         self.pa: _U32 = a.reshape(-1).view("<u4")
         self.pb: _U32 = b.reshape(-1).view("<u4")
         self.max_delta = max_delta
+        # a channel difference from which pixelmatch's distance exceeds max_delta, whatever
+        # the other channels and however it rounds (see _far_apart)
+        self.far_channel = math.ceil(math.sqrt((max_delta + _SETTLE_MARGIN) / _MIN_EIGEN))
         self.checkerboard = checkerboard
         self.offsets: _I64 = _DY * self.w + _DX
 
 
 # A block result: pixels counted, pixels whose signed delta is negative (drawn in
-# diff_color_alt) and pixels skipped as anti-aliasing (None when not tested); rows x W masks.
-_BlockResult = tuple[_Bool, _Bool, "_Bool | None"]
+# diff_color_alt; None when not asked for and not at hand) and pixels skipped as
+# anti-aliasing (None when not tested); rows x W masks.
+_BlockResult = tuple[_Bool, "_Bool | None", "_Bool | None"]
 
 
 def _compare_dualread(a: U8, b: U8, o: _Options) -> tuple[int, tuple[Box, ...], U8 | None]:
@@ -517,6 +522,7 @@ def _compare_dualread(a: U8, b: U8, o: _Options) -> tuple[int, tuple[Box, ...], 
     f = _Frames(a, b, _MAX_YIQ * o.threshold * o.threshold, o.checkerboard)
     out_px = None if out is None else out.reshape(-1).view("<u4")
     aa_px, diff_px, alt_px = (_pack(c) for c in o.colours) if o.diff_image else (0, 0, 0)
+    signed = alt_px != diff_px  # whether a counted pixel's colour depends on its delta's sign
     mask: _Bool | None = None  # counted pixels of dense blocks
     counted_at: list[_I64] = []  # counted pixels of sparse blocks
     waiting: list[_I64] = []  # changed pixels of sparse blocks, compared in batches
@@ -549,12 +555,14 @@ def _compare_dualread(a: U8, b: U8, o: _Options) -> tuple[int, tuple[Box, ...], 
             grey(y0, y1)
             continue
         if wide:
-            pairs = np.flatnonzero(qa[s // 2 : e // 2] != qb[s // 2 : e // 2])
-            if pairs.size * 2 * _DENSE < e - s:
+            pairs_ne = qa[s // 2 : e // 2] != qb[s // 2 : e // 2]
+            n_pairs = int(np.count_nonzero(pairs_ne))
+            if n_pairs * 2 * _DENSE < e - s:
                 grey(y0, y1)
-            if pairs.size == 0:
+            if n_pairs == 0:
                 continue
-            if pairs.size * 2 * _DENSE < e - s:
+            if n_pairs * 2 * _DENSE < e - s:
+                pairs = np.flatnonzero(pairs_ne)  # listed for sparse blocks only
                 both = np.stack([pairs * 2, pairs * 2 + 1], axis=1).reshape(-1) + s
                 waiting.append(both[f.pa[both] != f.pb[both]])
                 if sum(p.size for p in waiting) >= _BLOCK_PIXELS:
@@ -571,7 +579,7 @@ def _compare_dualread(a: U8, b: U8, o: _Options) -> tuple[int, tuple[Box, ...], 
             if sum(p.size for p in waiting) >= _BLOCK_PIXELS:
                 run_sparse()
             continue
-        counted, darker, aa = _dense_block(f, y0, y1, ne, include_aa)
+        counted, darker, aa = _dense_block(f, y0, y1, ne, include_aa, signed)
         if out_px is not None:
             rows = out_px[s:e].reshape(y1 - y0, w)
             if out is not None and not diff_mask:
@@ -584,7 +592,7 @@ def _compare_dualread(a: U8, b: U8, o: _Options) -> tuple[int, tuple[Box, ...], 
             # copyto with a mask writes in place, without listing the positions first
             if aa is not None and not diff_mask:
                 np.copyto(rows, aa_px, where=aa)
-            if alt_px == diff_px:
+            if not signed or darker is None:  # darker is there whenever signed
                 np.copyto(rows, diff_px, where=counted)
             else:
                 np.copyto(rows, diff_px, where=counted & ~darker)
@@ -991,6 +999,22 @@ def _luma_map(rows: U8) -> _F64:
 # Y maps from _luma_map are within 1e-12 of pixelmatch's values; a squared-Y term this far
 # above the threshold is above it however pixelmatch rounds.
 _SETTLE_MARGIN = 1e-6
+# pixelmatch's YIQ distance is a positive definite quadratic form of the RGB differences:
+# never below this many times their squared length (its smallest eigenvalue is 0.0448153...;
+# a test checks it), so one channel differing by c puts it at least _MIN_EIGEN * c * c.
+_MIN_EIGEN = 0.0448
+
+
+def _far_apart(p1: U8, p2: U8, limit: int) -> _Bool:
+    """Which opaque (n, 4) pixel pairs have a channel differing by ``limit`` or more: for
+    those the YIQ distance is above the threshold (see ``_Frames.far_channel``). Byte
+    arithmetic only; alpha differences are zero between opaque pixels."""
+    if limit > 255:
+        return np.zeros(p1.shape[0], dtype=np.bool_)
+    spread = np.maximum(p1, p2)
+    spread -= np.minimum(p1, p2)
+    far: _Bool = (spread >= limit).view(np.uint32).reshape(-1) != 0
+    return far
 
 
 def _frame_edge(test: _Bool, y0: int, y1: int, height: int) -> _Bool:
@@ -1008,14 +1032,24 @@ def _frame_edge(test: _Bool, y0: int, y1: int, height: int) -> _Bool:
     return edge
 
 
-def _dense_block(f: _Frames, y0: int, y1: int, ne: _Bool, include_aa: bool) -> _BlockResult:
-    """Many changed pixels: whole-block arithmetic, sibling counts from shifted slices."""
+def _dense_block(
+    f: _Frames, y0: int, y1: int, ne: _Bool, include_aa: bool, signed: bool
+) -> _BlockResult:
+    """Many changed pixels: whole-block arithmetic, sibling counts from shifted slices.
+    ``signed``: the signs of the counted pixels' deltas are needed."""
     base = y0 * f.w
     shape = (y1 - y0, f.w)
     a, b = f.a[y0:y1].reshape(-1, 4), f.b[y0:y1].reshape(-1, 4)
     lo, hi = max(y0 - 1, 0), min(y1 + 1, f.h)
     rows = slice(lo * f.w, hi * f.w)
     opaque = _opaque(f.pa[rows]) and _opaque(f.pb[rows])
+    if include_aa and opaque and not signed:
+        # no Y needed: most pixels of pages that differ throughout are settled in bytes
+        cand = _far_apart(a, b, f.far_channel)
+        local = np.flatnonzero(ne & ~cand)
+        if local.size:
+            cand[local] = _above(a[local], b[local], None, lambda i: base + local[i], f, True)[0]
+        return cand.reshape(shape), None, None
     if include_aa or not opaque:
         above, y = _above(a, b, ne, lambda i: base + i, f, opaque)
         cand, darker = above.reshape(shape), (y > 0).reshape(shape)

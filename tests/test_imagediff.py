@@ -423,6 +423,28 @@ def test_screenshot_pairs_are_symmetric_and_boxed() -> None:
     assert box.height < 30
 
 
+@pytest.mark.parametrize("threshold", THRESHOLDS)
+def test_one_channel_far_apart_puts_the_distance_above_the_threshold(threshold: float) -> None:
+    """The fact behind imagediff._far_apart: pixelmatch's YIQ distance is a quadratic form
+    of the channel differences whose smallest eigenvalue is at least _MIN_EIGEN, so a pair
+    with one channel differing by _Frames.far_channel or more is counted, whatever the other
+    channels are (checked exhaustively over those at the limit)."""
+    # the rows of the YIQ transform with pixelmatch's signs, and their weights
+    rows = [imagediff._Y, imagediff._I * np.array([1, -1, -1]), imagediff._Q * np.array([1, -1, 1])]
+    weights = (imagediff._WY, imagediff._WI, imagediff._WQ)
+    form = sum(w * np.outer(r, r) for w, r in zip(weights, rows, strict=True))
+    assert np.linalg.eigvalsh(form).min() >= imagediff._MIN_EIGEN
+    frames = imagediff._Frames(solid(1, 1), solid(1, 1), 35215 * threshold**2, True)
+    limit = frames.far_channel
+    d = np.arange(-255, 256, dtype=np.float64)
+    one, other = (m.reshape(-1) for m in np.meshgrid(d, d, indexing="ij"))
+    for far in (-limit, limit):
+        fixed = np.full_like(one, far)
+        for channels in ((fixed, one, other), (one, fixed, other), (one, other, fixed)):
+            distance = imagediff._yiq(*channels)[0]
+            assert distance.min() > frames.max_delta, (threshold, far)
+
+
 def test_opaque_brightness_deltas_are_ordered_by_luma() -> None:
     """The fact behind the engine's Y-map shortcuts (imagediff._aa_test_opaque).
 
