@@ -673,8 +673,12 @@ def _grey(rgba: U8, alpha: float) -> _U32:
     px = rgba.reshape(-1, 4)
     luma = px[:, 0] * _Y[0] + px[:, 1] * _Y[1] + px[:, 2] * _Y[2]
     val = 255 + (luma - 255) * alpha * px[:, 3] / 255
-    # a typed-array store truncates towards zero and wraps modulo 256
-    grey: _U32 = (np.trunc(val).astype(np.int64) % 256).astype(np.uint32)
+    # a typed-array store truncates towards zero and wraps modulo 256; with alpha in [0, 1]
+    # val stays within [0, 255], where a plain conversion does the same
+    if 0.0 <= alpha <= 1.0:
+        grey: _U32 = val.astype(np.uint32)
+    else:
+        grey = (np.trunc(val).astype(np.int64) % 256).astype(np.uint32)
     grey *= np.uint32(0x010101)
     grey |= np.uint32(0xFF000000)
     return grey

@@ -297,6 +297,7 @@ DRAW_OPTIONS: list[dict[str, Any]] = [
     {"threshold": 0.05, "diffColorAlt": [0, 255, 0]},
     {"alpha": 1.0, "includeAA": True},
     {"alpha": 0.0, "checkerboard": False},
+    {"alpha": 1.5},  # a grey below 0: a typed-array store wraps it modulo 256
 ]
 
 
