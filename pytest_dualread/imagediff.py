@@ -365,8 +365,9 @@ class _Options:
     @classmethod
     def check(cls, given: CompareOptions) -> _Options:
         """Validate keywords and fill in the defaults: the one place that knows them."""
-        if not given:  # the most common call: its options are checked once per process
-            return _default_options()
+        if all(type(value) in _PLAIN for value in given.values()):
+            # the usual calls: checked once per process (the fixed cost of a compare counts)
+            return _checked_once(tuple((key, type(v), v) for key, v in given.items()))
         return cls._checked(given)
 
     @classmethod
@@ -399,9 +400,14 @@ class _Options:
         )
 
 
-@functools.cache
-def _default_options() -> _Options:
-    return _Options._checked({})
+# Option types whose values are kept with their type (1, True and 1.0 are equal as keys)
+_PLAIN = frozenset({bool, int, float, str})
+
+
+@functools.lru_cache(maxsize=256)
+def _checked_once(items: tuple[tuple[str, type, Any], ...]) -> _Options:
+    options: Any = {key: value for key, _, value in items}
+    return _Options._checked(options)
 
 
 def _run(a: U8, b: U8, o: _Options) -> ImageDiff:

@@ -624,6 +624,11 @@ def test_no_options_mean_the_documented_defaults() -> None:
     assert plain.mismatch_pixels > 0
     assert plain == compare(a, b, **spelled)
     assert compare(a, b, threshold=0.0) != plain  # the kept defaults are not sticky
+    # checked options are kept by type and value: equal keys of other types mean the same
+    assert compare(a, b, threshold=1) == compare(a, b, threshold=1.0) != plain
+    assert compare(a, b, include_aa=1) == compare(a, b, include_aa=True) != plain
+    with pytest.raises(ValueError, match="threshold"):
+        compare(a, b, threshold=2)
 
 
 def test_bad_options_are_rejected() -> None:
