@@ -370,8 +370,10 @@ class _Options:
     @classmethod
     def check(cls, given: CompareOptions) -> _Options:
         """Validate keywords and fill in the defaults: the one place that knows them."""
-        if all(type(value) in _PLAIN for value in given.values()):
-            # the usual calls: checked once per process (the fixed cost of a compare counts)
+        plain = all(type(value) in _PLAIN for value in given.values())
+        if plain and given.get("engine", DEFAULT_ENGINE) == DEFAULT_ENGINE:
+            # the usual calls: checked once per process (the fixed cost of a compare counts;
+            # the other engine's extra is looked for on every call)
             return _checked_once(tuple((key, type(v), v) for key, v in given.items()))
         return cls._checked(given)
 
