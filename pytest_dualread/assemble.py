@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from pytest_dualread.report import (
     Check,
     CheckKind,
+    DtoData,
     Environment,
     Outcome,
     Report,
@@ -36,7 +37,7 @@ from pytest_dualread.report import (
 if TYPE_CHECKING:
     from pytest_dualread.config import GateSettings
 
-__all__ = ["Expected", "RunFacts", "assemble_report", "check_from_wire"]
+__all__ = ["Expected", "RunFacts", "SharedValues", "assemble_report", "check_from_wire"]
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,60 @@ def check_from_wire(data: Mapping[str, Any]) -> Check:
             outcome="error",
             message=f"internal: the check's result did not validate: {exc}",
         )
+
+
+class SharedValues:
+    """Keeps one object for equal plain values of the checks a run collects.
+
+    The writer holds every check of a session until the report is written, and most of a DTO
+    check's figures repeat from case to case (the file's and the case's rules, the contract,
+    empty lists): validated from the wire, each check would hold its own copies, several KB per
+    case. Equal values are shared instead; nothing changes a check's values once it arrived.
+    Values are told apart by ``repr``, which keeps key order and types (the report's bytes
+    depend on both). At most ``limit`` distinct values are kept, so values that never repeat
+    (counts that differ per case) cost no more than before.
+    """
+
+    _DTO_FIELDS = (
+        "case_rules",
+        "file_rules",
+        "tags",
+        "contract",
+        "rule_usage",
+        "tolerance_stats",
+        "headroom",
+        "field_deltas",
+    )
+    _VISUAL_FIELDS = ("budget", "fingerprint", "captures", "unmatched_masks")
+    _CHECK_FIELDS = ("findings", "waived", "artifacts")
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._values: dict[tuple[type, str], Any] = {}
+        self._limit = limit
+
+    def share(self, check: Check) -> Check:
+        """``check`` with its repeating values replaced, in place, by the equal ones seen."""
+        self._share_fields(check, self._CHECK_FIELDS)
+        fields = self._DTO_FIELDS if isinstance(check.data, DtoData) else self._VISUAL_FIELDS
+        self._share_fields(check.data, fields)
+        return check
+
+    def _share_fields(self, model: Check | DtoData | VisualData, names: Sequence[str]) -> None:
+        # Written into __dict__: setattr would count the field as set and change the JSON.
+        values = model.__dict__
+        for name in names:
+            value = values.get(name)
+            if isinstance(value, (dict, list)):
+                values[name] = self._one(value)
+
+    def _one(self, value: dict[str, Any] | list[Any]) -> Any:
+        key = (type(value), repr(value))
+        kept = self._values.get(key)
+        if kept is not None:
+            return kept
+        if len(self._values) < self._limit:
+            self._values[key] = value
+        return value
 
 
 def _checks_of_run(checks: Sequence[Check], expected: Sequence[Expected]) -> list[Check]:

@@ -306,12 +306,16 @@ def judge_stored(
         _write_stored(assertion, stored, matches, candidate)
         return StoredVerdict(written=not matches)
     # Nothing is written: syrupy only learns that the file was used and whether it held, from
-    # the content as stored (nothing new to serialize).
-    held = stored.content or b""
+    # the content as stored (nothing new to serialize). It keeps what each assertion recalled
+    # and asserted to the end of the session, one object for both here, and shows it only in
+    # the diff of an assertion that failed: a file that held is handed over as an empty
+    # stand-in, so a session does not keep every golden and baseline it compared.
+    content = stored.content
+    if matches and content is not None:
+        content = content[:0]  # the empty stand-in, of the stored type
+    held: str | bytes = content or b""
     if stored.kind == "golden":
-        held = StoredText(stored.content or "")
-    # syrupy keeps what each assertion recalled and asserted to the end of the session: one
-    # object for both, not two copies of every golden.
+        held = StoredText(content or "")
     recalled = held if stored.content is not None else None
     with judging(matches and stored.exists, stored_at=stored.path, stored=recalled):
         assertion(extension_class=stored.extension, name=name) == held  # noqa: B015

@@ -84,6 +84,7 @@ class ReportWriter:
         self.settings = settings
         self.plan = plan
         self.rootdir = rootdir
+        from pytest_dualread.assemble import SharedValues
         from pytest_dualread.redact import redact_args, scrubber_for
 
         scrub = scrubber_for(settings)  # a secret value given on the command line stays out too
@@ -92,6 +93,8 @@ class ReportWriter:
         self.started = datetime.now(timezone.utc)
         self._t0 = time.perf_counter()
         self._checks: dict[str, Check] = {}
+        self._shared = SharedValues()
+        """Equal values of the checks, kept once: the checks stay until the session ends."""
         self._expected: dict[str, Expected] = {}
         self._sample: dict[str, float] | None = None
         self._selection: dict[str, Any] | None = None
@@ -150,7 +153,7 @@ class ReportWriter:
 
         for value in getattr(report, CHECK_PROPERTY, None) or ():
             if isinstance(value, dict):
-                check = check_from_wire(value)
+                check = self._shared.share(check_from_wire(value))
                 self._checks[check.id] = check
         if not report.failed:  # pytest keeps every report to the end; only a failed one's
             report.__dict__.pop(CHECK_PROPERTY, None)  # checks are read again (its status)

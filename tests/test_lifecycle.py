@@ -12,7 +12,13 @@ import pytest
 from conftest import RunDualRead, add_dualread_table
 from test_visual_checks import CONFIG, SITE, TESTS
 
-from pytest_dualread.assemble import Expected, RunFacts, assemble_report, check_from_wire
+from pytest_dualread.assemble import (
+    Expected,
+    RunFacts,
+    SharedValues,
+    assemble_report,
+    check_from_wire,
+)
 from pytest_dualread.config import GateSettings
 from pytest_dualread.report import Check, DtoData, StaleEntry, VisualData
 from pytest_dualread.stale import stale_rules
@@ -53,6 +59,58 @@ def test_a_check_whose_data_does_not_fit_its_kind_arrives_as_an_error_check() ->
     check = check_from_wire(wire)
     assert check.outcome == "error"
     assert "did not validate" in check.message
+
+
+def _dto_wire(case: str, usage: dict[str, dict[str, int]]) -> dict[str, object]:
+    data = {
+        "case": case,
+        "file_rules": {"ignore": ["request_id"], "list_keys": {}},
+        "contract": {"legacy": True, "adapter": True},
+        "rule_usage": usage,
+    }
+    return {
+        "id": case,
+        "nodeid": f"c.json::{case}",
+        "kind": "dto",
+        "outcome": "passed",
+        "data": data,
+    }
+
+
+def _dto(check: Check) -> DtoData:
+    assert isinstance(check.data, DtoData)
+    return check.data
+
+
+def test_checks_held_for_the_report_share_their_equal_values_and_write_the_same_json() -> None:
+    shared = SharedValues()
+    usage = {"ignore": {"request_id": 2}}
+    wires = [
+        _dto_wire("a", usage),
+        _dto_wire("b", usage),
+        # The same counts in another key order: another JSON text, so not the same value.
+        _dto_wire("c", {"ignore": {"request_id": 2}, "list_keys": {}}),
+        _dto_wire("d", {"list_keys": {}, "ignore": {"request_id": 2}}),
+    ]
+    checks = [shared.share(check_from_wire(wire)) for wire in wires]
+    first, second, third, fourth = map(_dto, checks)
+    assert first.file_rules is second.file_rules is third.file_rules
+    assert first.rule_usage is second.rule_usage
+    assert third.rule_usage is not fourth.rule_usage
+    assert checks[0].findings is checks[1].findings  # empty lists too
+    for check, wire in zip(checks, wires, strict=True):
+        assert check.model_dump_json() == check_from_wire(wire).model_dump_json()
+
+
+def test_shared_values_stop_keeping_new_ones_at_their_limit() -> None:
+    shared = SharedValues(limit=1)
+    checks = [
+        shared.share(check_from_wire(_dto_wire(case, {"ignore": {"x": n}})))
+        for n, case in enumerate("abc")
+    ]
+    again = _dto(shared.share(check_from_wire(_dto_wire("d", {"ignore": {"x": 2}}))))
+    assert again.rule_usage == _dto(checks[2]).rule_usage
+    assert again.rule_usage is not _dto(checks[2]).rule_usage
 
 
 # -- report assembly from plain values -------------------------------------------------------

@@ -135,3 +135,46 @@ def test_the_html_template_is_compiled_once_and_reused_by_later_runs(
     html._template.cache_clear()
     assert html.render_html(report, base_dir=root) == first
     assert compiled
+
+
+# Writes, for each golden syrupy's session kept an assertion of, the length of the text it kept.
+KEPT_CONFTEST = """
+import json
+import pathlib
+
+import pytest
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session):
+    kept = {}
+    for assertion in session.config._syrupy._assertions:
+        for result in assertion.executions.values():
+            texts = (result.recalled_data or "", result.asserted_data or "")
+            kept[result.snapshot_name] = max(map(len, texts))
+    (pathlib.Path(__file__).parent / "kept.json").write_text(json.dumps(kept))
+"""
+
+
+def test_a_session_keeps_only_the_goldens_that_did_not_hold(
+    inner_project: pytest.Pytester, run_dualread: RunDualRead, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inner_project.makepyfile(tea=APP)
+    add_dualread_table(inner_project, CONFIG)
+    inner_project.mkdir("cases")
+    cases = [{"id": f"tea-{n}", "request": {"path": f"/teas/{n}"}} for n in range(3)]
+    (inner_project.path / "cases" / "teas.json").write_text(
+        json.dumps({"model": "tea:Tea", "cases": cases})
+    )
+    monkeypatch.syspath_prepend(str(inner_project.path))
+    run_dualread("--dual-read", "--snapshot-update").result.assert_outcomes(passed=3)
+    changed = inner_project.path / "snapshots/dto/teas/tea-1.json"
+    changed.write_text(changed.read_text().replace('"tea"', '"coffee"'))
+    inner_project.makeconftest(KEPT_CONFTEST)
+
+    run = run_dualread("--dual-read")
+
+    run.result.assert_outcomes(passed=2, failed=1)
+    # syrupy keeps every assertion to the session's end: a golden that held is kept as an empty
+    # stand-in, the one that did not as it is stored (syrupy's diff of it shows the text).
+    kept = json.loads((inner_project.path / "kept.json").read_text())
+    assert kept == {"tea-0": 0, "tea-1": len(changed.read_text()), "tea-2": 0}
