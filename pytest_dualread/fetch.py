@@ -601,6 +601,8 @@ class PairFetcher:
         self._waits: list[float] = []
         self._before: tuple[int, float] | None = None
         self._settled = False
+        self._in_process: bool | None = None
+        """Whether a side is an in-process app; known once the targets are (asked per case)."""
 
     def _ensure(self) -> tuple[_LoopThread, dict[Side, _SideClient]]:
         with self._lock:
@@ -631,7 +633,9 @@ class PairFetcher:
         depth = self.settings.fetch.prefetch
         if depth == 0:
             return 0
-        if any(t.protocol != "http" for t in self.targets().values()):
+        if self._in_process is None:
+            self._in_process = any(t.protocol != "http" for t in self.targets().values())
+        if self._in_process:
             return 1
         return min(self._window, depth)
 
