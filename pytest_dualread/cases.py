@@ -140,8 +140,13 @@ def find_case_files(cases_dir: Path) -> list[Path]:
 
 def _id_lines(text: str) -> list[tuple[str, int]]:
     found = []
+    line, counted = 1, 0
     for match in re.finditer(r'"id"\s*:\s*"((?:[^"\\]|\\.)*)"', text):
-        found.append((match.group(1), text.count("\n", 0, match.start()) + 1))
+        # counted on from the previous match: counting from the start each time made a file
+        # of n cases cost n times its length
+        line += text.count("\n", counted, match.start())
+        counted = match.start()
+        found.append((match.group(1), line))
     return found
 
 
@@ -187,9 +192,12 @@ def load_case_file(path: Path) -> CaseFile:
         case_id, line, drop = _where(exc, raw, id_lines)
         message = validation_message(exc, limit=1, drop=drop)
         raise CaseError(message, path=path, line=line, case_id=case_id) from None
+    first_lines: dict[str, int] = {}
+    for cid, ln in id_lines:
+        first_lines.setdefault(cid, ln)  # one look-up per case, not a scan of every id
     lines: dict[str, int] = {}
     for case in parsed.cases:
-        line = next((ln for cid, ln in id_lines if cid == case.id), 0)
+        line = first_lines.get(case.id, 0)
         if case.id in lines:
             first = lines[case.id]
             later = [ln for cid, ln in id_lines if cid == case.id]

@@ -173,7 +173,8 @@ class CaseFileCollector(pytest.File):
             error = rule_error_at(self.path, exc) if isinstance(exc, ValueError) else exc
             yield BrokenCaseFile.from_parent(self, name=self.path.name, error=error)
             return
-        of_the_file = {"callobj": _run_case, "case_file": case_file, "rules": rules}
+        shown = os.path.relpath(case_file.path, self.config.rootpath)
+        of_the_file = {"callobj": _run_case, "case_file": case_file, "rules": rules, "shown": shown}
         for case in case_file.cases:
             item: CaseItem = CaseItem.from_parent(self, name=case.id, case=case, **of_the_file)
             item.add_marker(pytest.mark.dual_read(kind="dto"))
@@ -196,12 +197,16 @@ def _run_case(request: pytest.FixtureRequest, dual_read_fetcher: PairFetcher) ->
 class CaseItem(pytest.Function):
     """One case of a case file."""
 
-    def __init__(self, *, case_file: CaseFile, case: Case, rules: DiffRules, **kwargs: Any) -> None:
+    def __init__(
+        self, *, case_file: CaseFile, case: Case, rules: DiffRules, shown: str, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.case_file = case_file
         self.case = case
         self.file_rules = rules
         """The case file's own rules, built once for all its cases."""
+        self.case_file_shown = shown
+        """The case file's path relative to the rootdir (the report's ``case_file``)."""
 
     def run_case(self, request: pytest.FixtureRequest, fetcher: PairFetcher) -> None:
         __tracebackhide__ = True
@@ -234,7 +239,7 @@ class CaseItem(pytest.Function):
         req = case.request
         data = DtoData(
             case=case.id,
-            case_file=os.path.relpath(case_file.path, self.config.rootpath),
+            case_file=self.case_file_shown,
             case_line=line,
             tags=list(case.tags),
             request=CaseRequest(method=req.method, path=req.path, params=dict(req.params)),

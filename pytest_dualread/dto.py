@@ -58,10 +58,6 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Final, Literal, TypeGuard
 
-from deepdiff import DeepDiff
-from deepdiff.helper import notpresent
-from deepdiff.model import CUSTOM_FIELD
-from deepdiff.operator import BaseOperator
 from pydantic import BaseModel, ValidationError
 
 from pytest_dualread.normalize import (
@@ -238,8 +234,13 @@ def _level_path(level: Any) -> Path:
     return tuple(reversed(steps))
 
 
-class _Operator(BaseOperator):
-    """Tolerances for numeric pairs, and pruning of strictly equal subtrees."""
+class _Operator:
+    """Tolerances for numeric pairs, and pruning of strictly equal subtrees.
+
+    A deepdiff custom operator by shape (``match`` and ``give_up_diffing``, all deepdiff
+    calls), not by subclassing its ``BaseOperator``: so this module imports deepdiff only when
+    a pair differs (importing it, and the NumPy it pulls in, cost a run more than its checks
+    when every case agrees)."""
 
     def __init__(
         self,
@@ -249,7 +250,6 @@ class _Operator(BaseOperator):
         prune: bool,
         strict: bool,
     ) -> None:
-        super().__init__()
         self.compiled = compiled
         self.stats = stats
         self.moves = moves
@@ -313,6 +313,10 @@ def _diff(
     a, b = t1.value, t2.value
     if prune and type(a) is type(b) and a == b and (not strict or repr(a) == repr(b)):
         return []  # what the operator's pruning would decide at the root, without DeepDiff
+    from deepdiff import DeepDiff
+    from deepdiff.helper import notpresent
+    from deepdiff.model import CUSTOM_FIELD
+
     operator = _Operator(compiled, stats, moves, prune=prune, strict=strict)
     result = DeepDiff(
         t1.value,
@@ -613,18 +617,21 @@ def compare_dto(
     model: type[BaseModel] | None = None,
     rules: DiffRules | None = None,
     strict: bool | None = None,
+    depth_checked: bool = False,
 ) -> DtoResult:
     """Compare one case's legacy and adapter bodies (and the golden, when there is one).
 
     ``golden=None`` means the case has no golden (nothing to compare against). ``strict`` is
-    passed to ``model_validate``. See the module docstring for the steps.
+    passed to ``model_validate``. ``depth_checked``: every body was parsed by
+    :func:`~pytest_dualread.strictjson.loads`, which bounded its depth already, so it is not
+    walked again for that. See the module docstring for the steps.
     """
     rules = rules or DiffRules()
     compiled = compile_rules(rules)
     bodies: dict[str, object] = {"legacy": legacy, "adapter": adapter}
     if golden is not None:
         bodies["golden"] = golden
-    for side, body in bodies.items():
+    for side, body in bodies.items() if not depth_checked else ():
         try:
             check_depth(body)
         except JsonProblem as exc:

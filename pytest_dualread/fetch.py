@@ -25,6 +25,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Literal, TypeVar
 
 import httpx
@@ -300,7 +301,10 @@ class _SideClient:
         if target.protocol == "wsgi":
             self._sync = httpx.Client(transport=httpx.WSGITransport(app=target.app), **common)
         elif target.protocol == "asgi":
-            transport = _IsolatedASGITransport(target.app, fetch.max_body_bytes)
+            # The app runs on the fetch loop, as httpx's ASGITransport runs it: a loop and a
+            # thread of its own cost every request two more hand-offs. An app that blocks the
+            # loop is bounded by the caller's deadline instead (PairFetcher._wait).
+            transport = httpx.ASGITransport(app=_bounded_asgi(target.app, fetch.max_body_bytes))
             self._async = httpx.AsyncClient(transport=transport, **common)
         else:
             self._async = httpx.AsyncClient(**common)
@@ -403,6 +407,10 @@ class _SideClient:
         }[kind]
         error = FetchError(text, side=self.side, url=url)
         return blame_user_code(error, exc) if kind == "app" else error
+
+    def timed_out(self, call: Request) -> FetchError:
+        """``call`` on this side, given up on past its deadline (see ``PairFetcher._wait``)."""
+        return self._failed(TimeoutError(), 1, self.printed(self.build(call)))
 
     async def get(self, call: Request) -> SideResponse:
         request = self.build(call)
@@ -507,36 +515,6 @@ def _bounded_asgi(app: Any, limit: int) -> Any:
     return bounded
 
 
-class _IsolatedASGITransport(httpx.AsyncBaseTransport):
-    """An in-process ASGI app on its own event loop, in its own daemon thread.
-
-    An app that blocks its loop (``time.sleep`` in an ``async def`` endpoint) then blocks only
-    that loop: the fetch loop's ``wait_for`` still fires at ``fetch.timeout_s``, and the stuck
-    thread is left behind (a daemon: it cannot keep the process from exiting)."""
-
-    def __init__(self, app: Any, limit: int) -> None:
-        self._inner = httpx.ASGITransport(app=_bounded_asgi(app, limit))
-        self._app_loop: _LoopThread | None = None
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self._app_loop is None:
-            self._app_loop = _LoopThread(name="dualread-asgi-app")
-        work = self._inner.handle_async_request(request)
-        future = asyncio.run_coroutine_threadsafe(work, self._app_loop.loop)
-        try:
-            return await asyncio.wrap_future(future)
-        except asyncio.CancelledError:
-            # Timed out (or dropped): the app may be stuck on its loop. Later requests get a
-            # fresh loop; this one is left to its daemon thread.
-            self._app_loop = None
-            raise
-
-    async def aclose(self) -> None:
-        if self._app_loop is not None:
-            self._app_loop.close(wait_s=0.5)  # a stuck app is abandoned, not waited for
-            self._app_loop = None
-
-
 def _in_daemon_thread(call: Callable[[], _T]) -> asyncio.Future[_T]:
     """Run ``call`` (a WSGI request) in a daemon thread. ``asyncio.to_thread`` would use the
     loop's executor, whose threads the interpreter joins at exit: one hung app would keep
@@ -601,6 +579,12 @@ class PairFetcher:
         self._waits: list[float] = []
         self._before: tuple[int, float] | None = None
         self._settled = False
+        self._in_process: bool | None = None
+        """Whether a side is an in-process app; known once the targets are (asked per case)."""
+
+    @cached_property
+    def _deadline(self) -> float | None:
+        return self._deadline_s()
 
     def _ensure(self) -> tuple[_LoopThread, dict[Side, _SideClient]]:
         with self._lock:
@@ -631,7 +615,9 @@ class PairFetcher:
         depth = self.settings.fetch.prefetch
         if depth == 0:
             return 0
-        if any(t.protocol != "http" for t in self.targets().values()):
+        if self._in_process is None:
+            self._in_process = any(t.protocol != "http" for t in self.targets().values())
+        if self._in_process:
             return 1
         return min(self._window, depth)
 
@@ -653,6 +639,42 @@ class PairFetcher:
         else:
             self._before = (self._window, mean)
             self._window = min(2 * self._window, depth)
+
+    def _deadline_s(self) -> float | None:
+        """How long a pair may take at most when an in-process ASGI app runs on the fetch loop
+        (``None`` otherwise): every attempt's timeout and backoff, and a second to spare. An
+        app that blocks the loop (``time.sleep`` in an ``async def`` endpoint) stops the loop's
+        own timeouts; past this the caller gives up on the loop."""
+        if not any(target.protocol == "asgi" for target in self.targets().values()):
+            return None
+        fetch = self.settings.fetch
+        backoff = sum(float(fetch.backoff_s) * 2.0**k for k in range(fetch.retries))
+        return float(fetch.timeout_s) * (fetch.retries + 1) + backoff + 1.0
+
+    def _wait(self, future: Future[_T], call: Request, sides: tuple[Side, ...] = SIDES) -> _T:
+        """The result of ``future``; past :meth:`_deadline_s` the fetch loop is stuck in an
+        app: it is left to its daemon thread, later requests get a fresh one, and each of
+        ``sides`` reads as timed out for ``call``."""
+        try:
+            return future.result(timeout=self._deadline)
+        except TimeoutError:
+            _, clients = self._ensure()
+            self._abandon_loop()
+            stuck = [clients[side].timed_out(call) for side in sides]
+        if len(stuck) == 1:
+            raise stuck[0]
+        raise FetchError("both sides failed:\n  " + "\n  ".join(str(e) for e in stuck)) from stuck[
+            0
+        ]
+
+    def _abandon_loop(self) -> None:
+        """Drop a fetch loop an app blocks (its thread is a daemon) and what was started on it."""
+        for _, pending in self._pending.values():
+            pending.cancel()
+        self._pending.clear()
+        with self._lock:
+            self._loop = None
+            self._clients = None
 
     def targets(self) -> dict[Side, Target]:
         _, clients = self._ensure()
@@ -716,11 +738,11 @@ class PairFetcher:
         ):
             future = pending[1]
             started = time.perf_counter()
-            results = future.result()
+            results = self._wait(future, call)
             self._tune(time.perf_counter() - started)
         else:
             future = self._submit(call, side_headers)
-            results = future.result()
+            results = self._wait(future, call)
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors:
             first = errors[0]
@@ -739,7 +761,8 @@ class PairFetcher:
     def fetch_one(self, request: Request, side: Side) -> SideResponse:
         """One side only, never prefetched (a calibration compares a side with itself)."""
         loop, clients = self._ensure()
-        return asyncio.run_coroutine_threadsafe(clients[side].get(request), loop.loop).result()
+        future = asyncio.run_coroutine_threadsafe(clients[side].get(request), loop.loop)
+        return self._wait(future, request, (side,))
 
     def close(self) -> None:
         for _, future in self._pending.values():

@@ -257,6 +257,8 @@ class NodeRules:
 
 
 _NOTHING: Final = NodeRules()
+_KeyedAnswer = tuple[int, NodeRules, Keyed]
+"""A keyed list element's automaton state, rules and path token."""
 _KEYED_REMEMBERED: Final = 4096
 """List-element key values whose automaton step one state of a rule set caches."""
 
@@ -274,7 +276,7 @@ class CompiledRules:
         self._nodes: dict[int, NodeRules] = {}
         self._key_tables: dict[int, dict[str, tuple[int, NodeRules]]] = {}
         self._index_tables: dict[int, dict[int, tuple[int, NodeRules]]] = {}
-        self._keyed_tables: dict[int, dict[tuple[type, KeyValue], tuple[int, NodeRules]]] = {}
+        self._keyed_tables: dict[int, dict[tuple[type, KeyValue], _KeyedAnswer]] = {}
 
     # The walk asks "which state and rules for this child?" once per node; these tables answer
     # with one dict lookup (the automaton's own step is a second lookup plus a method call).
@@ -303,13 +305,15 @@ class CompiledRules:
             hit = table[index] = self._answer(self.patterns.step_index(state, index))
         return hit
 
-    def keyed_child(self, state: int, value: KeyValue) -> tuple[int, NodeRules]:
-        """State and rules of the list element keyed ``value`` below ``state``."""
+    def keyed_child(self, state: int, value: KeyValue) -> _KeyedAnswer:
+        """State, rules and path token of the list element keyed ``value`` below ``state``
+        (the token built once per remembered value, not once per element of every body)."""
         table = self._keyed_tables.setdefault(state, {})
         marker = (type(value), value)
         hit = table.get(marker)
         if hit is None:
-            hit = self._answer(self.patterns.step_keyed(state, value))
+            child, rules = self._answer(self.patterns.step_keyed(state, value))
+            hit = (child, rules, Keyed(value))
             # Key values are ids, as many as the run has cases: a session-long rule set
             # remembers a bounded number of them, so its memory does not grow with the run.
             if len(table) < _KEYED_REMEMBERED:
@@ -590,11 +594,10 @@ def normalize(
             if keyed is not None and path not in index_fallback:
                 result = ListMap()
                 for key_value, item in keyed:
-                    child, crule = keyed_child(sid, key_value)
+                    child, crule, token = keyed_child(sid, key_value)
                     if crule.ignore:
                         ignored[child] = ignored.get(child, 0) + 1
                         continue
-                    token = Keyed(key_value)
                     result[token] = walk(item, child, (chain, token), crule)
                 return result
         items: list[Any] = []
@@ -689,6 +692,10 @@ def normalize(
     return out
 
 
+_KEY_PARTS: Final = (str, int)
+"""The types a list key (or each part of a composite one) may have, besides null."""
+
+
 def _key_items(
     items: list[Any],
     name: KeyFields,
@@ -699,28 +706,36 @@ def _key_items(
 ) -> list[tuple[KeyValue, Any]] | None:
     """``(key, item)`` sorted by key, or ``None`` after recording the list's problem. A null
     key is a key like any other (one item may have it); a composite key is a tuple."""
-    names = name if isinstance(name, tuple) else (name,)
+    single = not isinstance(name, tuple)
     seen: dict[tuple[type, KeyValue], int] = {}
     pairs: list[tuple[KeyValue, Any]] = []
     problem: ListKeyProblem | None = None
     faults = 0
     for i, item in enumerate(items):
         fault: ListKeyProblem | None = None
-        if not isinstance(item, dict) or any(n not in item for n in names):
+        key: Any
+        # one field (the usual key) is read without building a tuple of one per item
+        if single:
+            if not isinstance(item, dict) or name not in item:
+                fault = ListKeyProblem(side, path, pattern, name, "missing", i)
+            else:
+                key = item[name]
+                if not (key is None or type(key) in _KEY_PARTS):
+                    fault = ListKeyProblem(side, path, pattern, name, "unusable", i, key)
+        elif not isinstance(item, dict) or any(n not in item for n in name):
             fault = ListKeyProblem(side, path, pattern, name, "missing", i)
         else:
-            parts = tuple(item[n] for n in names)
-            key: Any = parts if isinstance(name, tuple) else parts[0]
-            if not all(part is None or type(part) in (str, int) for part in parts):
+            key = tuple(item[n] for n in name)
+            if not all(part is None or type(part) in _KEY_PARTS for part in key):
                 fault = ListKeyProblem(side, path, pattern, name, "unusable", i, key)
+        if fault is None:
+            marker = (type(key), key)
+            first = seen.get(marker)
+            if first is not None:
+                fault = ListKeyProblem(side, path, pattern, name, "duplicate", i, key, first)
             else:
-                marker = (type(key), key)
-                first = seen.get(marker)
-                if first is not None:
-                    fault = ListKeyProblem(side, path, pattern, name, "duplicate", i, key, first)
-                else:
-                    seen[marker] = i
-                    pairs.append((key, item))
+                seen[marker] = i
+                pairs.append((key, item))
         if fault is not None:
             faults += 1
             problem = problem or fault

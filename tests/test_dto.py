@@ -601,3 +601,22 @@ def test_inputs_are_not_modified() -> None:
     before = copy.deepcopy((legacy, adapter))
     compare_dto(legacy, adapter, rules=PRODUCT.merged_over(DiffRules(coerce_numbers=["**.kcal"])))
     assert (legacy, adapter) == before
+
+
+def test_deepdiff_is_imported_only_once_a_pair_differs() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from pytest_dualread.dto import compare_dto\n"
+        "body = {'a': [1, 2], 'b': {'c': 'x'}}\n"
+        "assert compare_dto(body, dict(body), dict(body)).passed\n"
+        "print('deepdiff' in sys.modules)\n"
+        "assert not compare_dto(body, {**body, 'a': [1, 3]}).passed\n"
+        "print('deepdiff' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["False", "True"]

@@ -92,3 +92,21 @@ def test_generated_ids_are_checked_like_written_ones(tmp_path: Path) -> None:
         load_case_file(path)
     path = _template_file(tmp_path, {"id": {"list": ["a b/c"]}}, case_id="plain")
     assert [c.id for c in load_case_file(path).cases] == ["plain-a-b-c"]
+
+
+def test_each_case_is_found_at_its_own_line_and_a_repeated_id_at_the_second(
+    tmp_path: Path,
+) -> None:
+    cases = [{"id": f"c-{n}", "request": {"path": f"/x/{n}"}} for n in range(300)]
+    path = tmp_path / "many.json"
+    path.write_text(json.dumps({"model": "m:M", "cases": cases}, indent=1))
+    text_lines = path.read_text().splitlines()
+    lines = load_case_file(path).lines
+    assert len(lines) == 300
+    for case_id in ("c-0", "c-150", "c-299"):
+        assert f'"id": "{case_id}"' in text_lines[lines[case_id] - 1]
+    path.write_text(json.dumps({"model": "m:M", "cases": [*cases, cases[150]]}, indent=1))
+    with pytest.raises(CaseError) as caught:
+        load_case_file(path)
+    assert f"line {lines['c-150']})" in str(caught.value)
+    assert caught.value.line == len(path.read_text().splitlines()) - 6

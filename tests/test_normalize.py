@@ -430,6 +430,7 @@ def test_a_session_long_rule_set_remembers_a_bounded_number_of_list_key_values()
     items = compiled.patterns.walk([Key("items")])
     kcal = compiled.at([Key("items"), Keyed(1), Key("kcal")])
     for value in range(3 * _KEYED_REMEMBERED):  # ids of a long run's cases, all different
-        state, _rules = compiled.keyed_child(items, value)
+        state, _rules, token = compiled.keyed_child(items, value)
         assert compiled.node(compiled.patterns.step_key(state, "kcal")) == kcal
+        assert token == Keyed(value)
     assert len(compiled._keyed_tables[items]) == _KEYED_REMEMBERED
