@@ -14,6 +14,7 @@ Ctrl-C exits 130. The gate's output formats are :mod:`pytest_dualread.formats`.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -68,6 +69,23 @@ def _version() -> str:
 
 
 # -- shared loading -----------------------------------------------------------------------------
+
+_Command = Callable[[argparse.Namespace], int]
+
+
+def _reads_reports(command: _Command) -> _Command:
+    """``command`` with the cycle collector held from start to exit: it builds whole reports,
+    trees with no cycles that the collector would walk again and again for nothing
+    (:func:`~pytest_dualread.report.collector_paused`)."""
+
+    @functools.wraps(command)
+    def paused(args: argparse.Namespace) -> int:
+        from pytest_dualread.report import collector_paused
+
+        with collector_paused():
+            return command(args)
+
+    return paused
 
 
 def _load(path: Path | str, *, what: str = "report") -> Report:
@@ -207,6 +225,7 @@ def _step_summary(markdown: Callable[[], str]) -> None:
         sys.stderr.write(f"dualread: warning: GITHUB_STEP_SUMMARY {target}: cannot append: {exc}\n")
 
 
+@_reads_reports
 def _cmd_gate(args: argparse.Namespace) -> int:
     from pytest_dualread.gate import (
         compare_to_baseline,
@@ -255,6 +274,7 @@ def _cmd_gate(args: argparse.Namespace) -> int:
 # -- merge --------------------------------------------------------------------------------------
 
 
+@_reads_reports
 def _cmd_merge(args: argparse.Namespace) -> int:
     from pytest_dualread.errors import ReportError
     from pytest_dualread.gate import evaluate
@@ -287,6 +307,7 @@ def _cmd_merge(args: argparse.Namespace) -> int:
 # -- html ---------------------------------------------------------------------------------------
 
 
+@_reads_reports
 def _cmd_html(args: argparse.Namespace) -> int:
     from pytest_dualread.html import write_html
 
@@ -385,6 +406,7 @@ def _apply(
     write_atomic(path, tomlkit.dumps(document))
 
 
+@_reads_reports
 def _cmd_thresholds_suggest(args: argparse.Namespace) -> int:
     from pytest_dualread.gate import collect_deltas, suggest_thresholds
 

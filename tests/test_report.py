@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import gc
 import json
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from conftest import synthetic_report
 
+from pytest_dualread import cli
 from pytest_dualread.errors import ReportError
 from pytest_dualread.report import (
     Check,
@@ -163,3 +166,54 @@ def test_loaded_checks_are_checks_with_the_figures_of_their_kind(tmp_path: Path)
     assert [type(c.data).__name__ for c in loaded.checks] == ["VisualData", "DtoData"]
     assert all(type(c) is Check for c in loaded.checks)
     assert dump_report(loaded) == target.read_text()
+
+
+@pytest.fixture
+def collections() -> Iterator[list[int]]:
+    """The generations the cycle collector walks while the test runs."""
+    seen: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            seen.append(info["generation"])
+
+    gc.callbacks.append(count)
+    yield seen
+    gc.callbacks.remove(count)
+
+
+# Reading 300 checks started the collector about 250 times, a full walk among them, before it
+# was held; now at most once, when it is given back.
+def test_reading_a_report_holds_the_collector_and_gives_it_back(
+    tmp_path: Path, collections: list[int]
+) -> None:
+    target = tmp_path / "report.json"
+    write_report(make_report(*(check(cid=f"log-{n}") for n in range(300))), target)
+    collections.clear()
+    assert len(load_report(target).checks) == 300
+    assert len(collections) <= 1
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        load_report(target)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_the_gate_and_merge_commands_hold_the_collector(
+    tmp_path: Path, collections: list[int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    shards = []
+    for shard in range(2):
+        path = tmp_path / f"shard-{shard}.json"
+        write_report(make_report(*(check(cid=f"{shard}-{n}") for n in range(200))), path)
+        shards.append(str(path))
+    merged = tmp_path / "merged.json"
+    assert cli.main(["gate", shards[0]]) == 0  # the command's modules are imported now
+    collections.clear()
+    assert cli.main(["merge", *shards, "-o", str(merged)]) == 0
+    assert cli.main(["gate", str(merged)]) == 0
+    assert len(collections) <= 2
+    assert gc.isenabled()
+    assert "400 checks" in capsys.readouterr().out
