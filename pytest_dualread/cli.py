@@ -43,7 +43,7 @@ from pytest_dualread.pyproject import dualread_table
 if TYPE_CHECKING:
     from pytest_dualread.config import GateSettings, ToleranceSetting
     from pytest_dualread.gate import ThresholdSuggestion
-    from pytest_dualread.report import Report, Verdict
+    from pytest_dualread.report import Report, ReportFile, Verdict
 
 __all__ = [
     "EXIT_CANNOT_JUDGE",
@@ -88,14 +88,18 @@ def _reads_reports(command: _Command) -> _Command:
     return paused
 
 
-def _load(path: Path | str, *, what: str = "report") -> Report:
+def _read(path: Path | str, *, what: str = "report") -> ReportFile:
     from pytest_dualread.errors import ReportError
-    from pytest_dualread.report import load_report
+    from pytest_dualread.report import read_report
 
     try:
-        return load_report(path)
+        return read_report(path)
     except ReportError as exc:
         raise _CannotJudge(f"{what} {exc}") from None
+
+
+def _load(path: Path | str, *, what: str = "report") -> Report:
+    return _read(path, what=what).report
 
 
 def _config_file(args: argparse.Namespace) -> Path | None:
@@ -278,10 +282,11 @@ def _cmd_gate(args: argparse.Namespace) -> int:
 def _cmd_merge(args: argparse.Namespace) -> int:
     from pytest_dualread.errors import ReportError
     from pytest_dualread.gate import evaluate
-    from pytest_dualread.report import Check, merge_reports, write_report
+    from pytest_dualread.report import Check, dump_merged, merge_reports
 
     policy = _policy(args)
-    reports = [_load(p) for p in args.reports]
+    shards = [_read(p) for p in args.reports]
+    reports = [shard.report for shard in shards]
 
     def judge(checks: list[Check], complete: bool) -> Verdict:
         return evaluate(checks, policy, complete=complete)
@@ -293,7 +298,7 @@ def _cmd_merge(args: argparse.Namespace) -> int:
     except ReportError as exc:
         raise _CannotJudge(f"cannot merge: {exc}") from None
     try:
-        write_report(merged, args.output)
+        write_atomic(args.output, dump_merged(merged, shards))
     except OSError as exc:
         raise _CannotJudge(f"-o {args.output}: cannot write: {exc}") from None
     state = "complete" if merged.run.complete else "INCOMPLETE"

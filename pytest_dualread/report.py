@@ -19,6 +19,7 @@ import stat
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -55,6 +56,7 @@ __all__ = [
     "KindSummary",
     "Outcome",
     "Report",
+    "ReportFile",
     "RunInfo",
     "SampleInfo",
     "SelectionInfo",
@@ -70,10 +72,12 @@ __all__ = [
     "WaiverUse",
     "check_from_data",
     "collector_paused",
+    "dump_merged",
     "dump_report",
     "json_schema",
     "load_report",
     "merge_reports",
+    "read_report",
     "summarize",
     "warned",
     "write_report",
@@ -664,6 +668,65 @@ def dump_report(report: Report) -> str:
     return _python_floats(report.model_dump_json(indent=2)) + "\n"
 
 
+def dump_merged(merged: Report, shards: Sequence[ReportFile]) -> str:
+    """The text of ``merged``, the report :func:`merge_reports` made of the reports of
+    ``shards``, without writing every check anew.
+
+    A merge copies each check unchanged (the very object loaded from its shard). When every
+    shard's file is laid out exactly as :func:`dump_report` lays a report out, each check's text
+    is cut from its file and the merged report is written around those texts: the bytes
+    :func:`dump_report` would write, at a fraction of the cost. Otherwise, or when a check of
+    ``merged`` comes from none of ``shards``, the report is written whole."""
+    texts: dict[int, str] = {}
+    for shard in shards:
+        cut = _check_texts(shard)
+        if cut is None:
+            return dump_report(merged)
+        texts.update(zip(map(id, shard.report.checks), cut, strict=True))
+    own = [texts.get(id(check)) for check in merged.checks]
+    if not own or None in own:
+        return dump_report(merged)
+    head, tail = _around_checks(merged)
+    return head + _BETWEEN_CHECKS.join(text for text in own if text is not None) + tail
+
+
+# How dump_report writes the check list (indented by 2, each check at depth 2): a line of two
+# spaces is the report's top level, and only between two checks does a line of four spaces and
+# a brace close one check and open the next.
+_CHECKS_OPEN = '\n  "checks": [\n    {\n'
+_BETWEEN_CHECKS = "\n    },\n    {\n"
+_CHECKS_CLOSE = "\n    }\n  ],\n"
+_NO_CHECKS = '\n  "checks": [],\n'
+
+
+def _around_checks(report: Report) -> tuple[str, str]:
+    """What :func:`dump_report` writes of ``report`` before the text of its first check (from
+    its ``"id"`` on) and after the text of its last."""
+    head, tail = dump_report(report.model_copy(update={"checks": []})).split(_NO_CHECKS)
+    return head + _CHECKS_OPEN, _CHECKS_CLOSE + tail
+
+
+def _check_texts(shard: ReportFile) -> list[str] | None:
+    """The text of each check of ``shard.report`` in its file (the lines between its braces),
+    or None when the file's check list is not laid out as :func:`dump_report` lays it out."""
+    checks, text = shard.report.checks, shard.text
+    if not checks:
+        return []
+    start = text.find(_CHECKS_OPEN)
+    end = text.find(_CHECKS_CLOSE, start)
+    if start < 0 or end < 0:
+        return None
+    cut = text[start + len(_CHECKS_OPEN) : end].split(_BETWEEN_CHECKS)
+    if len(cut) != len(checks):
+        return None
+    # Each piece begins as its check does, or it was cut in the wrong place. An id that JSON
+    # spells with escapes never matches here, and its shard is written anew: rare, and safe.
+    for piece, check in zip(cut, checks, strict=True):
+        if not piece.startswith(f'      "id": "{check.id}",\n'):
+            return None
+    return cut
+
+
 # Rust spells floats below 1e-4 and those with an exponent differently (0.00001, 1e-7, 1e16)
 # from Python (1e-05, 1e-07, 1e+16), with the same shortest digits: such a float holds a mark.
 # The mark begins with a digit: the scanner then skips ahead to digits, not to every "e" of the
@@ -710,10 +773,26 @@ def load_report(path: Path | str) -> Report:
     truncated), ``foreign`` (not a pytest-dualread report), ``schema`` (a newer schema_version)
     or ``invalid`` (right schema, wrong content).
     """
+    return read_report(path).report
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    """A loaded report and the text it was read from."""
+
+    report: Report
+    """The report, as :func:`load_report` returns it."""
+    text: str
+    """The file's text."""
+
+
+def read_report(path: Path | str) -> ReportFile:
+    """:func:`load_report`, keeping the file's text (what :func:`dump_merged` copies checks
+    from); the same errors."""
     path = Path(path)
     text = _read_regular(path)
     with collector_paused():
-        return _validated(text, path)
+        return ReportFile(_validated(text, path), text)
 
 
 @contextmanager
