@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
@@ -293,3 +294,24 @@ def test_an_id_spelled_with_escapes_is_written_anew(tmp_path: Path) -> None:
     shard = read_report(path)
     merged = merge_reports([shard.report])
     assert dump_merged(merged, [shard]) == dump_report(merged) == shard.text
+
+
+@pytest.mark.parametrize(
+    ("tolerance", "says"),
+    [
+        ({"abs": True}, "tolerance abs must be a number, got True"),
+        ({"rel": "0.1"}, "tolerance rel must be a number, got '0.1'"),
+        ({"abs": -1}, "tolerance abs must be finite and >= 0, got -1"),
+        ({"abs": None, "rel": None}, "a tolerance needs 'abs', 'rel' or both"),
+        ({"abs": 1, "warn_abs": 2}, "tolerance warn_abs 2 must be below abs 1"),
+    ],
+)
+def test_a_finding_s_tolerance_is_refused_as_anywhere_else(
+    tmp_path: Path, tolerance: dict[str, object], says: str
+) -> None:
+    raw = json.loads(dump_report(make_report(figured("log-1", 1))))
+    raw["checks"][0]["findings"][0]["tolerance"] = tolerance
+    target = tmp_path / "report.json"
+    target.write_text(json.dumps(raw))
+    with pytest.raises(ReportError, match=re.escape(says)):
+        load_report(target)
