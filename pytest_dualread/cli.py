@@ -14,6 +14,7 @@ Ctrl-C exits 130. The gate's output formats are :mod:`pytest_dualread.formats`.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -42,7 +43,7 @@ from pytest_dualread.pyproject import dualread_table
 if TYPE_CHECKING:
     from pytest_dualread.config import GateSettings, ToleranceSetting
     from pytest_dualread.gate import ThresholdSuggestion
-    from pytest_dualread.report import Report, Verdict
+    from pytest_dualread.report import Report, ReportFile, Verdict
 
 __all__ = [
     "EXIT_CANNOT_JUDGE",
@@ -69,15 +70,36 @@ def _version() -> str:
 
 # -- shared loading -----------------------------------------------------------------------------
 
+_Command = Callable[[argparse.Namespace], int]
 
-def _load(path: Path | str, *, what: str = "report") -> Report:
+
+def _reads_reports(command: _Command) -> _Command:
+    """``command`` with the cycle collector held from start to exit: it builds whole reports,
+    trees with no cycles that the collector would walk again and again for nothing
+    (:func:`~pytest_dualread.report.collector_paused`)."""
+
+    @functools.wraps(command)
+    def paused(args: argparse.Namespace) -> int:
+        from pytest_dualread.report import collector_paused
+
+        with collector_paused():
+            return command(args)
+
+    return paused
+
+
+def _read(path: Path | str, *, what: str = "report") -> ReportFile:
     from pytest_dualread.errors import ReportError
-    from pytest_dualread.report import load_report
+    from pytest_dualread.report import read_report
 
     try:
-        return load_report(path)
+        return read_report(path)
     except ReportError as exc:
         raise _CannotJudge(f"{what} {exc}") from None
+
+
+def _load(path: Path | str, *, what: str = "report") -> Report:
+    return _read(path, what=what).report
 
 
 def _config_file(args: argparse.Namespace) -> Path | None:
@@ -207,6 +229,7 @@ def _step_summary(markdown: Callable[[], str]) -> None:
         sys.stderr.write(f"dualread: warning: GITHUB_STEP_SUMMARY {target}: cannot append: {exc}\n")
 
 
+@_reads_reports
 def _cmd_gate(args: argparse.Namespace) -> int:
     from pytest_dualread.gate import (
         compare_to_baseline,
@@ -255,13 +278,15 @@ def _cmd_gate(args: argparse.Namespace) -> int:
 # -- merge --------------------------------------------------------------------------------------
 
 
+@_reads_reports
 def _cmd_merge(args: argparse.Namespace) -> int:
     from pytest_dualread.errors import ReportError
     from pytest_dualread.gate import evaluate
-    from pytest_dualread.report import Check, merge_reports, write_report
+    from pytest_dualread.report import Check, dump_merged, merge_reports
 
     policy = _policy(args)
-    reports = [_load(p) for p in args.reports]
+    shards = [_read(p) for p in args.reports]
+    reports = [shard.report for shard in shards]
 
     def judge(checks: list[Check], complete: bool) -> Verdict:
         return evaluate(checks, policy, complete=complete)
@@ -273,7 +298,7 @@ def _cmd_merge(args: argparse.Namespace) -> int:
     except ReportError as exc:
         raise _CannotJudge(f"cannot merge: {exc}") from None
     try:
-        write_report(merged, args.output)
+        write_atomic(args.output, dump_merged(merged, shards))
     except OSError as exc:
         raise _CannotJudge(f"-o {args.output}: cannot write: {exc}") from None
     state = "complete" if merged.run.complete else "INCOMPLETE"
@@ -287,6 +312,7 @@ def _cmd_merge(args: argparse.Namespace) -> int:
 # -- html ---------------------------------------------------------------------------------------
 
 
+@_reads_reports
 def _cmd_html(args: argparse.Namespace) -> int:
     from pytest_dualread.html import write_html
 
@@ -385,6 +411,7 @@ def _apply(
     write_atomic(path, tomlkit.dumps(document))
 
 
+@_reads_reports
 def _cmd_thresholds_suggest(args: argparse.Namespace) -> int:
     from pytest_dualread.gate import collect_deltas, suggest_thresholds
 

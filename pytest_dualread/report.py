@@ -11,12 +11,19 @@ cross pytest-xdist's worker boundary unchanged; :func:`check_from_data` validate
 
 from __future__ import annotations
 
+import ast
+import functools
+import gc
+import inspect
 import json
 import os
 import re
 import stat
+import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -53,6 +60,7 @@ __all__ = [
     "KindSummary",
     "Outcome",
     "Report",
+    "ReportFile",
     "RunInfo",
     "SampleInfo",
     "SelectionInfo",
@@ -67,10 +75,13 @@ __all__ = [
     "Waiver",
     "WaiverUse",
     "check_from_data",
+    "collector_paused",
+    "dump_merged",
     "dump_report",
     "json_schema",
     "load_report",
     "merge_reports",
+    "read_report",
     "summarize",
     "warned",
     "write_report",
@@ -86,10 +97,11 @@ Triage = Literal["adapter_regression", "upstream_drift", "both_diverge", "legacy
 
 
 class _Model(BaseModel):
-    # Infinity and NaN are written as the standard library writes them (dump_report).
-    model_config = ConfigDict(
-        extra="forbid", use_attribute_docstrings=True, ser_json_inf_nan="constants"
-    )
+    # Infinity and NaN are written as the standard library writes them (dump_report). The
+    # docstring under each field is its description, read only when the JSON schema is asked
+    # for (json_schema): pydantic reading them as each class is made cost a tenth of every
+    # dualread command's start.
+    model_config = ConfigDict(extra="forbid", ser_json_inf_nan="constants")
 
 
 class ToolInfo(_Model):
@@ -646,10 +658,49 @@ def warned(check: Check) -> bool:
 
 
 def json_schema() -> dict[str, Any]:
+    _describe_fields()
     schema = Report.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = f"{TOOL_NAME} report, schema_version {SCHEMA_VERSION}"
     return schema
+
+
+@functools.cache
+def _describe_fields() -> None:
+    """Give the fields of this module's models their docstrings as descriptions, as pydantic's
+    ``use_attribute_docstrings`` does (a field without its own docstring keeps its base
+    class's), and rebuild the models so their JSON schema says them."""
+    docs = _field_docstrings(ast.parse(inspect.getsource(sys.modules[__name__])))
+    models = [
+        value
+        for value in globals().values()
+        if isinstance(value, type) and issubclass(value, _Model) and value.__module__ == __name__
+    ]
+    for model in models:  # in the order they are defined: a model after those it holds
+        for name, info in model.model_fields.items():
+            if info.description is None:
+                found = (docs.get(base.__name__, {}).get(name) for base in model.__mro__)
+                info.description = next((doc for doc in found if doc is not None), None)
+        model.model_rebuild(force=True)
+
+
+def _field_docstrings(tree: ast.Module) -> dict[str, dict[str, str]]:
+    """Per class of ``tree``, the string under each annotated field, cleaned as pydantic does."""
+    docs: dict[str, dict[str, str]] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        fields = docs[node.name] = {}
+        for field, under in zip(node.body, node.body[1:], strict=False):
+            if (
+                isinstance(field, ast.AnnAssign)
+                and isinstance(field.target, ast.Name)
+                and isinstance(under, ast.Expr)
+                and isinstance(under.value, ast.Constant)
+                and isinstance(under.value.value, str)
+            ):
+                fields[field.target.id] = inspect.cleandoc(under.value.value)
+    return docs
 
 
 def dump_report(report: Report) -> str:
@@ -661,9 +712,70 @@ def dump_report(report: Report) -> str:
     return _python_floats(report.model_dump_json(indent=2)) + "\n"
 
 
+def dump_merged(merged: Report, shards: Sequence[ReportFile]) -> str:
+    """The text of ``merged``, the report :func:`merge_reports` made of the reports of
+    ``shards``, without writing every check anew.
+
+    A merge copies each check unchanged (the very object loaded from its shard). When every
+    shard's file is laid out exactly as :func:`dump_report` lays a report out, each check's text
+    is cut from its file and the merged report is written around those texts: the bytes
+    :func:`dump_report` would write, at a fraction of the cost. Otherwise, or when a check of
+    ``merged`` comes from none of ``shards``, the report is written whole."""
+    texts: dict[int, str] = {}
+    for shard in shards:
+        cut = _check_texts(shard)
+        if cut is None:
+            return dump_report(merged)
+        texts.update(zip(map(id, shard.report.checks), cut, strict=True))
+    own = [texts.get(id(check)) for check in merged.checks]
+    if not own or None in own:
+        return dump_report(merged)
+    head, tail = _around_checks(merged)
+    return head + _BETWEEN_CHECKS.join(text for text in own if text is not None) + tail
+
+
+# How dump_report writes the check list (indented by 2, each check at depth 2): a line of two
+# spaces is the report's top level, and only between two checks does a line of four spaces and
+# a brace close one check and open the next.
+_CHECKS_OPEN = '\n  "checks": [\n    {\n'
+_BETWEEN_CHECKS = "\n    },\n    {\n"
+_CHECKS_CLOSE = "\n    }\n  ],\n"
+_NO_CHECKS = '\n  "checks": [],\n'
+
+
+def _around_checks(report: Report) -> tuple[str, str]:
+    """What :func:`dump_report` writes of ``report`` before the text of its first check (from
+    its ``"id"`` on) and after the text of its last."""
+    head, tail = dump_report(report.model_copy(update={"checks": []})).split(_NO_CHECKS)
+    return head + _CHECKS_OPEN, _CHECKS_CLOSE + tail
+
+
+def _check_texts(shard: ReportFile) -> list[str] | None:
+    """The text of each check of ``shard.report`` in its file (the lines between its braces),
+    or None when the file's check list is not laid out as :func:`dump_report` lays it out."""
+    checks, text = shard.report.checks, shard.text
+    if not checks:
+        return []
+    start = text.find(_CHECKS_OPEN)
+    end = text.find(_CHECKS_CLOSE, start)
+    if start < 0 or end < 0:
+        return None
+    cut = text[start + len(_CHECKS_OPEN) : end].split(_BETWEEN_CHECKS)
+    if len(cut) != len(checks):
+        return None
+    # Each piece begins as its check does, or it was cut in the wrong place. An id that JSON
+    # spells with escapes never matches here, and its shard is written anew: rare, and safe.
+    for piece, check in zip(cut, checks, strict=True):
+        if not piece.startswith(f'      "id": "{check.id}",\n'):
+            return None
+    return cut
+
+
 # Rust spells floats below 1e-4 and those with an exponent differently (0.00001, 1e-7, 1e16)
 # from Python (1e-05, 1e-07, 1e+16), with the same shortest digits: such a float holds a mark.
-_RUST_FLOAT_MARK = re.compile(r"e[-0-9]|0\.0000")
+# The mark begins with a digit: the scanner then skips ahead to digits, not to every "e" of the
+# text (twice as fast on a large report).
+_RUST_FLOAT_MARK = re.compile(r"[0-9](?:e[-0-9]|\.0000)")
 _FLOAT = re.compile(r"-?\d+(?:\.\d+)?(?:e-?\d+)?")
 
 
@@ -705,8 +817,48 @@ def load_report(path: Path | str) -> Report:
     truncated), ``foreign`` (not a pytest-dualread report), ``schema`` (a newer schema_version)
     or ``invalid`` (right schema, wrong content).
     """
+    return read_report(path).report
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    """A loaded report and the text it was read from."""
+
+    report: Report
+    """The report, as :func:`load_report` returns it."""
+    text: str
+    """The file's text."""
+
+
+def read_report(path: Path | str) -> ReportFile:
+    """:func:`load_report`, keeping the file's text (what :func:`dump_merged` copies checks
+    from); the same errors."""
     path = Path(path)
     text = _read_regular(path)
+    with collector_paused():
+        return ReportFile(_validated(text, path), text)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Hold Python's cycle collector while a large report is read, judged or written.
+
+    A report is a tree of models with no cycles, so the collector never frees anything in it;
+    but it walks every tracked object again each time their number grows by a quarter, and
+    building a 10,000-check report paid more for those walks than for parsing. Reference
+    counting still frees what is dropped; the collector's state is restored after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _validated(text: str, path: Path) -> Report:
+    """The report in ``text``: the fast reading when it accepts the text, else the careful one
+    with the error users see."""
     fast = _fast_load(text)
     if fast is not None:
         return fast

@@ -26,6 +26,9 @@ __all__ = ["Tolerance", "difference"]
 _NEEDS_A_BOUND = "a tolerance needs 'abs', 'rel' or both, e.g. { abs = 80 }"
 _KEYS = ("abs", "rel", "warn_abs", "warn_rel")
 _WARN_OF = {"warn_abs": "abs", "warn_rel": "rel"}
+_FAIL_KEYS = frozenset(("abs", "rel"))
+_PLAIN_NUMBERS = (int, float)
+"""Exactly these types (``type(x) in``): to ``isinstance`` a bool is an int."""
 
 
 class Tolerance(BaseModel):
@@ -55,7 +58,7 @@ class Tolerance(BaseModel):
     def _bounds(cls, raw: Any) -> Any:
         # Stricter than pydantic's coercion: a bool or a string is not a bound, and the
         # message is the same whether the tolerance comes from TOML, JSON or Python.
-        if isinstance(raw, Mapping):
+        if isinstance(raw, Mapping) and not _plain_fail_bounds(raw):
             for name in _KEYS:
                 _bound(name, raw.get(name))
             if raw.get("abs") is None and raw.get("rel") is None:
@@ -157,6 +160,19 @@ def difference(reference: float, other: float) -> Decimal:
 def _decimal(number: float) -> Decimal:
     # repr gives the shortest text that reads back as the same float: the JSON's own digits.
     return Decimal(number) if isinstance(number, int) else Decimal(repr(number))
+
+
+def _plain_fail_bounds(raw: Mapping[str, Any]) -> bool:
+    """Whether ``raw`` is a tolerance as reports hold thousands of: ``abs`` and / or ``rel``
+    only, each null or a finite number >= 0 (an int or a float, never a bool), one at least.
+    Nothing the checks with messages refuse passes this, so only the rest pays for them."""
+    fail, rel = raw.get("abs"), raw.get("rel")
+    return (
+        raw.keys() <= _FAIL_KEYS
+        and (fail is not None or rel is not None)
+        and (fail is None or (type(fail) in _PLAIN_NUMBERS and 0 <= fail < math.inf))
+        and (rel is None or (type(rel) in _PLAIN_NUMBERS and 0 <= rel < math.inf))
+    )
 
 
 def _check_warn_levels(bounds: Mapping[str, Any]) -> None:
