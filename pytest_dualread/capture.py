@@ -11,9 +11,10 @@ screenshot waits for ``document.fonts.ready``), optional frozen clock,
 
 Two readiness levels (see ``docs/visual-checks.md#ready-pages``): a capture that will be
 compared with a baseline is taken as soon as no request is in flight (:meth:`SideCapturer.first`
-with ``early``); one that differs from it, or one that becomes a baseline, is taken once no
-request has been in flight for ``network_idle_s`` (:meth:`SideCapturer.ready`), so data a
-script fetches after load is on the page. A network never quiet is ``unstable``.
+with ``early``); one that becomes a baseline, or one that differs from its baseline when the
+page asks for a quiet period (``quiet_when_different``), is taken once no request has been in
+flight for ``network_idle_s`` (:meth:`SideCapturer.ready`), so data a script fetches after load
+is on the page. A network never quiet is ``unstable``.
 
 :class:`SideCapturer` retakes captures on request until two consecutive ones are identical
 (:meth:`SideCapturer.settle`), the way Playwright Test stabilises ``toHaveScreenshot``: a page
@@ -132,6 +133,10 @@ class CaptureOptions:
     stabilize_timeout_s: float = 5.0
     network_idle_s: float = 0.5
     """How long no request may be in flight before a capture (Playwright's networkidle's 0.5 s)."""
+    quiet_when_different: bool = False
+    """``network_idle_s`` was given (for the page or in ``[tool.dualread.visual]``): a capture
+    that differs from its baseline is judged only after that quiet period, not as soon as it
+    settles."""
     freeze_clock: str | None = None
     element: str | None = None
     hide: tuple[str, ...] = ()

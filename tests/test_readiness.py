@@ -42,7 +42,11 @@ QUIET_SCRIPT = """document.body.style.background = '#fff';
 document.getElementById('v').textContent = 'Ready';
 setTimeout(() => fetch("/api/late"), 5000);"""
 
+# Draws what the server says, with nothing to fetch: a page that is ready at load.
+STATIC_SCRIPT = ""
+
 SCRIPTS = {
+    "/static": STATIC_SCRIPT,
     "/meal": MEAL_SCRIPT,
     "/poll": POLL_SCRIPT,
     "/hang": HANG_SCRIPT,
@@ -68,7 +72,10 @@ class _Handler(BaseHTTPRequestHandler):
         return None
 
     def do_GET(self) -> None:
-        if self.path in SCRIPTS:
+        if self.path == "/static":
+            page = PAGE.replace("#f00", "#fff").replace("Loading…", f"{self.side.hour}:00")
+            self._send("text/html; charset=utf-8", (page % "").encode())
+        elif self.path in SCRIPTS:
             self._send("text/html; charset=utf-8", (PAGE % SCRIPTS[self.path]).encode())
         elif self.path == "/api/meal":
             time.sleep(1.5)
@@ -261,6 +268,44 @@ def test_a_page_with_nothing_in_flight_after_load_is_compared_without_a_quiet_pe
     assert run.report is not None
     assert [c.outcome for c in run.report.checks] == ["passed", "passed"]
     assert [s.late_requests for s in sides.values()] == [0, 0], "captured without waiting"
+
+
+def test_a_capture_that_differs_is_judged_once_it_settles_without_a_quiet_period(
+    inner_project: pytest.Pytester, run_dualread: RunDualRead, sides: dict[str, Side]
+) -> None:
+    configure(inner_project, sides)
+    inner_project.makepyfile(
+        test_snap=f"""
+        from pathlib import Path
+
+        import pytest
+
+        @pytest.mark.dual_read(kind="visual")
+        def test_static(page, visual_snapshot):
+            page.set_viewport_size({{"width": 400, "height": 200}})
+            page.goto("{sides["legacy"].url}/static")
+            waits = []
+            wait = page.wait_for_timeout
+            page.wait_for_timeout = lambda ms: (waits.append(ms), wait(ms))[1]
+            try:
+                visual_snapshot(page, "static")
+            finally:
+                Path("waits.txt").write_text(repr(waits))
+        """
+    )
+    run_dualread("--dual-read", "--snapshot-update", subprocess=True).result.assert_outcomes(
+        passed=1
+    )
+    sides["legacy"].hour = 9  # the page now differs from its baseline
+    run = run_dualread("--dual-read", subprocess=True)
+    run.result.assert_outcomes(failed=1)
+    assert run.report is not None
+    (check,) = run.report.checks
+    assert check.outcome == "failed", check.message
+    assert check.data.settled is True  # type: ignore[union-attr]
+    assert check.data.captures == {"actual": 2}  # type: ignore[union-attr]
+    # Retaken at once and identical: nothing waited for a quiet period (network_idle_s unset).
+    assert (inner_project.path / "waits.txt").read_text() == "[]"
 
 
 @pytest.mark.parametrize(
