@@ -234,6 +234,8 @@ def run_page_check(
     try:
         decoded = _Decoded()
         early = baseline is not None
+        for capturer in capturers.values():
+            capturer.start()  # each page loads while the next side opens or is captured
         shots = {side: capturer.first(early=early) for side, capturer in capturers.items()}
         comparisons = _compare_all(shots, baseline, budget, diff_image=False, decoded=decoded)
         settled: set[str] = set()

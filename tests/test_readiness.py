@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -62,6 +62,9 @@ class Side:
     url: str
     hour: int = 8
     late_requests: int = 0
+    opened: threading.Event = field(default_factory=threading.Event)
+    """The side's /together page was asked for."""
+    other: Side | None = None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -72,7 +75,16 @@ class _Handler(BaseHTTPRequestHandler):
         return None
 
     def do_GET(self) -> None:
-        if self.path == "/static":
+        if self.path == "/together":
+            # Its stylesheet holds the load event until the other side's page was asked for.
+            self.side.opened.set()
+            body = '<!doctype html><link rel="stylesheet" href="/api/other.css"><p>Together</p>'
+            self._send("text/html; charset=utf-8", body.encode())
+        elif self.path == "/api/other.css":
+            assert self.side.other is not None
+            self.side.other.opened.wait(20)
+            self._send("text/css", b"p { color: #000; }")
+        elif self.path == "/static":
             page = PAGE.replace("#f00", "#fff").replace("Loading…", f"{self.side.hour}:00")
             self._send("text/html; charset=utf-8", (page % "").encode())
         elif self.path in SCRIPTS:
@@ -118,8 +130,11 @@ def sides() -> Iterator[dict[str, Side]]:
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
         found[name] = side
+    found["legacy"].other, found["adapter"].other = found["adapter"], found["legacy"]
     yield found
     release.set()
+    for side in found.values():
+        side.opened.set()  # no handler is left waiting for a page never asked for
     for server in servers:
         server.shutdown()
         server.server_close()
@@ -306,6 +321,23 @@ def test_a_capture_that_differs_is_judged_once_it_settles_without_a_quiet_period
     assert check.data.captures == {"actual": 2}  # type: ignore[union-attr]
     # Retaken at once and identical: nothing waited for a quiet period (network_idle_s unset).
     assert (inner_project.path / "waits.txt").read_text() == "[]"
+
+
+def test_both_sides_load_at_once_so_a_page_check_pays_one_page_load(
+    inner_project: pytest.Pytester, run_dualread: RunDualRead, sides: dict[str, Side]
+) -> None:
+    # Each side's page loads only once the other side's was asked for: one side loading, then
+    # the other, would wait 20 s and miss the 8 s navigation timeout.
+    configure(inner_project, sides, "/together")
+    pyproject = inner_project.path / "pyproject.toml"
+    text = pyproject.read_text().replace(
+        "stabilize_timeout_s = 4", "stabilize_timeout_s = 4\nnavigation_timeout_s = 8"
+    )
+    pyproject.write_text(text)
+    run = run_dualread("--dual-read", "--snapshot-update", subprocess=True)
+    run.result.assert_outcomes(passed=1)
+    assert run.report is not None
+    assert [c.outcome for c in run.report.checks] == ["passed"]
 
 
 @pytest.mark.parametrize(
