@@ -3,6 +3,7 @@
 
     .venv/bin/python benchmarks/visual_bench.py [--runs N] [--quick] [--profile]
         [--only pytest-dualread,pytest-dualread-no-idle,playwright-test,py-bytes,before]
+        [--scenarios viewport,fullpage,changed,pair]
         [--before PATH] [--output PATH]
 
 The method and the inputs are those of the shared visual-peers bench (``../shared/bench/
@@ -32,9 +33,9 @@ contender_dualread_pair.py``; the others run their one assertion on the same pag
 (``FLOOR_GOALS``, ``PAIR_GOAL``) are in-test medians against the floor, and for D against one
 Playwright Test assertion; each is printed with its verdict. Each scenario is run N times
 (default 3) as the pair *empty run* (same tests, ``goto`` only) then *comparison run*,
-contenders interleaved round by round.
-Per-assertion ms = (suite wall - empty-suite wall) / assertions (median of the medians; min of
-the minima); in-test ms is timed inside the test around the assertion call alone.
+contenders interleaved round by round (``--scenarios`` measures some of them; the baselines are
+made for all). Per-assertion ms = (suite wall - empty-suite wall) / assertions (median of the
+medians; min of the minima); in-test ms is timed inside the test around the assertion call alone.
 
 ``--profile`` adds a breakdown of where one pytest-dualread assertion spends its time (a
 pytest plugin, ``visual_bench/profile_plugin.py``, wraps the plugin's functions from outside).
@@ -406,6 +407,25 @@ class Bench:
     node_dir: Path
     pyc_cache: Path | None = None
     extra_flags: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    chosen: tuple[str, ...] = ()
+    """The scenarios measured (all when empty); baselines are made for all of them."""
+
+    @property
+    def measured(self) -> list[Scenario]:
+        return [s for name, s in self.scen.items() if not self.chosen or name in self.chosen]
+
+    @staticmethod
+    def child_env(**extra: str) -> dict[str, str]:
+        """The environment of a process the bench starts: its own ``DUALREAD_VISUAL_*``
+        settings removed (the plugin takes every ``DUALREAD_*`` variable for a setting and
+        refuses unknown ones), and CI markers and ``PYTEST_ADDOPTS``."""
+        dropped = ("CI", "GITHUB_ACTIONS", "PYTEST_ADDOPTS")
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("DUALREAD_VISUAL_") and k not in dropped
+        }
+        return {**env, **extra}
 
     def workdir(self, c: Contender) -> Path:
         return self.work / c.id
@@ -427,7 +447,7 @@ class Bench:
     def imported_from(self, c: Contender) -> str:
         """The ``pytest_dualread`` a contender's pytest processes import (cwd and environment
         as in its runs)."""
-        env = {**os.environ, **c.env}
+        env = self.child_env(**c.env)
         code = "import pytest_dualread; print(pytest_dualread.__file__)"
         proc = subprocess.run(
             [sys.executable, "-c", code],
@@ -464,22 +484,19 @@ class Bench:
         wd = self.workdir(c)
         timing = wd / "timing" / f"{tag}.jsonl"
         timing.unlink(missing_ok=True)
-        env = {
-            **os.environ,
-            "VP_BASE_URL": self.server.base_url,
-            "VP_PAGES": ",".join(scen.pages),
-            "VP_REPEATS": str(scen.repeats if repeats is None else repeats),
-            "VP_FULLPAGE": "1" if scen.full else "0",
-            "VP_EMPTY": "1" if empty else "0",
-            "VP_CHROMIUM": CHROMIUM,
-            "VP_JSON_REPORT": str(wd / "report.json"),
-            "VP_TIMING": str(timing),
+        env = self.child_env(
+            VP_BASE_URL=self.server.base_url,
+            VP_PAGES=",".join(scen.pages),
+            VP_REPEATS=str(scen.repeats if repeats is None else repeats),
+            VP_FULLPAGE="1" if scen.full else "0",
+            VP_EMPTY="1" if empty else "0",
+            VP_CHROMIUM=CHROMIUM,
+            VP_JSON_REPORT=str(wd / "report.json"),
+            VP_TIMING=str(timing),
             **(c.update_env if update else {}),
             **c.env,
             **(env_extra or {}),
-        }
-        for var in ("CI", "GITHUB_ACTIONS", "PYTEST_ADDOPTS"):
-            env.pop(var, None)
+        )
         if self.pyc_cache is not None:
             env.pop("PYTHONDONTWRITEBYTECODE", None)
             env["PYTHONPYCACHEPREFIX"] = str(self.pyc_cache)
@@ -600,7 +617,7 @@ def measure(bench: Bench, cs: list[Contender]) -> dict[str, dict[str, Any]]:
     with an unexpected outcome (e.g. the checkout changed under the run) is retried, at most
     ``ATTEMPTS`` times; the invalid pairs are kept in the results but not in the statistics."""
     out: dict[str, dict[str, Any]] = {c.id: {} for c in cs}
-    for scen in bench.scen.values():
+    for scen in bench.measured:
         bench.server.serve_changed(scen.changed)
         raw: dict[str, dict[str, list[dict[str, Any]]]] = {
             c.id: {"runs": [], "empties": []} for c in cs
@@ -864,6 +881,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="add pytest-dualread's breakdown")
     parser.add_argument("--only", default="", help="comma-separated contender ids")
     parser.add_argument(
+        "--scenarios", default="", help="comma-separated scenarios to measure (default: all)"
+    )
+    parser.add_argument(
         "--before",
         type=Path,
         default=None,
@@ -892,6 +912,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"the shared visual-peers bench is missing: {SHARED}", file=sys.stderr)
         return 2
     scen = scenarios(args.quick)
+    chosen = tuple(x for x in args.scenarios.split(",") if x)
+    if set(chosen) - set(scen):
+        parser.error(f"unknown scenario(s): {', '.join(sorted(set(chosen) - set(scen)))}")
     if args.before is not None and not (args.before / "pytest_dualread").is_dir():
         parser.error(f"--before {args.before}: no pytest_dualread package in it")
     all_cs = contenders(args.before.resolve() if args.before else None)
@@ -943,7 +966,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with PageServer(SCRATCH / "served") as server:
         print(f"serving {server.root} at {server.base_url}", flush=True)
         pyc = None if args.no_pyc_cache else SCRATCH / "pycache"
-        bench = Bench(scen, runs, server, work, node_dir, pyc)
+        bench = Bench(scen, runs, server, work, node_dir, pyc, chosen=chosen)
         for c in selected:
             print(f"== setup {c.id}", flush=True)
             setup = bench.setup(c)

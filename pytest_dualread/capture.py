@@ -11,9 +11,10 @@ screenshot waits for ``document.fonts.ready``), optional frozen clock,
 
 Two readiness levels (see ``docs/visual-checks.md#ready-pages``): a capture that will be
 compared with a baseline is taken as soon as no request is in flight (:meth:`SideCapturer.first`
-with ``early``); one that differs from it, or one that becomes a baseline, is taken once no
-request has been in flight for ``network_idle_s`` (:meth:`SideCapturer.ready`), so data a
-script fetches after load is on the page. A network never quiet is ``unstable``.
+with ``early``); one that becomes a baseline, or one that differs from its baseline when the
+page asks for a quiet period (``quiet_when_different``), is taken once no request has been in
+flight for ``network_idle_s`` (:meth:`SideCapturer.ready`), so data a script fetches after load
+is on the page. A network never quiet is ``unstable``.
 
 :class:`SideCapturer` retakes captures on request until two consecutive ones are identical
 (:meth:`SideCapturer.settle`), the way Playwright Test stabilises ``toHaveScreenshot``: a page
@@ -132,6 +133,10 @@ class CaptureOptions:
     stabilize_timeout_s: float = 5.0
     network_idle_s: float = 0.5
     """How long no request may be in flight before a capture (Playwright's networkidle's 0.5 s)."""
+    quiet_when_different: bool = False
+    """``network_idle_s`` was given (for the page or in ``[tool.dualread.visual]``): a capture
+    that differs from its baseline is judged only after that quiet period, not as soon as it
+    settles."""
     freeze_clock: str | None = None
     element: str | None = None
     hide: tuple[str, ...] = ()
@@ -307,6 +312,8 @@ class SideCapturer:
     _watch: NetworkWatch = field(default_factory=NetworkWatch)
     _deadline: float = 0.0
     """When the network must have become quiet (``stabilize_timeout_s`` after load)."""
+    _navigated: tuple[float, int | None] | None = None
+    """Once :meth:`start` has navigated: when the load must be done, and the HTTP status."""
 
     def __post_init__(self) -> None:
         if self.watched is not None:
@@ -335,28 +342,19 @@ class SideCapturer:
             self._page.clock.set_fixed_time(self.options.freeze_clock)
         return self._page
 
-    def first(self, *, early: bool = False) -> Shot:
-        """Navigate and take the first capture: after the quiet period, or with ``early`` as
-        soon as no request is in flight (for a capture compared with a baseline; one that
-        differs is taken again by :meth:`ready`)."""
+    def start(self) -> None:
+        """Open the page and navigate until the document arrives (its HTTP status is known);
+        the page goes on loading while the caller does other work, such as starting the other
+        side, and :meth:`first` waits for the rest. Nothing to do for an open page."""
         page = self._open()
-        if self.page is not None:
-            return self._first_of_open_page(page, early=early)
-        try:
-            response = page.goto(
-                self.url,
-                wait_until=self.options.wait_until,  # type: ignore[arg-type]
-                timeout=self.options.navigation_timeout_s * 1000,
+        if self.page is not None or self._navigated is not None:
+            return
+        deadline = time.monotonic() + self.options.navigation_timeout_s
+        response = self._navigating(
+            lambda: page.goto(
+                self.url, wait_until="commit", timeout=self.options.navigation_timeout_s * 1000
             )
-        except Exception as exc:  # Playwright's TimeoutError / Error, kept out of the import
-            reason = "navigation"
-            raise CaptureError(
-                f"{self.side}: the page did not load within "
-                f"{self.options.navigation_timeout_s:g} s (navigation_timeout_s): "
-                f"{str(exc).splitlines()[0]}",
-                reason=reason,
-                url=self.url,
-            ) from None
+        )
         status = response.status if response is not None else None
         if status is not None and status >= 400:
             raise CaptureError(
@@ -364,6 +362,35 @@ class SideCapturer:
                 reason="http",
                 url=self.url,
             )
+        self._navigated = (deadline, status)
+
+    def _navigating(self, step: Callable[[], Any]) -> Any:
+        """A navigation step; Playwright's errors become one ``navigation`` error."""
+        try:
+            return step()
+        except Exception as exc:  # Playwright's TimeoutError / Error, kept out of the import
+            raise CaptureError(
+                f"{self.side}: the page did not load within "
+                f"{self.options.navigation_timeout_s:g} s (navigation_timeout_s): "
+                f"{str(exc).splitlines()[0]}",
+                reason="navigation",
+                url=self.url,
+            ) from None
+
+    def first(self, *, early: bool = False) -> Shot:
+        """Navigate (unless :meth:`start` did) and take the first capture: after the quiet
+        period, or with ``early`` as soon as no request is in flight (for a capture compared
+        with a baseline; one that differs is taken again)."""
+        page = self._open()
+        if self.page is not None:
+            return self._first_of_open_page(page, early=early)
+        self.start()
+        assert self._navigated is not None
+        deadline, status = self._navigated
+        if self.options.wait_until != "commit":
+            left_ms = max(deadline - time.monotonic(), 0.001) * 1000
+            state: Any = self.options.wait_until
+            self._navigating(lambda: page.wait_for_load_state(state, timeout=left_ms))
         self._await_ready(page)
         # The quiet period counts from load at the earliest: scripts often fetch right after it.
         self._watch.changed_at = time.monotonic()
@@ -584,7 +611,8 @@ class SideCapturer:
             last = current
 
     def close(self) -> None:
-        if self._page is not None and self.watched is None:
+        # A context of ours goes with its listeners; the user's open page keeps living.
+        if self._page is not None and self.watched is None and self._context is None:
             self._watch.detach(self._page)
         if self._context is not None:
             self._context.close()

@@ -107,6 +107,10 @@ def capture_options(
         network_idle_s=visual.network_idle_s
         if options.network_idle_s is None
         else options.network_idle_s,
+        # A quiet period someone asked for also holds back a verdict of difference; the
+        # default one only a new baseline (a differing capture is retaken until it settles).
+        quiet_when_different=options.network_idle_s is not None
+        or "network_idle_s" in visual.model_fields_set,
         freeze_clock=visual.freeze_clock,
         element=options.element,
     )

@@ -8,12 +8,14 @@ Comparisons (each with the page's ``threshold`` and pixel budget, ``max_diff_pix
 
 A passing check costs one capture per side: equal PNG bytes are equal images, so the common case
 never decodes a PNG. With a baseline, that capture is taken as soon as no request is in flight;
-when something differs, every side is taken again once its network has been quiet for
-``network_idle_s`` (:meth:`~pytest_dualread.capture.SideCapturer.ready`), so a verdict of
-difference, like a new baseline, never rests on a page still fetching its data. Only when
-something still differs are the sides concerned captured again until they settle
-(:meth:`~pytest_dualread.capture.SideCapturer.settle`) and compared once more, this time with
-diff images. This module knows nothing of pytest; the plugin records its results.
+when something differs, every side is captured again until it settles
+(:meth:`~pytest_dualread.capture.SideCapturer.settle`: two identical captures in a row, nothing
+in flight and no request started or ended during the second), so a verdict of difference never
+rests on a page still fetching its data or still drawing it. A page that asks for a quiet period
+(``network_idle_s`` given) is instead taken again once its network has been quiet that long
+(:meth:`~pytest_dualread.capture.SideCapturer.ready`), and settled only if it still differs.
+The sides are then compared once more, this time with diff images. This module knows nothing of
+pytest; the plugin records its results.
 """
 
 from __future__ import annotations
@@ -232,6 +234,8 @@ def run_page_check(
     try:
         decoded = _Decoded()
         early = baseline is not None
+        for capturer in capturers.values():
+            capturer.start()  # each page loads while the next side opens or is captured
         shots = {side: capturer.first(early=early) for side, capturer in capturers.items()}
         comparisons = _compare_all(shots, baseline, budget, diff_image=False, decoded=decoded)
         settled: set[str] = set()
@@ -263,16 +267,22 @@ def run_page_check(
 def _when_ready(
     capturers: Mapping[str, SideCapturer], shots: Mapping[str, Shot]
 ) -> tuple[dict[str, Shot], set[str]]:
-    """Each side's capture after the quiet period (:meth:`SideCapturer.ready`), and the sides
-    that settled on the way: an early and a ready capture, two in a row during which no request
-    moved, that are identical are what :meth:`SideCapturer.settle` looks for, so it need not
-    capture again."""
-    ready = {side: capturers[side].ready(shot) for side, shot in shots.items()}
-    settled = {
-        side
-        for side, shot in shots.items()
-        if ready[side] is not shot and ready[side].png == shot.png
-    }
+    """Each side's capture once it may be judged different, and the sides that settled on the
+    way. By default the side is retaken until it settles (:meth:`SideCapturer.settle`). A page
+    that asks for a quiet period is captured after it (:meth:`SideCapturer.ready`); an early
+    and a ready capture, two in a row during which no request moved, that are identical are
+    what :meth:`SideCapturer.settle` looks for, so it need not capture again."""
+    ready: dict[str, Shot] = {}
+    settled: set[str] = set()
+    for side, shot in shots.items():
+        capturer = capturers[side]
+        if not capturer.options.quiet_when_different:
+            ready[side] = capturer.settle(shot)
+            settled.add(side)
+            continue
+        ready[side] = capturer.ready(shot)
+        if ready[side] is not shot and ready[side].png == shot.png:
+            settled.add(side)
     return ready, settled
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -42,7 +42,11 @@ QUIET_SCRIPT = """document.body.style.background = '#fff';
 document.getElementById('v').textContent = 'Ready';
 setTimeout(() => fetch("/api/late"), 5000);"""
 
+# Draws what the server says, with nothing to fetch: a page that is ready at load.
+STATIC_SCRIPT = ""
+
 SCRIPTS = {
+    "/static": STATIC_SCRIPT,
     "/meal": MEAL_SCRIPT,
     "/poll": POLL_SCRIPT,
     "/hang": HANG_SCRIPT,
@@ -58,6 +62,9 @@ class Side:
     url: str
     hour: int = 8
     late_requests: int = 0
+    opened: threading.Event = field(default_factory=threading.Event)
+    """The side's /together page was asked for."""
+    other: Side | None = None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -68,7 +75,19 @@ class _Handler(BaseHTTPRequestHandler):
         return None
 
     def do_GET(self) -> None:
-        if self.path in SCRIPTS:
+        if self.path == "/together":
+            # Its stylesheet holds the load event until the other side's page was asked for.
+            self.side.opened.set()
+            body = '<!doctype html><link rel="stylesheet" href="/api/other.css"><p>Together</p>'
+            self._send("text/html; charset=utf-8", body.encode())
+        elif self.path == "/api/other.css":
+            assert self.side.other is not None
+            self.side.other.opened.wait(20)
+            self._send("text/css", b"p { color: #000; }")
+        elif self.path == "/static":
+            page = PAGE.replace("#f00", "#fff").replace("Loading…", f"{self.side.hour}:00")
+            self._send("text/html; charset=utf-8", (page % "").encode())
+        elif self.path in SCRIPTS:
             self._send("text/html; charset=utf-8", (PAGE % SCRIPTS[self.path]).encode())
         elif self.path == "/api/meal":
             time.sleep(1.5)
@@ -111,8 +130,11 @@ def sides() -> Iterator[dict[str, Side]]:
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
         found[name] = side
+    found["legacy"].other, found["adapter"].other = found["adapter"], found["legacy"]
     yield found
     release.set()
+    for side in found.values():
+        side.opened.set()  # no handler is left waiting for a page never asked for
     for server in servers:
         server.shutdown()
         server.server_close()
@@ -261,6 +283,61 @@ def test_a_page_with_nothing_in_flight_after_load_is_compared_without_a_quiet_pe
     assert run.report is not None
     assert [c.outcome for c in run.report.checks] == ["passed", "passed"]
     assert [s.late_requests for s in sides.values()] == [0, 0], "captured without waiting"
+
+
+def test_a_capture_that_differs_is_judged_once_it_settles_without_a_quiet_period(
+    inner_project: pytest.Pytester, run_dualread: RunDualRead, sides: dict[str, Side]
+) -> None:
+    configure(inner_project, sides)
+    inner_project.makepyfile(
+        test_snap=f"""
+        from pathlib import Path
+
+        import pytest
+
+        @pytest.mark.dual_read(kind="visual")
+        def test_static(page, visual_snapshot):
+            page.set_viewport_size({{"width": 400, "height": 200}})
+            page.goto("{sides["legacy"].url}/static")
+            waits = []
+            wait = page.wait_for_timeout
+            page.wait_for_timeout = lambda ms: (waits.append(ms), wait(ms))[1]
+            try:
+                visual_snapshot(page, "static")
+            finally:
+                Path("waits.txt").write_text(repr(waits))
+        """
+    )
+    run_dualread("--dual-read", "--snapshot-update", subprocess=True).result.assert_outcomes(
+        passed=1
+    )
+    sides["legacy"].hour = 9  # the page now differs from its baseline
+    run = run_dualread("--dual-read", subprocess=True)
+    run.result.assert_outcomes(failed=1)
+    assert run.report is not None
+    (check,) = run.report.checks
+    assert check.outcome == "failed", check.message
+    assert check.data.settled is True  # type: ignore[union-attr]
+    assert check.data.captures == {"actual": 2}  # type: ignore[union-attr]
+    # Retaken at once and identical: nothing waited for a quiet period (network_idle_s unset).
+    assert (inner_project.path / "waits.txt").read_text() == "[]"
+
+
+def test_both_sides_load_at_once_so_a_page_check_pays_one_page_load(
+    inner_project: pytest.Pytester, run_dualread: RunDualRead, sides: dict[str, Side]
+) -> None:
+    # Each side's page loads only once the other side's was asked for: one side loading, then
+    # the other, would wait 20 s and miss the 8 s navigation timeout.
+    configure(inner_project, sides, "/together")
+    pyproject = inner_project.path / "pyproject.toml"
+    text = pyproject.read_text().replace(
+        "stabilize_timeout_s = 4", "stabilize_timeout_s = 4\nnavigation_timeout_s = 8"
+    )
+    pyproject.write_text(text)
+    run = run_dualread("--dual-read", "--snapshot-update", subprocess=True)
+    run.result.assert_outcomes(passed=1)
+    assert run.report is not None
+    assert [c.outcome for c in run.report.checks] == ["passed"]
 
 
 @pytest.mark.parametrize(

@@ -141,3 +141,26 @@ def test_page_options_given_in_python_are_checked_alike() -> None:
     assert chosen.hide == [".ad"]
     assert chosen.viewport is not None
     assert (chosen.viewport.width, chosen.viewport.height) == (300, 100)
+
+
+@pytest.mark.parametrize(
+    ("table", "page_option", "quiet"),
+    [
+        ("", None, False),
+        ("network_idle_s = 0.5", None, True),
+        ("", 1.5, True),
+        ("network_idle_s = 2", 0.0, True),
+    ],
+    ids=["default", "global", "page", "page-zero"],
+)
+def test_a_quiet_period_given_holds_back_a_verdict_of_difference(
+    tmp_path: Path, table: str, page_option: float | None, quiet: bool
+) -> None:
+    from pytest_dualread.pagecheck import capture_options
+
+    loaded = _load(tmp_path, table)
+    options = capture_options(loaded, PageOptions(network_idle_s=page_option), root=tmp_path)
+    assert options.quiet_when_different is quiet
+    assert options.network_idle_s == (
+        page_option if page_option is not None else loaded.visual.network_idle_s
+    )

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -96,17 +95,17 @@ def test_import():
 """
 
 
-def import_cost(folder: Path, cache: Path | None) -> dict[str, float]:
+def import_cost(folder: Path, cache: Path | None, base_env: dict[str, str]) -> dict[str, float]:
     """ms to import, inside a pytest process (so through pytest's assertion rewriting of the
     plugin's package), the modules that only an assertion imports; with and without a bytecode
-    cache, median of 3 fresh processes."""
+    cache, median of 3 fresh processes. ``base_env``: the bench's environment for its
+    children."""
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     (folder / "test_import_cost.py").write_text(IMPORT_TEST)
     out: dict[str, float] = {}
     for mode in ("pyc cache", "no pyc (PYTHONDONTWRITEBYTECODE=1)"):
-        env = dict(os.environ)
-        env.pop("PYTEST_ADDOPTS", None)
+        env = dict(base_env)
         if mode == "pyc cache" and cache is not None:
             env.pop("PYTHONDONTWRITEBYTECODE", None)
             env["PYTHONPYCACHEPREFIX"] = str(cache)
@@ -137,7 +136,7 @@ def profile(bench: Any, contender: Any) -> dict[str, Any]:
         "scenarios": {},
     }
     try:
-        for scen in bench.scen.values():
+        for scen in bench.measured:
             bench.server.serve_changed(scen.changed)
             path = wd / "timing" / f"profile-{scen.name}.stages.jsonl"
             path.unlink(missing_ok=True)
@@ -155,7 +154,9 @@ def profile(bench: Any, contender: Any) -> dict[str, Any]:
     finally:
         bench.server.serve_changed(False)
         bench.extra_flags.pop(contender.id, None)
-    out["import_ms"] = import_cost(bench.work.parent / "importcost", bench.pyc_cache)
+    out["import_ms"] = import_cost(
+        bench.work.parent / "importcost", bench.pyc_cache, bench.child_env()
+    )
     return out
 
 
