@@ -87,12 +87,14 @@ def test_the_first_screen_shows_the_verdict_the_cause_and_the_chart(bug_run: Pat
 
         visual = page.locator(f'details.check[data-id="{SELECTION[2]}"]')
         visual.locator("summary").click()
-        assert visual.locator("img").count() >= 3
+        # A row's body is filled on its "toggle" event, which comes after the click returns.
+        visual.locator("img").nth(2).wait_for(state="attached")
         page.wait_for_function("() => [...document.images].every(i => i.complete)")
         widths = visual.locator("img").evaluate_all("els => els.map(e => e.naturalWidth)")
         assert all(w == 1280 for w in widths), widths
         dto = page.locator(f'details.check[data-id="{SELECTION[0]}"]')
         dto.locator("summary").click()
+        dto.locator(".body").wait_for(state="attached")
         assert "adapter_regression" in (dto.text_content() or "")
         assert "fat_g" in (dto.text_content() or "")
         assert "meal_logs.json:" in (dto.locator(".body").text_content() or ""), "file:line"
