@@ -70,15 +70,8 @@ cases_dir = "cases"
 def test_each_golden_is_named_once(
     inner_project: pytest.Pytester, run_dualread: RunDualRead, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    inner_project.makepyfile(tea=APP)
     inner_project.makeconftest(COUNTING_CONFTEST)
-    add_dualread_table(inner_project, CONFIG)
-    inner_project.mkdir("cases")
-    cases = [{"id": f"tea-{n}", "request": {"path": f"/teas/{n}"}} for n in range(3)]
-    (inner_project.path / "cases" / "teas.json").write_text(
-        json.dumps({"model": "tea:Tea", "cases": cases})
-    )
-    monkeypatch.syspath_prepend(str(inner_project.path))
+    _three_teas(inner_project, monkeypatch)
 
     run = run_dualread("--dual-read", "--snapshot-update")
 
@@ -158,14 +151,7 @@ def pytest_sessionfinish(session):
 def test_a_session_keeps_only_the_goldens_that_did_not_hold(
     inner_project: pytest.Pytester, run_dualread: RunDualRead, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    inner_project.makepyfile(tea=APP)
-    add_dualread_table(inner_project, CONFIG)
-    inner_project.mkdir("cases")
-    cases = [{"id": f"tea-{n}", "request": {"path": f"/teas/{n}"}} for n in range(3)]
-    (inner_project.path / "cases" / "teas.json").write_text(
-        json.dumps({"model": "tea:Tea", "cases": cases})
-    )
-    monkeypatch.syspath_prepend(str(inner_project.path))
+    _three_teas(inner_project, monkeypatch)
     run_dualread("--dual-read", "--snapshot-update").result.assert_outcomes(passed=3)
     changed = inner_project.path / "snapshots/dto/teas/tea-1.json"
     changed.write_text(changed.read_text().replace('"tea"', '"coffee"'))
@@ -178,3 +164,15 @@ def test_a_session_keeps_only_the_goldens_that_did_not_hold(
     # stand-in, the one that did not as it is stored (syrupy's diff of it shows the text).
     kept = json.loads((inner_project.path / "kept.json").read_text())
     assert kept == {"tea-0": 0, "tea-1": len(changed.read_text()), "tea-2": 0}
+
+
+def _three_teas(inner_project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tea app in process and a case file of three teas, importable by the inner run."""
+    inner_project.makepyfile(tea=APP)
+    add_dualread_table(inner_project, CONFIG)
+    inner_project.mkdir("cases")
+    cases = [{"id": f"tea-{n}", "request": {"path": f"/teas/{n}"}} for n in range(3)]
+    (inner_project.path / "cases" / "teas.json").write_text(
+        json.dumps({"model": "tea:Tea", "cases": cases})
+    )
+    monkeypatch.syspath_prepend(str(inner_project.path))
