@@ -22,7 +22,7 @@ import asyncio
 import inspect
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -515,6 +515,15 @@ def _bounded_asgi(app: Any, limit: int) -> Any:
     return bounded
 
 
+def _joined(errors: Sequence[BaseException]) -> BaseException:
+    """The one side's error, or both sides' errors as one, caused by the legacy side's."""
+    if len(errors) == 1:
+        return errors[0]
+    joined = FetchError("both sides failed:\n  " + "\n  ".join(str(e) for e in errors))
+    joined.__cause__ = errors[0]
+    return joined
+
+
 def _in_daemon_thread(call: Callable[[], _T]) -> asyncio.Future[_T]:
     """Run ``call`` (a WSGI request) in a daemon thread. ``asyncio.to_thread`` would use the
     loop's executor, whose threads the interpreter joins at exit: one hung app would keep
@@ -661,11 +670,7 @@ class PairFetcher:
             _, clients = self._ensure()
             self._abandon_loop()
             stuck = [clients[side].timed_out(call) for side in sides]
-        if len(stuck) == 1:
-            raise stuck[0]
-        raise FetchError("both sides failed:\n  " + "\n  ".join(str(e) for e in stuck)) from stuck[
-            0
-        ]
+        raise _joined(stuck)
 
     def _abandon_loop(self) -> None:
         """Drop a fetch loop an app blocks (its thread is a daemon) and what was started on it."""
@@ -748,11 +753,7 @@ class PairFetcher:
             first = errors[0]
             if not isinstance(first, FetchError):
                 raise first
-            if len(errors) == 2:
-                raise FetchError(
-                    "both sides failed:\n  " + "\n  ".join(str(e) for e in errors)
-                ) from first
-            raise first
+            raise _joined(errors)
         legacy, adapter = results
         assert isinstance(legacy, SideResponse)
         assert isinstance(adapter, SideResponse)
