@@ -4,6 +4,7 @@ side, in this process), inner runs as subprocesses (pytest-playwright cannot nes
 
 from __future__ import annotations
 
+import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -168,6 +169,27 @@ def loading(png: bytes) -> bool:
     return bool(((image[..., 0] == 255) & (image[..., 1] == 0) & (image[..., 2] == 0)).any())
 
 
+def write_snapshot_test(
+    inner_project: pytest.Pytester, sides: dict[str, Side], page_name: str, body: str
+) -> None:
+    """An inner test that opens the legacy side's ``/<page_name>`` in pytest-playwright's
+    ``page`` (400x200) and then runs ``body``, which calls ``visual_snapshot``."""
+    inner_project.makepyfile(
+        test_snap=f"""
+        from pathlib import Path
+
+        import pytest
+
+        @pytest.mark.dual_read(kind="visual")
+        def test_{page_name}(page, visual_snapshot):
+            page.set_viewport_size({{"width": 400, "height": 200}})
+            page.goto("{sides["legacy"].url}/{page_name}")
+        """.rstrip(" ")
+        + textwrap.indent(textwrap.dedent(body).strip("\n"), " " * 12)
+        + "\n"
+    )
+
+
 def test_data_loaded_by_script_is_waited_for_and_an_adapter_shift_fails(
     inner_project: pytest.Pytester, run_dualread: RunDualRead, sides: dict[str, Side]
 ) -> None:
@@ -233,17 +255,7 @@ def test_visual_snapshot_of_an_open_page_waits_for_requests_started_before_it(
     inner_project: pytest.Pytester, run_dualread: RunDualRead, sides: dict[str, Side]
 ) -> None:
     configure(inner_project, sides)
-    inner_project.makepyfile(
-        test_snap=f"""
-        import pytest
-
-        @pytest.mark.dual_read(kind="visual")
-        def test_meal(page, visual_snapshot):
-            page.set_viewport_size({{"width": 400, "height": 200}})
-            page.goto("{sides["legacy"].url}/meal")
-            visual_snapshot(page, "meal")
-        """
-    )
+    write_snapshot_test(inner_project, sides, "meal", 'visual_snapshot(page, "meal")')
     update = run_dualread("--dual-read", "--snapshot-update", subprocess=True)
     update.result.assert_outcomes(passed=1)
     (baseline,) = (inner_project.path / "snapshots/visual/test_snap").glob("*.png")
@@ -255,20 +267,17 @@ def test_a_page_with_nothing_in_flight_after_load_is_compared_without_a_quiet_pe
 ) -> None:
     # The baselines, made without a quiet period (the page has nothing to wait for).
     configure(inner_project, sides, "/quiet", page_options="network_idle_s = 0")
-    inner_project.makepyfile(
-        test_snap=f"""
-        import pytest
-
-        @pytest.mark.dual_read(kind="visual")
-        def test_quiet(page, visual_snapshot):
-            page.set_viewport_size({{"width": 400, "height": 200}})
-            page.goto("{sides["legacy"].url}/quiet")
-            waits = []
-            networkidle = page.wait_for_load_state
-            page.wait_for_load_state = lambda *a, **k: (waits.append(a), networkidle(*a, **k))[1]
-            visual_snapshot(page, "quiet")
-            assert waits == [], "the open page's requests were watched from its navigation"
+    write_snapshot_test(
+        inner_project,
+        sides,
+        "quiet",
         """
+        waits = []
+        networkidle = page.wait_for_load_state
+        page.wait_for_load_state = lambda *a, **k: (waits.append(a), networkidle(*a, **k))[1]
+        visual_snapshot(page, "quiet")
+        assert waits == [], "the open page's requests were watched from its navigation"
+        """,
     )
     update = run_dualread("--dual-read", "--snapshot-update", subprocess=True)
     update.result.assert_outcomes(passed=2)
@@ -289,24 +298,19 @@ def test_a_capture_that_differs_is_judged_once_it_settles_without_a_quiet_period
     inner_project: pytest.Pytester, run_dualread: RunDualRead, sides: dict[str, Side]
 ) -> None:
     configure(inner_project, sides)
-    inner_project.makepyfile(
-        test_snap=f"""
-        from pathlib import Path
-
-        import pytest
-
-        @pytest.mark.dual_read(kind="visual")
-        def test_static(page, visual_snapshot):
-            page.set_viewport_size({{"width": 400, "height": 200}})
-            page.goto("{sides["legacy"].url}/static")
-            waits = []
-            wait = page.wait_for_timeout
-            page.wait_for_timeout = lambda ms: (waits.append(ms), wait(ms))[1]
-            try:
-                visual_snapshot(page, "static")
-            finally:
-                Path("waits.txt").write_text(repr(waits))
+    write_snapshot_test(
+        inner_project,
+        sides,
+        "static",
         """
+        waits = []
+        wait = page.wait_for_timeout
+        page.wait_for_timeout = lambda ms: (waits.append(ms), wait(ms))[1]
+        try:
+            visual_snapshot(page, "static")
+        finally:
+            Path("waits.txt").write_text(repr(waits))
+        """,
     )
     run_dualread("--dual-read", "--snapshot-update", subprocess=True).result.assert_outcomes(
         passed=1
